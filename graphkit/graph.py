@@ -1,0 +1,432 @@
+"""``Graph``: the one sparse graph value that every modality becomes and every operator takes.
+
+Conventions, written down once:
+
+* ``edge_index`` is a ``[2, E]`` int64 tensor of ``(source, target)`` pairs; messages flow source -> target.
+* Every other field has a *kind*, recorded when it is set and never re-guessed:
+
+  ============== ==================================================================================
+  ``node``       one row per node: ``value.size(0) == num_nodes`` (``x``, ``pos`` always are)
+  ``edge``       one row per edge: ``value.size(0) == num_edges`` (``edge_attr``, ``edge_weight``)
+  ``graph``      one value for the whole graph (a tensor of any shape, or a plain Python value)
+  ``node_index`` integer node ids with items along the *last* dimension (e.g. faces ``[3, F]``);
+                 batching offsets them like ``edge_index``
+  ============== ==================================================================================
+
+  Any other field names its kind with ``kinds={"name": kind}`` or ``set(name, value, kind)``. Without it the
+  kind is read once from the leading size (``num_nodes`` -> node, ``num_edges`` -> edge, otherwise graph), and a
+  size that matches both raises ``ValueError`` rather than guessing.
+* ``csr()`` caches the incoming edges grouped by target (``rowptr``, ``col`` = sources, ``perm`` = edge ids);
+  ``csr_t()`` caches the outgoing edges grouped by source. Both are dropped when ``edge_index`` is replaced or
+  modified in place (tracked through the tensor's version counter).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+__all__ = ["Graph", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS"]
+
+NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
+KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
+_FIXED_KINDS = {"x": NODE, "pos": NODE, "edge_attr": EDGE, "edge_weight": EDGE}
+# Names that read as ``None`` when unset, as users of PyG's ``Data`` expect.
+_OPTIONAL_NAMES = frozenset({"x", "edge_index", "edge_attr", "edge_weight", "y", "pos"})
+_NAN_CHECKED = ("x", "pos", "edge_attr", "edge_weight")
+CSR = Tuple[Tensor, Tensor, Tensor]
+
+
+def _as_index(value: Any, name: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor (int64), got dtype {value.dtype}")
+    return value if value.dtype == torch.int64 else value.long()
+
+
+def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
+    """Group the pairs ``(rows[e], cols[e])`` by row: ``(rowptr [R+1], col [E], perm [E])``.
+
+    ``perm[k]`` is the original position of the k-th grouped pair, so ``edge_attr[perm]`` lines up with
+    ``col``. The sort is stable (pairs keep their input order inside a row), which keeps every reduction
+    deterministic; torch's stable sort of a 1-D integer key is a radix sort, linear in E.
+    """
+    counts = torch.bincount(rows, minlength=num_rows) if rows.numel() else rows.new_zeros(num_rows)
+    rowptr = rows.new_zeros(num_rows + 1)
+    torch.cumsum(counts, 0, out=rowptr[1:])
+    perm = torch.sort(rows, stable=True).indices
+    return rowptr, cols[perm], perm
+
+
+class Graph:
+    """A (possibly batched) sparse graph with typed node, edge and graph fields.
+
+    Args:
+        x: node features ``[N, F]``.
+        edge_index: ``[2, E]`` integer tensor of (source, target) pairs.
+        edge_attr: edge features ``[E, D]``.
+        y: labels; per node if ``y.size(0) == num_nodes``, else per graph (or say so in ``kinds``).
+        pos: node positions ``[N, d]``.
+        num_nodes: node count; inferred from node fields, then from ``edge_index``, when omitted.
+        kinds: the kind of any extra field (``"node"``, ``"edge"``, ``"graph"`` or ``"node_index"``).
+        **fields: extra fields.
+
+    >>> g = Graph(x=torch.randn(3, 4), edge_index=torch.tensor([[0, 1], [1, 2]]))
+    >>> g
+    Graph(x=[3, 4], edge_index=[2, 2])
+    >>> rowptr, col, perm = g.csr()
+    >>> rowptr.tolist(), col.tolist()
+    ([0, 0, 1, 2], [0, 1])
+    """
+
+    def __init__(
+        self,
+        x: Optional[Tensor] = None,
+        edge_index: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        y: Any = None,
+        pos: Optional[Tensor] = None,
+        num_nodes: Optional[int] = None,
+        *,
+        kinds: Optional[Dict[str, str]] = None,
+        **fields: Any,
+    ) -> None:
+        object.__setattr__(self, "_store", {})
+        object.__setattr__(self, "_kinds", {})
+        object.__setattr__(self, "_edge_index", None)
+        object.__setattr__(self, "_edge_key", None)
+        object.__setattr__(self, "_edge_max", -1)
+        object.__setattr__(self, "_num_nodes", None)
+        object.__setattr__(self, "_csr_cache", {})
+        kinds = dict(kinds or {})
+        unknown = set(kinds) - set(fields) - {"y", "x", "pos", "edge_attr"}
+        if unknown:
+            raise ValueError(f"kinds names fields that were not given: {sorted(unknown)}")
+        if num_nodes is not None:
+            if isinstance(num_nodes, Tensor):
+                num_nodes = int(num_nodes)
+            if not isinstance(num_nodes, int) or isinstance(num_nodes, bool) or num_nodes < 0:
+                raise ValueError(f"num_nodes must be a non-negative int, got {num_nodes!r}")
+            object.__setattr__(self, "_num_nodes", num_nodes)
+        # Node fields first: they fix num_nodes, against which edge_index is then checked.
+        for name, value in (("x", x), ("pos", pos)):
+            if value is not None:
+                self.set(name, value, kinds.get(name))
+        if edge_index is not None:
+            self._set_edge_index(edge_index)
+        if edge_attr is not None:
+            self.set("edge_attr", edge_attr, kinds.get("edge_attr"))
+        ordered = sorted(fields.items(), key=lambda kv: kinds.get(kv[0]) != NODE)
+        for name, value in ordered:
+            if name == "edge_weight":
+                continue
+            self.set(name, value, kinds.get(name))
+        if "edge_weight" in fields:
+            self.set("edge_weight", fields["edge_weight"], kinds.get("edge_weight"))
+        if y is not None:
+            self.set("y", y, kinds.get("y"))
+
+    # ------------------------------------------------------------------ fields
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        store = self.__dict__["_store"]
+        if name in store:
+            return store[name]
+        if name in _OPTIONAL_NAMES:
+            return None
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)
+        elif value is None:
+            self.remove(name)
+        else:
+            self.set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.remove(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._store
+
+    def __iter__(self) -> Iterator[Tuple[str, Any]]:
+        return iter(self._store.items())
+
+    def keys(self) -> List[str]:
+        return list(self._store)
+
+    def kind(self, name: str) -> str:
+        if name == "edge_index":
+            return "edge_index"
+        if name not in self._kinds:
+            raise KeyError(f"{type(self).__name__} has no field {name!r}")
+        return self._kinds[name]
+
+    def fields(self, kind: str) -> List[str]:
+        return [k for k, v in self._kinds.items() if v == kind]
+
+    def set(self, name: str, value: Any, kind: Optional[str] = None) -> "Graph":
+        """Set a field, checking its size against its kind. Returns ``self``."""
+        if name == "edge_index":
+            self._set_edge_index(value)
+            return self
+        if name.startswith("_") or name in ("num_nodes", "num_edges"):
+            raise ValueError(f"{name!r} is reserved and cannot be a field name")
+        fixed = _FIXED_KINDS.get(name)
+        if kind is None:
+            kind = fixed or self._kinds.get(name) or self._infer_kind(name, value)
+        elif fixed is not None and kind != fixed:
+            raise ValueError(f"field {name!r} is always {fixed!r}, not {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"kind of {name!r} must be one of {KINDS}, got {kind!r}")
+        if kind != GRAPH and not isinstance(value, Tensor):
+            raise TypeError(f"{kind} field {name!r} must be a torch.Tensor, got {type(value).__name__}")
+        if kind == NODE:
+            self._check_rows(name, value, self._known_num_nodes(exclude=name), "num_nodes")
+        elif kind == EDGE:
+            self._check_rows(name, value, self.num_edges, "num_edges")
+        elif kind == NODE_INDEX:
+            value = _as_index(value, name)
+            if value.dim() == 0:
+                raise ValueError(f"node_index field {name!r} must have at least one dimension")
+            self._check_bounds(name, value, self._known_num_nodes())
+        self._store[name] = value
+        self._kinds[name] = kind
+        return self
+
+    def remove(self, name: str) -> None:
+        if name == "edge_index":
+            self._edge_index_reset(None, -1)
+            return
+        self._store.pop(name, None)
+        self._kinds.pop(name, None)
+
+    def _infer_kind(self, name: str, value: Any) -> str:
+        if not isinstance(value, Tensor) or value.dim() == 0:
+            return GRAPH
+        rows = value.size(0)
+        n, e = self._known_num_nodes(), self.num_edges
+        if n is None and self._edge_index is not None:
+            n = self._edge_max + 1
+        as_node = n is not None and rows == n
+        as_edge = self._edge_index is not None and rows == e
+        if as_node and as_edge:
+            raise ValueError(
+                f"cannot tell whether field {name!r} (leading size {rows}) is per node or per edge: "
+                f"num_nodes == num_edges == {rows}; pass kinds={{{name!r}: 'node' or 'edge'}}"
+            )
+        return NODE if as_node else EDGE if as_edge else GRAPH
+
+    @staticmethod
+    def _check_rows(name: str, value: Tensor, expected: Optional[int], what: str) -> None:
+        if value.dim() == 0:
+            raise ValueError(f"field {name!r} must have a leading dimension of size {what}, got a 0-dim tensor")
+        if expected is not None and value.size(0) != expected:
+            raise ValueError(f"field {name!r} has {value.size(0)} rows but {what} is {expected}")
+
+    @staticmethod
+    def _check_bounds(name: str, index: Tensor, num_nodes: Optional[int]) -> None:
+        if index.numel() == 0:
+            return
+        flat = index.reshape(index.size(0), -1) if index.dim() > 1 else index.view(1, -1)
+        lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+        for row in range(flat.size(0)):
+            where = f"{name}[{row}]" if index.dim() > 1 else name
+            if int(lo[row]) < 0:
+                raise ValueError(f"{where} has negative index {int(lo[row])}")
+            if num_nodes is not None and int(hi[row]) >= num_nodes:
+                raise ValueError(f"{where} has index {int(hi[row])} but num_nodes is {num_nodes}")
+
+    # ------------------------------------------------------------ structure
+    def _set_edge_index(self, value: Any) -> None:
+        value = _as_index(value, "edge_index")
+        if value.dim() != 2 or value.size(0) != 2:
+            raise ValueError(f"edge_index must have shape [2, E], got {list(value.shape)}")
+        self._check_bounds("edge_index", value, self._known_num_nodes())
+        num_edges = value.size(1)
+        for name in self.fields(EDGE):
+            if self._store[name].size(0) != num_edges:
+                raise ValueError(
+                    f"edge_index has {num_edges} edges but field {name!r} has {self._store[name].size(0)} rows"
+                )
+        self._edge_index_reset(value, int(value.max()) if num_edges else -1)
+
+    def _edge_index_reset(self, value: Optional[Tensor], edge_max: int) -> None:
+        object.__setattr__(self, "_edge_index", value)
+        object.__setattr__(self, "_edge_max", edge_max)
+        object.__setattr__(self, "_edge_key", None if value is None else (id(value), value._version))
+        self._csr_cache.clear()
+
+    @property
+    def edge_index(self) -> Optional[Tensor]:
+        return self._edge_index
+
+    @edge_index.setter
+    def edge_index(self, value: Optional[Tensor]) -> None:
+        if value is None:
+            self.remove("edge_index")
+        else:
+            self._set_edge_index(value)
+
+    def _sync(self) -> None:
+        ei = self._edge_index
+        if ei is not None and self._edge_key != (id(ei), ei._version):
+            # edge_index was modified in place: re-check it and drop what was derived from it.
+            self._set_edge_index(ei)
+
+    def _known_num_nodes(self, exclude: Optional[str] = None) -> Optional[int]:
+        """``num_nodes`` when something fixes it (explicit count or a node field), else ``None``."""
+        if self._num_nodes is not None:
+            return self._num_nodes
+        for name in self.fields(NODE):
+            if name != exclude:
+                return int(self._store[name].size(0))
+        return None
+
+    @property
+    def num_nodes(self) -> int:
+        self._sync()
+        known = self._known_num_nodes()
+        if known is not None:
+            return known
+        return self._edge_max + 1
+
+    @num_nodes.setter
+    def num_nodes(self, value: int) -> None:
+        if value < self._edge_max + 1:
+            raise ValueError(f"num_nodes {value} is smaller than edge_index's largest index {self._edge_max}")
+        object.__setattr__(self, "_num_nodes", int(value))
+        self._csr_cache.clear()
+
+    @property
+    def num_edges(self) -> int:
+        return 0 if self._edge_index is None else int(self._edge_index.size(1))
+
+    def _edges_or_empty(self) -> Tensor:
+        if self._edge_index is not None:
+            return self._edge_index
+        device = next((v.device for v in self._store.values() if isinstance(v, Tensor)), torch.device("cpu"))
+        return torch.empty(2, 0, dtype=torch.long, device=device)
+
+    def _cached(self, key: str, rows: int, cols: int) -> CSR:
+        self._sync()
+        hit = self._csr_cache.get(key)
+        n = self.num_nodes
+        if hit is None or hit[0].numel() != n + 1:
+            ei = self._edges_or_empty()
+            hit = build_csr(ei[rows], ei[cols], n)
+            self._csr_cache[key] = hit
+        return hit
+
+    def csr(self) -> CSR:
+        """Incoming edges grouped by target: ``(rowptr [N+1], col [E] = sources, perm [E] = edge ids)``."""
+        return self._cached("in", 1, 0)
+
+    def csr_t(self) -> CSR:
+        """Outgoing edges grouped by source: ``(rowptr [N+1], col [E] = targets, perm [E] = edge ids)``."""
+        return self._cached("out", 0, 1)
+
+    def has_csr(self) -> bool:
+        return "in" in self._csr_cache
+
+    # ---------------------------------------------------------------- checks
+    def validate(self) -> "Graph":
+        """Check every invariant; raise ``ValueError``/``TypeError`` naming the field and value. Returns ``self``."""
+        n = self.num_nodes
+        if self._edge_index is not None:
+            self._check_bounds("edge_index", self._edge_index, n)
+        for name, value in self._store.items():
+            kind = self._kinds[name]
+            if kind == NODE:
+                self._check_rows(name, value, n, "num_nodes")
+            elif kind == EDGE:
+                self._check_rows(name, value, self.num_edges, "num_edges")
+            elif kind == NODE_INDEX:
+                self._check_bounds(name, value, n)
+        for name in _NAN_CHECKED:
+            value = self._store.get(name)
+            if isinstance(value, Tensor) and value.is_floating_point():
+                bad = ~torch.isfinite(value)
+                if bool(bad.any()):
+                    where = bad.nonzero()[0].tolist()
+                    raise ValueError(f"{name} has a non-finite value {value[tuple(where)].item()} at {where}")
+        devices = {v.device for v in self._store.values() if isinstance(v, Tensor)}
+        if self._edge_index is not None:
+            devices.add(self._edge_index.device)
+        if len(devices) > 1:
+            raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
+        return self
+
+    # ------------------------------------------------------------- transfers
+    def _map_tensors(self, fn: Any) -> "Graph":
+        out = copy.copy(self)
+        object.__setattr__(out, "_store", {k: fn(v) if isinstance(v, Tensor) else v for k, v in self._store.items()})
+        object.__setattr__(out, "_kinds", dict(self._kinds))
+        ei = None if self._edge_index is None else fn(self._edge_index)
+        object.__setattr__(out, "_edge_index", ei)
+        object.__setattr__(out, "_edge_key", None if ei is None else (id(ei), ei._version))
+        cache = {k: tuple(fn(t) for t in v) for k, v in self._csr_cache.items()}
+        object.__setattr__(out, "_csr_cache", cache)
+        for name, value in self.__dict__.items():
+            if name.startswith("_meta_") and isinstance(value, Tensor):
+                object.__setattr__(out, name, fn(value))
+        return out
+
+    def to(self, device: Any, non_blocking: bool = False) -> "Graph":
+        """A copy on ``device`` (the cached CSR moves too, so it is not rebuilt there)."""
+        return self._map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def cpu(self) -> "Graph":
+        return self.to("cpu")
+
+    def pin_memory(self) -> "Graph":
+        return self._map_tensors(lambda t: t.pin_memory())
+
+    def clone(self) -> "Graph":
+        return self._map_tensors(lambda t: t.clone())
+
+    # ---------------------------------------------------------- persistence
+    def __getstate__(self) -> Dict[str, Any]:
+        # Plain dicts, tensors and ints only, so that ``torch.load(weights_only=True)`` can rebuild a Graph
+        # once the class is allow-listed (graphkit/__init__.py does it). The CSR cache is derived: not saved.
+        state = {k: v for k, v in self.__dict__.items() if k != "_csr_cache"}
+        state["_store"] = dict(self._store)
+        state["_kinds"] = dict(self._kinds)
+        state["_edge_key"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_csr_cache", {})
+        ei = self._edge_index
+        object.__setattr__(self, "_edge_key", None if ei is None else (id(ei), ei._version))
+
+    def __copy__(self) -> "Graph":
+        out = type(self).__new__(type(self))
+        for key, value in self.__dict__.items():
+            object.__setattr__(out, key, value)
+        object.__setattr__(out, "_store", dict(self._store))
+        object.__setattr__(out, "_kinds", dict(self._kinds))
+        object.__setattr__(out, "_csr_cache", dict(self._csr_cache))
+        return out
+
+    def __repr__(self) -> str:
+        parts = []
+        items = list(self._store.items())
+        if self._edge_index is not None:
+            idx = next((i for i, (k, _) in enumerate(items) if self._kinds[k] != NODE), len(items))
+            items.insert(idx, ("edge_index", self._edge_index))
+        for name, value in items:
+            if isinstance(value, Tensor):
+                parts.append(f"{name}={list(value.shape)}")
+            else:
+                parts.append(f"{name}={value!r}")
+        if not any(self._kinds.get(k) == NODE for k in self._store):
+            parts.append(f"num_nodes={self.num_nodes}")
+        return f"{type(self).__name__}({', '.join(parts)})"

@@ -1,0 +1,76 @@
+"""PyG ``Data``/``Batch`` <-> graphkit ``Graph``/``Batch``.
+
+Field kinds come from PyG's own bookkeeping (``is_node_attr``/``is_edge_attr``, and ``__cat_dim__ == -1`` for
+index fields such as ``face``), unless ``kinds`` overrides them. ``to_pyg`` records graphkit's kinds on the
+``Data`` object, so ``from_pyg(to_pyg(g))`` is exact whatever PyG would have guessed.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from torch import Tensor
+
+from graphkit.batch import Batch
+from graphkit.graph import EDGE, GRAPH, NODE, NODE_INDEX, Graph
+from graphkit.interop._optional import optional_import
+
+__all__ = ["from_pyg", "to_pyg"]
+
+_KINDS_ATTR = "_graphkit_kinds"
+
+
+def _pyg_kind(data: Any, key: str, value: Any) -> str:
+    if isinstance(value, Tensor) and value.dim() > 0:
+        if data.is_edge_attr(key):
+            return EDGE
+        if data.is_node_attr(key):
+            return NODE
+        if data.__cat_dim__(key, value) == -1 and not value.is_floating_point():
+            return NODE_INDEX
+    return GRAPH
+
+
+def _from_data(data: Any, kinds: Optional[Dict[str, str]]) -> Graph:
+    recorded: Dict[str, str] = dict(data.__dict__.get(_KINDS_ATTR) or {})
+    recorded.update(kinds or {})
+    fields: Dict[str, Any] = {}
+    field_kinds: Dict[str, str] = {}
+    for key, value in data.items():
+        if key in ("edge_index", "num_nodes", "batch", "ptr"):
+            continue
+        fields[key] = value
+        field_kinds[key] = recorded.get(key) or _pyg_kind(data, key, value)
+    return Graph(edge_index=data.edge_index, num_nodes=data.num_nodes, kinds=field_kinds, **fields)
+
+
+def from_pyg(data: Any, kinds: Optional[Dict[str, str]] = None) -> Graph:
+    """Convert a PyG ``Data`` to a ``Graph``, or a PyG ``Batch`` to a ``Batch``."""
+    pyg_data = optional_import("torch_geometric.data")
+    if isinstance(data, pyg_data.Batch):
+        return Batch.from_graphs([_from_data(d, kinds) for d in data.to_data_list()])
+    if not isinstance(data, pyg_data.Data):
+        raise TypeError(f"from_pyg expects a torch_geometric Data or Batch, got {type(data).__name__}")
+    return _from_data(data, kinds)
+
+
+def _to_data(graph: Graph) -> Any:
+    pyg_data = optional_import("torch_geometric.data")
+    data = pyg_data.Data(num_nodes=graph.num_nodes)
+    if graph.edge_index is not None:
+        data.edge_index = graph.edge_index
+    for key, value in graph:
+        data[key] = value
+    data.__dict__[_KINDS_ATTR] = dict(graph._kinds)
+    return data
+
+
+def to_pyg(graph: Graph) -> Any:
+    """Convert a ``Graph`` to a PyG ``Data``, or a ``Batch`` to a PyG ``Batch``."""
+    if not isinstance(graph, Graph):
+        raise TypeError(f"to_pyg expects a graphkit Graph, got {type(graph).__name__}")
+    if isinstance(graph, Batch):
+        pyg_data = optional_import("torch_geometric.data")
+        batch = pyg_data.Batch.from_data_list([_to_data(g) for g in graph.to_graphs()])
+        batch.__dict__[_KINDS_ATTR] = dict(graph._kinds)
+        return batch
+    return _to_data(graph)
