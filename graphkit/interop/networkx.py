@@ -19,6 +19,7 @@ from graphkit.interop._optional import optional_import
 __all__ = ["from_networkx", "to_networkx"]
 
 _KINDS_KEY = "graphkit_kinds"
+_EMPTY_KEY = "graphkit_empty_shapes"
 
 
 def to_networkx(graph: Graph) -> Any:
@@ -38,6 +39,11 @@ def to_networkx(graph: Graph) -> Any:
         if graph.kind(name) not in (NODE, EDGE):
             G.graph[name] = graph._store[name]
     G.graph[_KINDS_KEY] = dict(graph._kinds)
+    # With no nodes (edges) there is no row to carry a field's shape and dtype: record them for the way back.
+    G.graph[_EMPTY_KEY] = {
+        name: (list(graph._store[name].shape[1:]), str(graph._store[name].dtype).replace("torch.", ""))
+        for name in node_fields + edge_fields
+    }
     return G
 
 
@@ -77,13 +83,15 @@ def from_networkx(G: Any, kinds: Optional[Dict[str, str]] = None) -> Graph:
                 warnings.warn(f"{kind} attribute {name!r} left out: {exc}", stacklevel=2)
                 continue
             field_kinds[name] = kind
-    if not nodes:
-        for name, kind in recorded.items():
-            if kind == NODE and name not in fields:
-                fields[name] = torch.empty(0)
-                field_kinds[name] = NODE
+    shapes = G.graph.get(_EMPTY_KEY, {})
+    for kind, count in ((NODE, len(nodes)), (EDGE, len(edges))):
+        for name, k in recorded.items():
+            if k == kind and count == 0 and name in shapes:
+                tail, dtype = shapes[name]
+                fields[name] = torch.empty(0, *tail, dtype=getattr(torch, dtype))
+                field_kinds[name] = kind
     for name, value in G.graph.items():
-        if name != _KINDS_KEY:
+        if name not in (_KINDS_KEY, _EMPTY_KEY):
             fields[name] = value
             field_kinds[name] = recorded.get(name, GRAPH)
     edge_index = torch.tensor([src, dst], dtype=torch.long).view(2, -1)

@@ -47,7 +47,9 @@ def from_pyg(data: Any, kinds: Optional[Dict[str, str]] = None) -> Graph:
     """Convert a PyG ``Data`` to a ``Graph``, or a PyG ``Batch`` to a ``Batch``."""
     pyg_data = optional_import("torch_geometric.data")
     if isinstance(data, pyg_data.Batch):
-        return Batch.from_graphs([_from_data(d, kinds) for d in data.to_data_list()])
+        # to_data_list() makes fresh Data objects: carry the kinds recorded on the batch over to each.
+        merged = {**(data.__dict__.get(_KINDS_ATTR) or {}), **(kinds or {})}
+        return Batch.from_graphs([_from_data(d, merged) for d in data.to_data_list()])
     if not isinstance(data, pyg_data.Data):
         raise TypeError(f"from_pyg expects a torch_geometric Data or Batch, got {type(data).__name__}")
     return _from_data(data, kinds)
