@@ -59,8 +59,8 @@ bench: $(VENV)/.dev ext
 	$(VPY) benchmarks/kernels.py
 	$(VPY) benchmarks/layers.py
 
-cuda-check:
-	bash kernels/cuda_check.sh
+cuda-check: $(VENV)/.base
+	PYTHON=$(VPY) bash kernels/cuda_check.sh
 
 clean:
 	rm -rf build graphkit/_C*.so .pytest_cache .hypothesis

@@ -1,0 +1,190 @@
+"""``NeighborLoader``: node mini-batches, each the sampled ``L``-hop neighbourhood of a batch of seed nodes.
+
+Batch ``b`` of an epoch is the sub-graph around ``batch_size`` seeds: local nodes ``0..batch_size-1`` are the
+seeds, so a model's output for them is ``out[:batch.batch_size]``. Each batch is a ``Graph`` with its CSR
+already cached (the convolutions use it without sorting), features gathered through a :class:`FeatureStore`
+into a ring of reusable buffers, node fields (``y``, masks) sliced by ``n_id``, edge fields by ``e_id``, and
+the bookkeeping ``n_id``, ``e_id``, ``input_id`` (positions in ``input_nodes``), ``batch_size``,
+``num_sampled_nodes``, ``num_sampled_edges``. The next batch is sampled and gathered on a background thread
+while the current one trains.
+
+Reproducibility: with ``seed`` set, epoch ``e`` is a function of ``(seed, e)`` only, whatever the thread count;
+without it the seed is drawn from torch's global generator at each ``iter()``, so ``torch.manual_seed`` fixes it.
+
+>>> import torch
+>>> from graphkit import Graph
+>>> g = Graph(x=torch.randn(6, 2), edge_index=torch.tensor([[1, 2, 3, 4, 5], [0, 0, 1, 2, 3]]))
+>>> loader = NeighborLoader(g, [2, 2], batch_size=2, seed=0)
+>>> batch = next(iter(loader))
+>>> batch.batch_size, batch.n_id[:2].tolist(), batch.x.shape[1]
+(2, [0, 1], 2)
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterator, Optional, Sequence, Union
+
+import torch
+from torch import Tensor
+
+from graphkit.graph import GRAPH, Graph
+from graphkit.loader.feature_store import FeatureStore, RingBuffer
+from graphkit.loader.prefetch import Prefetcher
+from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
+
+__all__ = ["NeighborLoader", "SubgraphSampler"]
+
+
+def as_index(nodes: Optional[Tensor], num_nodes: int, name: str = "input_nodes") -> Tensor:
+    """Node ids from ``None`` (all nodes), a boolean mask ``[num_nodes]`` or an integer tensor."""
+    if nodes is None:
+        return torch.arange(num_nodes)
+    if not isinstance(nodes, Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(nodes).__name__}")
+    if nodes.dtype == torch.bool:
+        if nodes.numel() != num_nodes:
+            raise ValueError(f"{name} is a mask of {nodes.numel()} entries but num_nodes is {num_nodes}")
+        return nodes.nonzero().view(-1)
+    if nodes.is_floating_point():
+        raise TypeError(f"{name} must be integer node ids or a boolean mask, got dtype {nodes.dtype}")
+    return nodes.reshape(-1).long().cpu()
+
+
+class SubgraphSampler:
+    """Sampling plus feature gathering for one batch of seeds: the part both loaders share.
+
+    Args:
+        graph: the full graph (its ``csr()`` is built once here).
+        num_neighbors: fan-out per hop, e.g. ``[15, 10, 5]``; ``-1`` takes all incoming edges.
+        replace: sample with replacement.
+        features: a ``FeatureStore`` or tensor to read ``x`` from; default ``graph.x`` (not copied).
+        ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A batch's
+            ``x`` is then valid for ``ring - 1`` further batches; ``clone()`` it to keep it longer.
+        backend: ``"auto"``, ``"cpp"`` or ``"torch"`` (see :func:`sample_neighbors`).
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        num_neighbors: Sequence[int],
+        replace: bool = False,
+        features: Union[FeatureStore, Tensor, None] = None,
+        ring: int = 4,
+        backend: str = "auto",
+    ) -> None:
+        if not isinstance(graph, Graph):
+            raise TypeError(f"graph must be a graphkit.Graph, got {type(graph).__name__}")
+        self.graph = graph
+        self.num_neighbors = _check_fanouts(list(num_neighbors))
+        self.replace = bool(replace)
+        self.backend = backend
+        # A 1-D graph.x (one scalar per node) is stored as width 1 and handed back 1-D.
+        self._flat_x = features is None and graph.x is not None and graph.x.dim() == 1
+        if features is None and graph.x is not None:
+            features = FeatureStore(graph.x, pin=False)
+        elif isinstance(features, Tensor):
+            features = FeatureStore(features, pin=False)
+        if features is not None and features.num_rows != graph.num_nodes:
+            raise ValueError(f"features has {features.num_rows} rows but num_nodes is {graph.num_nodes}")
+        self.features: Optional[FeatureStore] = features
+        self._ring = RingBuffer(features.width, features.dtype, ring) if features is not None and ring else None
+        self.csr = graph.csr()
+
+    def __call__(self, seeds: Tensor, seed: int) -> Graph:
+        out = sample_neighbors(self.csr, seeds, self.num_neighbors, self.replace, seed, self.backend)
+        x = None
+        if self.features is not None:
+            buf = self._ring.next(out.n_id.numel()) if self._ring is not None else None
+            x = self.features.gather(out.n_id, out=buf)
+        if x is not None and self._flat_x:
+            x = x.view(-1)
+        return to_subgraph(self.graph, out, x=x, skip=("x",) if x is None else ())
+
+
+class NeighborLoader:
+    """Iterate over node mini-batches with sampled ``L``-hop neighbourhoods.
+
+    Args:
+        graph: the full graph.
+        num_neighbors: fan-out per hop (the last entry is the hop farthest from the seeds).
+        input_nodes: seed nodes: ids, a boolean mask, or ``None`` for all nodes.
+        batch_size: seeds per batch.
+        shuffle: reshuffle the seeds every epoch.
+        replace, features, ring, backend: see :class:`SubgraphSampler`.
+        drop_last: drop the last, smaller batch.
+        seed: base seed (see the module docstring); ``None`` draws one per epoch from torch's generator.
+        prefetch: batches produced ahead on a background thread (``0``: sample in the caller's thread).
+        transform: applied to each batch ``Graph``.
+        device: move each batch there (on a side stream, from pinned buffers, when it is a GPU).
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        num_neighbors: Sequence[int],
+        input_nodes: Optional[Tensor] = None,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        replace: bool = False,
+        features: Union[FeatureStore, Tensor, None] = None,
+        drop_last: bool = False,
+        seed: Optional[int] = None,
+        prefetch: int = 1,
+        ring: int = 4,
+        transform: Optional[Callable[[Graph], Graph]] = None,
+        backend: str = "auto",
+        device: Optional[torch.device] = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0, got {prefetch}")
+        # Buffers in flight: the consumer's, up to `prefetch` queued, one being filled.
+        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring and max(ring, prefetch + 2), backend)
+        self.input_nodes = as_index(input_nodes, graph.num_nodes)
+        self.batch_size = batch_size
+        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
+        self.prefetch, self.transform = prefetch, transform
+        self.device = torch.device(device) if device is not None else None
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        n = self.input_nodes.numel()
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _epoch_seed(self) -> int:
+        base = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()))
+        seed = mix_seed(base, self.epoch)
+        self.epoch += 1
+        return seed
+
+    def _batches(self, epoch_seed: int) -> Iterator[Graph]:
+        n = self.input_nodes.numel()
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed))
+        else:
+            order = torch.arange(n)
+        for b in range(len(self)):
+            pos = order[b * self.batch_size : (b + 1) * self.batch_size]
+            batch = self.sampler(self.input_nodes[pos], mix_seed(epoch_seed, b))
+            batch.set("input_id", pos, GRAPH)
+            batch.set("batch_size", int(pos.numel()), GRAPH)
+            yield self.transform(batch) if self.transform is not None else batch
+
+    def __iter__(self) -> Iterator[Graph]:
+        batches = self._batches(self._epoch_seed())
+        if self.prefetch:
+            return Prefetcher(batches, self.prefetch, self.device)
+        return (b.to(self.device) for b in batches) if self.device is not None else batches
+
+    def __repr__(self) -> str:
+        return (
+            f"NeighborLoader(num_neighbors={self.sampler.num_neighbors}, batches={len(self)}, "
+            f"batch_size={self.batch_size}, replace={self.sampler.replace})"
+        )
+
+    def sample(self, seeds: Tensor, seed: int = 0) -> Graph:
+        """One batch around ``seeds`` (unique global ids), outside the epoch loop."""
+        batch = self.sampler(seeds, seed)
+        batch.set("batch_size", int(seeds.numel()), GRAPH)
+        return batch

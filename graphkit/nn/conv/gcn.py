@@ -1,0 +1,178 @@
+r"""GCNConv (Kipf & Welling, "Semi-Supervised Classification with Graph Convolutional Networks") and
+``gcn_norm``, the symmetric normalisation that SGConv, APPNP, DAGNNConv and LightGCNConv share."""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from graphkit.graph import Graph
+from graphkit.nn.adjacency import Adjacency, _compiling
+from graphkit.nn.aggr import SumAggregation
+from graphkit.nn.inits import glorot, zeros
+from graphkit.nn.message_passing import MessagePassing
+
+__all__ = ["GCNConv", "gcn_norm", "Normalized"]
+
+#: ``(adj, edge weights [E], self-loop weights [N] or None)``: self-loops are kept apart from the edges so that
+#: the graph (and its cached CSR) stays the one the user passed; a loop term is ``loop[i] * x[i]``.
+Normalized = Tuple[Adjacency, Tensor, Optional[Tensor]]
+
+
+# Per-Graph cache of the unweighted normalisation, next to the graph's own CSR cache: every GCN-style layer and
+# every epoch over the same Graph/Batch reuses it. Weak keys: it dies with the graph. Entries remember which
+# edge_index (identity and in-place version) they were computed from, so a modified graph is recomputed.
+_NORM_CACHE: "weakref.WeakKeyDictionary[Graph, Dict[Any, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _cached_norm(adj: Adjacency, improved: bool, add_self_loops: bool, dtype: Optional[torch.dtype]) -> Normalized:
+    graph = adj.graph
+    assert graph is not None
+    ei = adj.edge_index
+    key = (improved, add_self_loops, dtype or torch.get_default_dtype(), adj.num_dst, ei.device)
+    per_graph = _NORM_CACHE.setdefault(graph, {})
+    hit = per_graph.get(key)
+    if hit is not None and hit[0] is ei and hit[1] == ei._version:
+        return adj, hit[2], hit[3]
+    _, w, loop = _gcn_norm(adj, None, improved, add_self_loops, dtype)
+    per_graph[key] = (ei, ei._version, w, loop)
+    return adj, w, loop
+
+
+def gcn_norm(adj: Adjacency, edge_weight: Optional[Tensor] = None, improved: bool = False,
+             add_self_loops: bool = True, dtype: Optional[torch.dtype] = None) -> Normalized:
+    r""":math:`\hat D^{-1/2} \hat A \hat D^{-1/2}` with :math:`\hat A = A + I` ("remaining" self-loops, as PyG:
+    a node that already has a loop keeps its weight, others get 1, or 2 when ``improved``).
+
+    Returns ``(adj, w, loop)``: ``w`` for every edge of ``adj`` (existing loops get 0, their weight moves to
+    ``loop``) and ``loop [N]`` for the self-loop term, ``None`` without self-loops. Isolated nodes get 0.
+
+    >>> adj = Adjacency.from_adj(torch.tensor([[0, 1], [1, 0]]))
+    >>> _, w, loop = gcn_norm(adj, dtype=torch.float64)
+    >>> [round(v, 6) for v in w.tolist() + loop.tolist()]
+    [0.5, 0.5, 0.5, 0.5]
+
+    Without edge weights on a ``Graph``, the result is cached with the graph (see ``_NORM_CACHE``).
+    """
+    if edge_weight is None and adj.value is None and adj.graph is not None and not _compiling():
+        return _cached_norm(adj, improved, add_self_loops, dtype)
+    return _gcn_norm(adj, edge_weight, improved, add_self_loops, dtype)
+
+
+def _gcn_norm(adj: Adjacency, edge_weight: Optional[Tensor], improved: bool, add_self_loops: bool,
+              dtype: Optional[torch.dtype]) -> Normalized:
+    src, dst = adj.src, adj.dst
+    n = adj.num_dst
+    if edge_weight is None and adj.value is not None and adj.value.dim() == 1:
+        edge_weight = adj.value
+    if edge_weight is None:
+        edge_weight = torch.ones(adj.num_edges, dtype=dtype or torch.get_default_dtype(), device=src.device)
+    elif edge_weight.dim() != 1 or edge_weight.size(0) != adj.num_edges:
+        raise ValueError(f"edge_weight must have shape [{adj.num_edges}], got {list(edge_weight.shape)}")
+    loop: Optional[Tensor] = None
+    w = edge_weight
+    if add_self_loops:
+        if adj.num_src != adj.num_dst:
+            raise ValueError(f"self-loops need one node set, but adj is bipartite ({adj.num_src} x {adj.num_dst})")
+        is_loop = src == dst
+        loop = torch.full((n,), 2.0 if improved else 1.0, dtype=w.dtype, device=w.device)
+        loop = loop.index_put((src[is_loop],), w[is_loop])  # an existing loop keeps its weight
+        w = w.masked_fill(is_loop, 0.0)
+    deg = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, dst, w)
+    if loop is not None:
+        deg = deg + loop
+    dis = deg.pow(-0.5)
+    dis = dis.masked_fill(dis == float("inf"), 0.0)
+    w = dis.index_select(0, src) * w * dis.index_select(0, dst)
+    if loop is not None:
+        loop = dis * loop * dis
+    return adj, w, loop
+
+
+class GCNConv(MessagePassing):
+    r"""Graph convolution with symmetric normalisation:
+
+    .. math::
+        \mathbf{X}' = \hat{\mathbf{D}}^{-1/2} \hat{\mathbf{A}} \hat{\mathbf{D}}^{-1/2} \mathbf{X} \mathbf{\Theta}
+        + \mathbf{b}, \qquad \hat{\mathbf{A}} = \mathbf{A} + \mathbf{I}
+
+    (:math:`2\mathbf{I}` when ``improved``), with edge weights in :math:`\mathbf{A}` when given. Same arguments and
+    parameters (``lin.weight``, ``bias``) as PyG's ``GCNConv``. Propagation is the fused ``spmm`` over the graph
+    as given (its cached CSR); the self-loops are a separate diagonal term, never new edges.
+
+    Args:
+        in_channels, out_channels: feature sizes. improved: :math:`\hat A = A + 2I`.
+        cached: keep the normalised weights of the first call (transductive use only).
+        add_self_loops: defaults to ``normalize``. normalize: apply the normalisation. bias: learn :math:`b`.
+
+    Shapes:
+        x ``(|V|, F_in)``, adj, edge_weight ``(|E|)`` optional -> ``(|V|, F_out)``.
+    """
+
+    fused_weight = "edge_weight"
+
+    def __init__(self, in_channels: int, out_channels: int, improved: bool = False, cached: bool = False,
+                 add_self_loops: Optional[bool] = None, normalize: bool = True, bias: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
+        if add_self_loops is None:
+            add_self_loops = normalize
+        if add_self_loops and not normalize:
+            raise ValueError("add_self_loops=True needs normalize=True (as in PyG)")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.improved, self.cached = improved, cached
+        self.add_self_loops, self.normalize = add_self_loops, normalize
+        self._cached_norm: Optional[Normalized] = None
+        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.bias: Optional[torch.nn.Parameter] = torch.nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        glorot(self.lin.weight)
+        zeros(self.bias)
+        self._cached_norm = None
+
+    def normalized(self, adj: Any, x: Tensor, edge_weight: Optional[Tensor]) -> Normalized:
+        """The (possibly cached) normalised structure for ``adj``."""
+        if self.cached and self._cached_norm is not None:
+            return self._cached_norm
+        adj_ = self.adjacency(adj, x=x)
+        if self.normalize:
+            out = gcn_norm(adj_, edge_weight, self.improved, self.add_self_loops, x.dtype)
+        else:
+            w = edge_weight if edge_weight is not None else adj_.value
+            out = (adj_, w, None)
+        if self.cached:
+            self._cached_norm = out
+        return out
+
+    def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
+        x = self.lin(x)
+        adj_, w, loop = self.normalized(adj, x, edge_weight)
+        out = propagate_with_loops(self, adj_, x, w, loop)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+
+def propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Optional[Tensor],
+                         loop: Optional[Tensor]) -> Tensor:
+    """``layer.propagate(adj, x=x, edge_weight=w)`` plus the self-loop term ``loop[i] * x[i]``.
+
+    The loop term is added after the aggregation, which is exact for a sum; other aggregations get the loops
+    as real edges instead (slower, but the same result as PyG's).
+    """
+    if loop is None:
+        return layer.propagate(adj, x=x, edge_weight=w)
+    if isinstance(layer.aggr_module, SumAggregation):
+        return layer.propagate(adj, x=x, edge_weight=w) + loop.view(-1, *([1] * (x.dim() - 1))) * x
+    n = adj.num_dst
+    ar = torch.arange(n, device=x.device)
+    keep = adj.src != adj.dst
+    ei = torch.cat([adj.edge_index[:, keep], torch.stack([ar, ar])], dim=1)
+    w_all = torch.cat([w[keep], loop])  # type: ignore[index]
+    return layer.propagate(Adjacency(ei, n, n), x=x, edge_weight=w_all)

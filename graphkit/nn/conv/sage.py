@@ -1,0 +1,66 @@
+r"""SAGEConv (Hamilton et al., "Inductive Representation Learning on Large Graphs")."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from graphkit.nn.aggr import MultiAggregation
+from graphkit.nn.conv._utils import as_pair, pair_channels
+from graphkit.nn.message_passing import MessagePassing
+
+__all__ = ["SAGEConv"]
+
+
+class SAGEConv(MessagePassing):
+    r"""GraphSAGE:
+
+    .. math::
+        \mathbf{x}'_i = \mathbf{W}_1 \mathbf{x}_i + \mathbf{W}_2 \cdot
+        \mathrm{aggr}_{j \in \mathcal{N}(i)} \mathbf{x}_j
+
+    with ``aggr`` ``"mean"`` (default), ``"max"``, ``"sum"`` (or any graphkit aggregation / list of them); with
+    ``project`` the sources first go through :math:`\mathrm{ReLU}(\mathbf{W}_3 \mathbf{x}_j + \mathbf{b})`; with
+    ``normalize`` the output is L2-normalised. Arguments and parameters (``lin_l``, ``lin_r``, ``lin``) as PyG's.
+    Sum/mean/max/min are fused (``spmm``): no per-edge tensor is built.
+
+    Shapes:
+        x ``(|V|, F_in)`` or ``((|V_s|, F_s), (|V_t|, F_t))`` -> ``(|V_t|, F_out)``.
+    """
+
+    def __init__(self, in_channels: Union[int, Tuple[int, int]], out_channels: int, aggr: Any = "mean",
+                 normalize: bool = False, root_weight: bool = True, project: bool = False, bias: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(aggr=aggr, **kwargs)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.normalize, self.root_weight, self.project = normalize, root_weight, project
+        c_src, c_dst = pair_channels(in_channels)
+        if project:
+            if c_src != c_dst:
+                raise ValueError(f"project=True needs equal source and target widths, got {in_channels}")
+            self.lin = torch.nn.Linear(c_src, c_src, bias=True)
+        aggr_in = c_src
+        if isinstance(self.aggr_module, MultiAggregation) and self.aggr_module.mode == "cat":
+            aggr_in = c_src * len(self.aggr_module.aggrs)
+        self.lin_l = torch.nn.Linear(aggr_in, out_channels, bias=bias)
+        if root_weight:
+            self.lin_r = torch.nn.Linear(c_dst, out_channels, bias=False)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for name in ("lin", "lin_l", "lin_r"):
+            if hasattr(self, name):
+                getattr(self, name).reset_parameters()
+
+    def forward(self, x: Union[Tensor, Tuple[Tensor, Optional[Tensor]]], adj: Any, size: Any = None) -> Tensor:
+        x_src, x_dst = as_pair(x)
+        if self.project:
+            x_src = F.relu(self.lin(x_src))
+        out = self.lin_l(self.propagate(adj, x=(x_src, x_dst), size=size))
+        if self.root_weight and x_dst is not None:
+            out = out + self.lin_r(x_dst)
+        if self.normalize:
+            out = F.normalize(out, p=2.0, dim=-1)
+        return out

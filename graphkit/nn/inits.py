@@ -1,0 +1,35 @@
+"""Parameter initialisers that PyG's layers use, so a fresh graphkit layer starts from the same distribution."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+__all__ = ["glorot", "zeros", "reset"]
+
+
+def glorot(value: Optional[Tensor]) -> None:
+    """Glorot/Xavier uniform on the last two dims, in place."""
+    if value is not None:
+        stdv = math.sqrt(6.0 / (value.size(-2) + value.size(-1)))
+        with torch.no_grad():
+            value.uniform_(-stdv, stdv)
+
+
+def zeros(value: Optional[Tensor]) -> None:
+    if value is not None:
+        with torch.no_grad():
+            value.zero_()
+
+
+def reset(module: Any) -> None:
+    """Call ``reset_parameters`` on ``module`` and its children that have one."""
+    if module is None:
+        return
+    if hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+        return
+    for child in getattr(module, "children", lambda: [])():
+        reset(child)

@@ -1,0 +1,221 @@
+r"""``BasicGNN``: the shared stack behind GCN, GraphSAGE, GIN and DGCNN, with PyG's constructor and state_dict.
+
+``(in_channels, hidden_channels, num_layers, out_channels=None, dropout=0., act="relu", act_first=False,
+act_kwargs=None, norm=None, norm_kwargs=None, jk=None, **conv_kwargs)``, exactly as ``torch_geometric.nn.models
+.BasicGNN``: ``num_layers`` convolutions (the last one maps to ``out_channels`` unless ``jk`` is set), each but the
+last followed by norm -> activation -> dropout; ``jk`` in ``"last"``, ``"cat"``, ``"max"`` adds jumping knowledge
+and a final ``lin``. ``norm`` is ``"batch_norm"`` (PyG's ``BatchNorm``: keys ``norms.i.module.*``),
+``"layer_norm"`` (PyG's graph-wise ``LayerNorm``) or a module. Parameter names match PyG, so a PyG model's
+state_dict loads unchanged.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from graphkit import ops
+from graphkit.graph import Graph
+
+__all__ = ["BasicGNN", "MLP", "BatchNorm", "LayerNorm", "activation_resolver", "normalization_resolver"]
+
+_ACTS = {"relu": torch.nn.ReLU, "elu": torch.nn.ELU, "gelu": torch.nn.GELU, "leaky_relu": torch.nn.LeakyReLU,
+         "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "silu": torch.nn.SiLU, "swish": torch.nn.SiLU,
+         "prelu": torch.nn.PReLU}
+
+
+def activation_resolver(act: Union[str, Callable, None], **kwargs: Any) -> Optional[Callable]:
+    if act is None or callable(act):
+        return act  # type: ignore[return-value]
+    cls = _ACTS.get(str(act).lower())
+    if cls is None:
+        raise ValueError(f"act must be one of {sorted(_ACTS)}, a callable or None, got {act!r}")
+    return cls(**kwargs)
+
+
+class BatchNorm(torch.nn.Module):
+    """``BatchNorm1d`` under the name PyG uses (``module``), so state_dicts line up."""
+
+    def __init__(self, in_channels: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.module = torch.nn.BatchNorm1d(in_channels, eps, momentum, affine, track_running_stats)
+
+    def reset_parameters(self) -> None:
+        self.module.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.module(x)
+
+
+class LayerNorm(torch.nn.Module):
+    r"""PyG's graph-wise layer norm: each graph's nodes and channels together,
+    :math:`(\mathbf{x} - \mu_g) / (\sigma_g + \epsilon) \odot \gamma + \beta` (mode ``"graph"``)."""
+
+    def __init__(self, in_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        self.in_channels, self.eps = in_channels, eps
+        self.weight = torch.nn.Parameter(torch.ones(in_channels)) if affine else None
+        self.bias = torch.nn.Parameter(torch.zeros(in_channels)) if affine else None
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            torch.nn.init.ones_(self.weight)
+            torch.nn.init.zeros_(self.bias)  # type: ignore[arg-type]
+
+    def forward(self, x: Tensor, batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
+        if batch is None:
+            x = x - x.mean()
+            out = x / (x.std(unbiased=False) + self.eps)
+        else:
+            b = int(batch.max()) + 1 if batch_size is None else batch_size
+            norm = torch.bincount(batch, minlength=b).clamp(min=1).to(x.dtype).mul_(x.size(-1)).view(-1, 1)
+            mean = ops.scatter(x, batch, b, reduce="sum").sum(dim=-1, keepdim=True) / norm
+            x = x - mean.index_select(0, batch)
+            var = ops.scatter(x * x, batch, b, reduce="sum").sum(dim=-1, keepdim=True) / norm
+            out = x / (var + self.eps).sqrt().index_select(0, batch)
+        if self.weight is not None:
+            out = out * self.weight + self.bias
+        return out
+
+
+def normalization_resolver(norm: Union[str, torch.nn.Module, None], channels: int, **kwargs: Any
+                           ) -> Optional[torch.nn.Module]:
+    if norm is None or isinstance(norm, torch.nn.Module):
+        return norm
+    name = str(norm).lower().replace("_", "").replace("norm", "")
+    if name == "batch":
+        return BatchNorm(channels, **kwargs)
+    if name == "layer":
+        return LayerNorm(channels, **kwargs)
+    raise ValueError(f"norm must be 'batch_norm', 'layer_norm', a module or None, got {norm!r}")
+
+
+def _takes_batch(module: torch.nn.Module) -> bool:
+    return isinstance(module, LayerNorm)
+
+
+class MLP(torch.nn.Module):
+    """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout."""
+
+    def __init__(self, channel_list: Sequence[int], dropout: float = 0.0, act: Union[str, Callable, None] = "relu",
+                 act_first: bool = False, norm: Union[str, torch.nn.Module, None] = None,
+                 norm_kwargs: Optional[Dict[str, Any]] = None, bias: bool = True, plain_last: bool = True) -> None:
+        super().__init__()
+        if len(channel_list) < 2:
+            raise ValueError(f"channel_list needs at least two sizes, got {list(channel_list)}")
+        self.channel_list = list(channel_list)
+        self.in_channels, self.out_channels = channel_list[0], channel_list[-1]
+        self.act = activation_resolver(act)
+        self.act_first, self.plain_last, self.dropout = act_first, plain_last, dropout
+        self.lins = torch.nn.ModuleList(
+            [torch.nn.Linear(a, b, bias=bias) for a, b in zip(channel_list[:-1], channel_list[1:])]
+        )
+        hidden = channel_list[1:-1] if plain_last else channel_list[1:]
+        self.norms = torch.nn.ModuleList(
+            [normalization_resolver(copy.deepcopy(norm), c, **(norm_kwargs or {})) or torch.nn.Identity()
+             for c in hidden]
+        )
+
+    def reset_parameters(self) -> None:
+        for m in list(self.lins) + list(self.norms):
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    def forward(self, x: Tensor, batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
+        for lin, norm in zip(self.lins, self.norms):
+            x = lin(x)
+            if self.act is not None and self.act_first:
+                x = self.act(x)
+            x = norm(x, batch, batch_size) if _takes_batch(norm) else norm(x)
+            if self.act is not None and not self.act_first:
+                x = self.act(x)
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        if self.plain_last:
+            x = self.lins[-1](x)
+        return x
+
+
+class BasicGNN(torch.nn.Module):
+    """See the module docstring. Subclasses implement ``init_conv(in_channels, out_channels, **kwargs)``."""
+
+    supports_edge_weight = False
+    supports_edge_attr = False
+
+    def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
+                 dropout: float = 0.0, act: Union[str, Callable, None] = "relu", act_first: bool = False,
+                 act_kwargs: Optional[Dict[str, Any]] = None, norm: Union[str, torch.nn.Module, None] = None,
+                 norm_kwargs: Optional[Dict[str, Any]] = None, jk: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if jk not in (None, "last", "cat", "max"):
+            raise ValueError(f"jk must be None, 'last', 'cat' or 'max', got {jk!r}")
+        self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
+        self.dropout = torch.nn.Dropout(p=dropout)
+        self.act = activation_resolver(act, **(act_kwargs or {}))
+        self.jk_mode, self.act_first = jk, act_first
+        self.norm = norm if isinstance(norm, str) else None
+        self.norm_kwargs = norm_kwargs
+        self.out_channels = out_channels if out_channels is not None else hidden_channels
+        self.convs = torch.nn.ModuleList()
+        c = in_channels
+        for _ in range(num_layers - 1):
+            self.convs.append(self.init_conv(c, hidden_channels, **kwargs))
+            c = hidden_channels
+        last_out = out_channels if (out_channels is not None and jk is None) else hidden_channels
+        self.convs.append(self.init_conv(c, last_out, **kwargs))
+        norm_layer = normalization_resolver(norm, hidden_channels, **(norm_kwargs or {})) or torch.nn.Identity()
+        self.norms = torch.nn.ModuleList([copy.deepcopy(norm_layer) for _ in range(num_layers - 1)])
+        self.norms.append(copy.deepcopy(norm_layer) if jk is not None else torch.nn.Identity())
+        if jk is not None:
+            self.lin = torch.nn.Linear(num_layers * hidden_channels if jk == "cat" else hidden_channels,
+                                       self.out_channels)
+
+    def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        for m in list(self.convs) + list(self.norms):
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        if hasattr(self, "lin"):
+            self.lin.reset_parameters()
+
+    def conv_call(self, conv: torch.nn.Module, x: Tensor, adj: Any, edge_weight: Optional[Tensor],
+                  edge_attr: Optional[Tensor]) -> Tensor:
+        kw: Dict[str, Any] = {}
+        if self.supports_edge_weight and edge_weight is not None:
+            kw["edge_weight"] = edge_weight
+        if self.supports_edge_attr and edge_attr is not None:
+            kw["edge_attr"] = edge_attr
+        return conv(x, adj, **kw)
+
+    def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
+        """Shapes: x ``(|V|, F_in)`` -> ``(|V|, F_out)``; ``batch`` only feeds graph-wise norms."""
+        if batch is None and isinstance(adj, Graph) and "batch" in dir(type(adj)):
+            batch = adj.batch  # type: ignore[attr-defined]
+        xs: List[Tensor] = []
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
+            if i < self.num_layers - 1 or self.jk_mode is not None:
+                if self.act is not None and self.act_first:
+                    x = self.act(x)
+                x = norm(x, batch, batch_size) if _takes_batch(norm) else norm(x)
+                if self.act is not None and not self.act_first:
+                    x = self.act(x)
+                x = self.dropout(x)
+                xs.append(x)
+        if self.jk_mode == "cat":
+            x = torch.cat(xs, dim=-1)
+        elif self.jk_mode == "max":
+            x = torch.stack(xs, dim=-1).amax(dim=-1)
+        return self.lin(x) if hasattr(self, "lin") else x
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_layers={self.num_layers})"

@@ -1,0 +1,25 @@
+"""Python face of graphkit's kernels: fused gather/scatter ops with autograd.
+
+Every op dispatches to the compiled ``graphkit._C`` (``torch.ops.graphkit.*``; C++/OpenMP on CPU, CUDA on GPU)
+when it is built and loadable, else to an equivalent pure-torch path. ``backend()`` says which one runs;
+``use_backend("torch")`` or ``GRAPHKIT_FORCE_TORCH=1`` forces the fallback.
+"""
+from graphkit.ops._backend import backend, ext_available, load_error, use_backend
+from graphkit.ops.reorder import reorder
+from graphkit.ops.scatter import scatter, segment
+from graphkit.ops.sddmm import sddmm
+from graphkit.ops.softmax import edge_softmax
+from graphkit.ops.spmm import spmm
+
+__all__ = [
+    "scatter",
+    "segment",
+    "spmm",
+    "sddmm",
+    "edge_softmax",
+    "reorder",
+    "backend",
+    "use_backend",
+    "ext_available",
+    "load_error",
+]

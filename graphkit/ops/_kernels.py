@@ -1,0 +1,81 @@
+"""The four kernel primitives every op is built from, dispatched to ``torch.ops.graphkit`` or pure torch.
+
+- ``csr_reduce(rowptr, col, eid, weight, x, reduce) -> (out, arg)``: ``out[r] = reduce_k w[eid[k]] * x[col[k]]``
+  over ``k in [rowptr[r], rowptr[r+1])``; ``col=None`` reads ``x[k]``, ``eid=None`` reads ``w[k]``.
+  ``x`` is ``[M, H, F]``, ``weight`` ``[E, H]``; ``arg`` (max/min) holds the CSR position, -1 for an empty row.
+- ``sddmm(rowptr, col, eid, a, b, op)``: per CSR position ``k`` in row ``r``: ``op(a[r], b[col[k]])`` written to
+  ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
+- ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from graphkit.ops import _torch_kernels as T
+from graphkit.ops._backend import use_ext
+
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd"]
+
+
+def csr_reduce(
+    rowptr: Tensor, col: Optional[Tensor], eid: Optional[Tensor], weight: Optional[Tensor], x: Tensor, reduce: str
+) -> Tuple[Tensor, Tensor]:
+    if use_ext(x):
+        return torch.ops.graphkit.csr_reduce(rowptr, col, eid, weight, x, reduce)
+    return T.csr_reduce(rowptr, col, eid, weight, x, reduce)
+
+
+def sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:
+    if use_ext(a):
+        return torch.ops.graphkit.sddmm(rowptr, col, eid, a, b, op)
+    return T.sddmm(rowptr, col, eid, a, b, op)
+
+
+def softmax_fwd(rowptr: Tensor, eid: Optional[Tensor], scores: Tensor) -> Tensor:
+    if use_ext(scores):
+        return torch.ops.graphkit.edge_softmax_fwd(rowptr, eid, scores)
+    return T.softmax_fwd(rowptr, eid, scores)
+
+
+def softmax_bwd(rowptr: Tensor, eid: Optional[Tensor], y: Tensor, grad: Tensor) -> Tensor:
+    if use_ext(y):
+        return torch.ops.graphkit.edge_softmax_bwd(rowptr, eid, y, grad)
+    return T.softmax_bwd(rowptr, eid, y, grad)
+
+
+def arg_backward(
+    col: Optional[Tensor],
+    eid: Optional[Tensor],
+    weight: Optional[Tensor],
+    x: Tensor,
+    arg: Tensor,
+    grad: Tensor,
+    need_x: bool,
+    need_w: bool,
+) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
+
+    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``, so one torch path serves both
+    backends. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None`` where not needed).
+    """
+    valid = arg >= 0
+    pos = arg.clamp(min=0)
+    src = col.long()[pos] if col is not None else pos
+    g = grad * valid
+    heads = x.size(1)
+    grad_x = grad_w = None
+    if weight is not None:
+        e = eid.long()[pos] if eid is not None else pos
+        h = torch.arange(heads, device=x.device).view(1, -1, 1)
+        flat = e * heads + h
+    if need_x:
+        coeff = g * weight.reshape(-1)[flat] if weight is not None else g
+        grad_x = torch.zeros_like(x).scatter_add_(0, src, coeff)
+    if need_w and weight is not None:
+        contrib = g * x.gather(0, src)
+        grad_w = torch.zeros_like(weight).reshape(-1).index_add_(0, flat.reshape(-1), contrib.reshape(-1))
+        grad_w = grad_w.view_as(weight)
+    return grad_x, grad_w

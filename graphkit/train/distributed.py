@@ -1,0 +1,314 @@
+"""Data-parallel training beyond one process: torch.distributed (gloo on CPU, NCCL on GPU) with DDP.
+
+Each rank owns one METIS part of the graph (:func:`graphkit.loader.partition_graph`): it draws its training
+seeds from its own nodes and holds only its own and its halo's features (a ``PartitionedFeatureStore``), while
+the structure is replicated. Every rank runs the same number of steps (the largest part's, smaller parts
+recycle their seeds) with a per-rank batch of ``batch_size // world_size``, so one step sees the same global
+batch size as single-process training, and DDP averages the gradients.
+
+A rank that dies must not hang the others: the process group gets a short ``timeout`` and every collective
+failure is re-raised as ``RuntimeError`` naming the rank, the world size and the timeout.
+
+Entry points: :func:`launch` (what ``graphkit train --nproc N`` calls: re-runs a module under
+``torch.distributed.run`` on 127.0.0.1) and ``python -m graphkit.train.distributed`` (a self-contained
+node-classification run on a cSBM graph, used by the tests and as a smoke test of a cluster).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from graphkit.graph import Graph
+from graphkit.loader.feature_store import FeatureStore
+from graphkit.loader.neighbor_loader import NeighborLoader
+from graphkit.loader.partition import PartitionedFeatureStore, partition_graph
+from graphkit.loader.sampler import mix_seed
+
+__all__ = [
+    "init_distributed", "cleanup", "collective_guard", "launch", "strip_nproc", "free_port", "world",
+    "wrap_ddp", "NodeBatches", "train_node_minibatch", "evaluate_node", "default_model", "main",
+]
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def init_distributed(backend: Optional[str] = None, timeout: float = 60.0) -> Tuple[int, int]:
+    """Join the process group described by torchrun's environment (``RANK``, ``WORLD_SIZE``, ``MASTER_*``).
+
+    Returns ``(rank, world_size)``; ``(0, 1)`` without that environment. ``backend`` defaults to NCCL when CUDA
+    is available, else gloo. ``timeout`` (seconds) bounds every collective, so a dead peer fails the others.
+    """
+    if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) <= 1:
+        return 0, 1
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    if backend not in ("gloo", "nccl"):
+        raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}")
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        # Without async error handling an NCCL collective on a dead peer blocks past the timeout.
+        os.environ.setdefault("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")
+    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
+    return dist.get_rank(), dist.get_world_size()
+
+
+def cleanup() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def collective_guard(what: str, timeout: float) -> Iterator[None]:
+    """Re-raise a failed collective as a ``RuntimeError`` that says which rank saw it and why it likely failed."""
+    try:
+        yield
+    except (RuntimeError, dist.DistBackendError) as exc:  # gloo: connection closed/timeout; NCCL: watchdog
+        rank = dist.get_rank() if dist.is_initialized() else 0
+        world = dist.get_world_size() if dist.is_initialized() else 1
+        raise RuntimeError(
+            f"rank {rank} of {world}: collective '{what}' failed; another rank probably died or stalled "
+            f"(process-group timeout {timeout:g} s): {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+
+
+def strip_nproc(argv: Sequence[str]) -> List[str]:
+    """``argv`` without ``--nproc N`` / ``--nproc=N`` (the re-launched workers must not launch again)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def launch(nproc: int, argv: Sequence[str], module: str = "graphkit.cli", port: Optional[int] = None) -> int:
+    """Run ``python -m module argv`` in ``nproc`` processes under ``torch.distributed.run`` on 127.0.0.1.
+
+    Returns torchrun's exit code (non-zero when any worker failed; torchrun then stops the others).
+    """
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f"nproc must be a positive int, got {nproc!r}")
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
+        "--master_addr=127.0.0.1", f"--master_port={port or free_port()}", "-m", module, *strip_nproc(argv),
+    ]
+    env = dict(os.environ)
+    env.setdefault("GLOO_SOCKET_IFNAME", "lo")  # keep gloo on loopback, whatever the hostname resolves to
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    return subprocess.call(cmd, env=env)
+
+
+# ------------------------------------------------------------------------------------------- training
+def world() -> Tuple[int, int]:
+    """``(rank, world_size)`` of the current process group, ``(0, 1)`` without one."""
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def wrap_ddp(model: nn.Module, timeout: float = 60.0) -> nn.Module:
+    """``DistributedDataParallel(model)`` inside a process group of more than one rank, else ``model``."""
+    if world()[1] == 1:
+        return model
+    with collective_guard("DDP init (parameter broadcast)", timeout):
+        if torch.cuda.is_available() and next(model.parameters()).is_cuda:
+            return nn.parallel.DistributedDataParallel(model, device_ids=[torch.cuda.current_device()])
+        return nn.parallel.DistributedDataParallel(model)
+
+
+class NodeBatches:
+    """This rank's node mini-batches, the same number of them on every rank.
+
+    With one process: a shuffled ``NeighborLoader`` over ``train_idx``. With ``W`` ranks: the graph is
+    partitioned (:func:`~graphkit.loader.partition_graph`), this rank takes the training nodes of its part, holds
+    only its part's and its halo's features (``PartitionedFeatureStore``), uses batches of
+    ``batch_size // W`` seeds (so a step sees the same global batch), and every epoch yields the largest part's
+    number of batches (smaller parts recycle their seeds), so that DDP's collectives line up.
+
+    Each batch: ``x`` (gathered rows), ``y`` and other node fields sliced by ``n_id``, ``batch_size`` seeds first.
+    """
+
+    def __init__(self, graph: Graph, train_idx: Tensor, num_neighbors: Sequence[int], batch_size: int = 512,
+                 features: Optional[FeatureStore] = None, seed: int = 0, partition_method: str = "auto",
+                 timeout: float = 60.0) -> None:
+        rank, size = world()
+        if features is None:
+            features = FeatureStore(graph.x, pin=False) if graph.x is not None else None
+        seeds = train_idx.reshape(-1).long().cpu()
+        if size > 1:
+            part = partition_graph(graph, size, partition_method, seed=seed)
+            if features is not None:
+                halo = part.halo(graph, rank, hops=len(num_neighbors))
+                features = PartitionedFeatureStore(features, part.owned(rank), halo, pin=False)
+            seeds = seeds[part.part[seeds] == rank]
+            if seeds.numel() == 0:
+                raise ValueError(f"rank {rank}: its part holds none of the {train_idx.numel()} training nodes")
+        self.loader = NeighborLoader(graph, num_neighbors, seeds, max(1, batch_size // size), shuffle=True,
+                                     features=features, seed=mix_seed(seed, rank))
+        steps = torch.tensor([len(self.loader)])
+        if size > 1:
+            with collective_guard("all_reduce(number of steps)", timeout):
+                dist.all_reduce(steps, op=dist.ReduceOp.MAX)
+        self.steps = int(steps)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[Graph]:
+        done = 0
+        while done < self.steps:
+            for batch in self.loader:
+                yield batch
+                done += 1
+                if done == self.steps:
+                    return
+
+
+def train_node_minibatch(
+    graph: Graph,
+    model: nn.Module,
+    train_idx: Tensor,
+    num_neighbors: Sequence[int],
+    batch_size: int = 512,
+    epochs: int = 10,
+    lr: float = 0.01,
+    seed: int = 0,
+    partition_method: str = "auto",
+    timeout: float = 60.0,
+    on_step: Optional[Callable[[int, int], None]] = None,
+) -> nn.Module:
+    """Mini-batch node classification (cross-entropy on ``graph.y``), one process or DDP across the group.
+
+    Call :func:`init_distributed` first to train data-parallel. Returns the trained (unwrapped) model.
+    ``on_step(epoch, step)`` is called after each optimiser step (tests use it to kill a rank).
+    """
+    if graph.y is None:
+        raise ValueError("graph.y is None: node classification needs labels")
+    batches = NodeBatches(graph, train_idx, num_neighbors, batch_size, seed=seed,
+                          partition_method=partition_method, timeout=timeout)
+    ddp = wrap_ddp(model, timeout)
+    opt = torch.optim.Adam(ddp.parameters(), lr=lr)
+    ddp.train()
+    for epoch in range(epochs):
+        for step, batch in enumerate(batches):
+            bs = batch.batch_size
+            out = ddp(batch.x, batch)[:bs]
+            loss = nn.functional.cross_entropy(out, batch.y[:bs].view(-1).long())
+            opt.zero_grad()
+            with collective_guard("backward (gradient all-reduce)", timeout):
+                loss.backward()
+            opt.step()
+            if on_step is not None:
+                on_step(epoch, step)
+    return model
+
+
+@torch.no_grad()
+def evaluate_node(graph: Graph, model: nn.Module, masks: Dict[str, Tensor]) -> Dict[str, float]:
+    """Full-graph accuracy on each mask or index tensor (every rank computes the same numbers)."""
+    model.eval()
+    pred = model(graph.x, graph).argmax(-1)
+    y = graph.y.view(-1)
+    return {name: float((pred[m] == y[m]).float().mean()) for name, m in masks.items()}
+
+
+class _MeanSAGE(nn.Module):
+    r"""Stand-in GraphSAGE (mean) for when ``graphkit.nn.GraphSAGE`` is not importable:
+    :math:`h' = W_1 h + W_2 \operatorname{mean}_{u \to v} h_u`.
+
+    Shapes: x ``(|V|, F_in)`` -> ``(|V|, C)``.
+    """
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, num_layers: int) -> None:
+        super().__init__()
+        dims = [in_dim] + [hidden] * (num_layers - 1) + [out_dim]
+        self.root = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.neigh = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, x: Tensor, adj: Graph) -> Tensor:
+        from graphkit.ops import spmm
+
+        for i, (root, neigh) in enumerate(zip(self.root, self.neigh)):
+            x = root(x) + neigh(spmm(adj, x, reduce="mean", num_nodes=x.size(0)))
+            if i < len(self.root) - 1:
+                x = torch.relu(x)
+        return x
+
+
+def default_model(in_dim: int, hidden: int, out_dim: int, num_layers: int) -> nn.Module:
+    """``graphkit.nn.GraphSAGE`` when the nn package has it, else the stand-in above."""
+    try:
+        from graphkit.nn import GraphSAGE  # type: ignore[attr-defined]
+
+        return GraphSAGE(in_dim, hidden, num_layers, out_dim)
+    except Exception:
+        return _MeanSAGE(in_dim, hidden, out_dim, num_layers)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Train GraphSAGE on a cSBM graph with mini-batches, alone or under torchrun; rank 0 writes metrics."""
+    p = argparse.ArgumentParser(prog="python -m graphkit.train.distributed")
+    p.add_argument("--nodes", type=int, default=2000)
+    p.add_argument("--classes", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--fanouts", type=str, default="10,5")
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--out", type=str, default=None, help="JSON file for the metrics (rank 0)")
+    p.add_argument("--kill-rank", type=int, default=-1, help="test hook: this rank exits abruptly ...")
+    p.add_argument("--kill-step", type=int, default=2, help="... after this many steps")
+    args = p.parse_args(argv)
+    from graphkit.datasets.csbm import contextual_sbm
+
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
+    rank, world = init_distributed(timeout=args.timeout)
+    graph = contextual_sbm(args.nodes, args.classes, num_features=16, avg_degree=8.0, homophily=0.8,
+                           mu=1.0, noise=2.0, seed=args.seed)
+    fanouts = [int(f) for f in args.fanouts.split(",")]
+    torch.manual_seed(args.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    model = default_model(graph.x.size(1), args.hidden, args.classes, len(fanouts))
+
+    done = [0]
+
+    def on_step(epoch: int, step: int) -> None:
+        done[0] += 1
+        if rank == args.kill_rank and done[0] >= args.kill_step:
+            os._exit(17)  # no cleanup, like a crashed machine
+
+    train_node_minibatch(graph, model, graph.train_mask.nonzero().view(-1), fanouts, args.batch_size,
+                         args.epochs, args.lr, args.seed, timeout=args.timeout, on_step=on_step)
+    metrics = evaluate_node(graph, model, {"train": graph.train_mask, "val": graph.val_mask,
+                                           "test": graph.test_mask})
+    cleanup()
+    metrics["world_size"] = world
+    if rank == 0:
+        print(json.dumps(metrics))
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(metrics, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Models by name for ``graphkit train``: an input encoder, a ``graphkit.nn.models`` GNN, and pooling.
+
+Input encoding depends on what the data set has:
+
+* float node features ``x [N, F]`` pass through;
+* integer features ``x [N, C]`` (ogbg-mol atom types, ...) become ``sum_c Emb_c(x[:, c])`` with one table per
+  column, sized from the data (ogb's AtomEncoder, without hard-coding the molecule vocabulary);
+* no features (ogbl-ddi, ogbl-connectome) become a learned embedding per node id.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from torch import Tensor, nn
+
+__all__ = ["ENCODERS", "build_gnn", "NodeInput", "global_pool"]
+
+# command-line name -> class name in graphkit.nn.models (PyG BasicGNN-style constructors)
+ENCODERS = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE", "gin": "GIN"}
+
+
+def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
+    """``graphkit.nn.models.<GCN|GraphSAGE|GIN>(in_channels, hidden_channels, num_layers, out_channels, dropout)``."""
+    key = name.lower()
+    if key not in ENCODERS:
+        raise ValueError(f"model must be one of {', '.join(sorted(ENCODERS))}, got {name!r}")
+    try:
+        from graphkit.nn import models
+    except ImportError as exc:  # the operators are a separate part of the library; say which one is missing
+        raise ImportError(f"model {name!r} needs graphkit.nn.models ({exc})") from None
+    cls = getattr(models, ENCODERS[key])
+    return cls(in_channels=in_channels, hidden_channels=hidden, num_layers=layers, out_channels=out_channels,
+               dropout=dropout)
+
+
+class NodeInput(nn.Module):
+    r"""Turn whatever node input a data set has into ``[N, F_out]`` floats.
+
+    .. math::
+        h_v = x_v \;\text{(float)}, \qquad h_v = \sum_c E_c[x_{v,c}] \;\text{(integer)}, \qquad h_v = E[v]
+        \;\text{(none)}
+
+    Shapes:
+        input: ``x`` ``(|V|, F)`` float, ``(|V|, C)`` integer, or ``None`` with ``num_nodes``
+        output: ``(|V|, out_channels)``
+    """
+
+    def __init__(self, x: Optional[Tensor], num_nodes: int, hidden: int, vocab: Optional[List[int]] = None):
+        super().__init__()
+        self.mode = "none" if x is None else ("int" if not x.is_floating_point() else "float")
+        if self.mode == "float":
+            self.out_channels = x.size(-1)
+        else:
+            self.out_channels = hidden
+            sizes = [num_nodes] if self.mode == "none" else (vocab or (x.max(0).values + 1).tolist())
+            self.tables = nn.ModuleList(nn.Embedding(int(s), hidden) for s in sizes)
+            for t in self.tables:
+                nn.init.xavier_uniform_(t.weight)
+
+    def forward(self, x: Optional[Tensor], num_nodes: int, n_id: Optional[Tensor] = None) -> Tensor:
+        """``n_id``: global ids of a sampled sub-graph's nodes (only used for featureless graphs)."""
+        if self.mode == "float":
+            return x
+        if self.mode == "none":
+            return self.tables[0].weight[:num_nodes] if n_id is None else self.tables[0](n_id)
+        x = x.view(x.size(0), -1)
+        return sum(t(x[:, c]) for c, t in enumerate(self.tables))
+
+
+def global_pool(x: Tensor, batch: Tensor, num_graphs: int, reduce: str = "mean") -> Tensor:
+    """Readout ``[N, F] -> [B, F]``: graphkit.nn.pool when present, the scatter kernel it wraps otherwise."""
+    try:
+        from graphkit.nn import pool
+
+        return getattr(pool, f"global_{'add' if reduce == 'sum' else reduce}_pool")(x, batch, num_graphs)
+    except (ImportError, AttributeError):
+        from graphkit.ops import scatter
+
+        return scatter(x, batch, dim_size=num_graphs, reduce=reduce)

@@ -1,0 +1,100 @@
+"""Node property prediction (ogbn-*): one graph, labels per node, index splits.
+
+The model is ``NodeInput`` followed by a GNN whose last layer outputs the classes (or tasks); the loss is
+cross-entropy for multiclass labels and masked binary cross-entropy for multi-label 0/1 targets (ogbn-proteins).
+
+Training is full batch by default: ``batches()`` yields the whole graph once per epoch. With ``batch_size > 0``
+it yields ``graphkit.loader.NeighborLoader`` mini-batches instead (fan-out ``NEIGHBOURS`` per layer, seeds = the
+training nodes, first ``batch.batch_size`` nodes of each sub-graph); the loader draws its seed from torch's
+global generator each epoch, so checkpoints capture it and a resumed run samples the same sub-graphs.
+Evaluation stays full batch.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from graphkit.graph import Graph
+from graphkit.train.base import Task, structure
+from graphkit.train.config import TrainConfig
+from graphkit.train.metrics import prediction_scores
+from graphkit.train.models import NodeInput, build_gnn
+
+__all__ = ["NodeTask", "NodeModel", "NEIGHBOURS"]
+
+NEIGHBOURS = 10  # sampled in-neighbours per node and layer in mini-batch mode
+
+
+class NodeModel(nn.Module):
+    r"""``out = GNN(input(x), A)``.
+
+    Shapes:
+        input: ``x`` ``(|V|, F)`` (or ``None``), ``adj`` a ``Graph`` or ``(2, |E|)`` edge index
+        output: ``(|V|, C)``
+    """
+
+    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, out_channels: int):
+        super().__init__()
+        self.input = NodeInput(x, num_nodes, cfg.hidden)
+        self.gnn = build_gnn(cfg.model, self.input.out_channels, cfg.hidden, cfg.layers, out_channels, cfg.dropout)
+
+    def forward(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
+        return self.gnn(self.input(x, num_nodes, n_id), adj)
+
+
+class NodeTask(Task):
+    name = "node"
+
+    def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device):
+        g = dataset.graph
+        if g.y is None:
+            raise ValueError(f"data set {dataset.name} has no node labels (y); use --task link")
+        self.task_type = dataset.task_type
+        self.metric = dataset.eval_metric
+        self.multiclass = self.task_type == "multiclass classification"
+        self.y = g.y.to(device)
+        out = dataset.num_classes if self.multiclass else self.y.size(-1)
+        self.adj = structure(g, undirected=True, device=device)
+        self.x = g.x.to(device) if g.x is not None else None
+        self.num_nodes = g.num_nodes
+        self.split = {k: v.to(device) for k, v in dataset.split.items()}
+        self.model = NodeModel(self.x, self.num_nodes, cfg, out).to(device)
+        self.loader = None
+        if cfg.batch_size > 0:
+            from graphkit.loader import NeighborLoader
+
+            full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, y=g.y, num_nodes=self.num_nodes)
+            self.loader = NeighborLoader(full, [NEIGHBOURS] * cfg.layers, input_nodes=dataset.split["train"],
+                                         batch_size=cfg.batch_size, shuffle=True, prefetch=0, device=device)
+
+    def _forward(self) -> Tensor:
+        return self.model(self.x, self.adj, self.num_nodes)
+
+    def batches(self) -> Iterator[Any]:
+        if self.loader is None:
+            yield None  # full batch
+        else:
+            yield from self.loader
+
+    def loss(self, batch: Any) -> Tensor:
+        if batch is None:
+            idx = self.split["train"]
+            out, y = self._forward()[idx], self.y[idx]
+        else:  # a sampled sub-graph: its first batch_size nodes are the seeds
+            n = batch.batch_size
+            out = self.model(batch.x, batch, batch.num_nodes, batch.n_id)[:n]
+            y = batch.y[:n]
+        if self.multiclass:
+            return F.cross_entropy(out.float(), y.view(-1).long())
+        target = y.float()
+        mask = ~torch.isnan(target)
+        return F.binary_cross_entropy_with_logits(out.float()[mask], target[mask])
+
+    @torch.no_grad()
+    def evaluate(self) -> Dict[str, Dict[str, float]]:
+        out = self._forward()
+        return {s: prediction_scores("ogbn", self.task_type, self.metric, self.y[idx], out[idx])
+                for s, idx in self.split.items()}

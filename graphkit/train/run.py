@@ -1,0 +1,149 @@
+"""``run(cfg)``: resolve the data set, pick the task, make the run folder, train, summarise.
+
+Data set names resolve in this order: a folder in OGB format; an ``ogbn-/ogbl-/ogbg-`` name (ogb's master.csv
+or the committed fixtures, registered by :func:`fixtures_dir`); a name in ``graphkit.datasets.registry``.
+The default (no ``--dataset``) is the committed ``ogbn-drosophila`` fixture: real data that needs no network.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+
+from graphkit.train.config import TrainConfig
+from graphkit.train.summary import format_summary
+
+__all__ = ["run", "load_dataset", "fixtures_dir", "DEFAULT_DATASET", "TASK_OF_PREFIX", "RunError"]
+
+DEFAULT_DATASET = "ogbn-drosophila"
+TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
+
+
+class RunError(ValueError):
+    """A run cannot start (bad folder state, task/data mismatch); the message says what to do."""
+
+
+def fixtures_dir() -> Optional[Path]:
+    """``datasets/fixtures`` of a source checkout (also ``$GRAPHKIT_FIXTURES``), registered with load_ogb."""
+    from graphkit.datasets.ogb import register_meta
+
+    env = os.environ.get("GRAPHKIT_FIXTURES")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
+    if (path / "master.csv").is_file():
+        register_meta(path / "master.csv")
+        return path
+    return None
+
+
+def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
+    """The data set and the task it implies (``node``, ``link`` or ``graph``)."""
+    from graphkit.datasets.ogb import load_ogb, ogb_names
+
+    if os.path.isdir(name):
+        ds = load_ogb(name)
+        return ds, TASK_OF_PREFIX[ds.kind]
+    fixtures_dir()
+    if name.split("-")[0] in TASK_OF_PREFIX:
+        if name not in ogb_names():
+            raise ValueError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
+        ds = load_ogb(name, root)
+        return ds, TASK_OF_PREFIX[ds.kind]
+    from graphkit.datasets import registry
+
+    if name in registry.available():
+        ds = registry.load(name, root)
+        return ds, getattr(ds, "task", "graph")
+    raise ValueError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
+
+
+def _run_dir(cfg: TrainConfig, resume: bool) -> Path:
+    """Explicit ``--out`` is used as given; otherwise ``runs/<dataset>-<model>[-N]`` (resume: the newest)."""
+    if cfg.out:
+        out = Path(cfg.out)
+        if not resume and (out / "last.pt").exists():
+            raise RunError(f"run folder {out} already holds a run; pass --resume to continue it or another --out")
+        if resume and not (out / "last.pt").exists():
+            raise RunError(f"nothing to resume in {out} (no last.pt)")
+        return out
+    base = Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(cfg.dataset).name}-{cfg.model}")
+    taken = [base] + [base.with_name(f"{base.name}-{i}") for i in range(2, 1000)]
+    existing = [p for p in taken if p.exists()]
+    if resume:
+        if not existing or not (existing[-1] / "last.pt").exists():
+            raise RunError(f"nothing to resume under {base}* (no last.pt); pass --out RUN_FOLDER")
+        return existing[-1]
+    return next(p for p in taken if not p.exists())
+
+
+def _saved_config(run_dir: Path, epochs: Optional[int]) -> TrainConfig:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise RunError(f"nothing to resume in {run_dir} (no config.json)")
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path} is not valid JSON ({exc})") from None
+    return TrainConfig.from_dict(saved, str(path)).merged({"epochs": epochs})
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for but torch sees no CUDA device")
+    return dev
+
+
+def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
+        echo: Any = print) -> Dict[str, Any]:
+    """Train as ``cfg`` says; returns the summary (also written to ``summary.json`` and echoed as a table)."""
+    from graphkit.train.graph import GraphTask
+    from graphkit.train.link import LinkTask
+    from graphkit.train.node import NodeTask
+    from graphkit.train.trainer import Trainer, seed_everything
+
+    asked_epochs = cfg.epochs  # None unless given: a resumed run keeps its own unless told otherwise
+    if resume and cfg.out:  # the run folder's own settings say which data set and model to rebuild
+        cfg = _saved_config(Path(cfg.out), asked_epochs)
+    cfg = cfg.merged({"dataset": cfg.dataset or DEFAULT_DATASET})
+    dataset, implied = load_dataset(cfg.dataset, cfg.root)
+    if cfg.task and cfg.task != implied:
+        raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {cfg.task}")
+    cfg = cfg.merged({"task": implied}).resolved()
+    run_dir = _run_dir(cfg, resume)
+    if resume:  # the saved settings win; only --epochs may extend a resumed run
+        cfg = _saved_config(run_dir, asked_epochs).resolved()
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(cfg.to_json() + "\n")
+    device = _device(cfg.device)
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    if cfg.deterministic:  # see TrainConfig: one CPU thread makes CPU results reproducible across processes
+        if device.type == "cpu":
+            torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
+         f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
+    try:
+        seed_everything(cfg.seed)
+        task = {"node": NodeTask, "link": LinkTask, "graph": GraphTask}[cfg.task](dataset, cfg, device)
+        trainer = Trainer(task, cfg, run_dir, device, progress=progress)
+        if resume:
+            trainer.resume()
+            echo(f"resuming {run_dir} after epoch {trainer.epoch}")
+        result = trainer.fit()
+    finally:  # run() may be called inside a larger program: give its settings back
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det)
+    summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
+               "parameters": sum(p.numel() for p in task.model.parameters()), "device": str(device),
+               "run_dir": str(run_dir), **result}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    echo(format_summary(summary))
+    return summary
+

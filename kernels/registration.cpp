@@ -1,0 +1,24 @@
+// The op schemas, registered once for every backend; CPU and CUDA implementations live in cpu/ and cuda/.
+// Importing graphkit._C (this library) is what makes torch.ops.graphkit.* available.
+#include <Python.h>
+#include <torch/library.h>
+
+#ifndef GRAPHKIT_WITH_CUDA
+#define GRAPHKIT_WITH_CUDA 0
+#endif
+
+static bool has_cuda() { return GRAPHKIT_WITH_CUDA != 0; }
+
+TORCH_LIBRARY(graphkit, m) {
+  m.def("csr_reduce(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce) -> (Tensor, Tensor)");
+  m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
+  m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
+  m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
+  m.def("has_cuda() -> bool", &has_cuda);
+}
+
+// A module with no Python functions: the ops are reached through torch.ops.graphkit (no pybind11 needed).
+extern "C" PyMODINIT_FUNC PyInit__C(void) {
+  static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  return PyModule_Create(&def);
+}

@@ -1,0 +1,59 @@
+"""Bad input raises a clear ValueError/TypeError naming the field and value, never a crash (run in a subprocess)."""
+from __future__ import annotations
+
+import pytest
+
+from graphkit.testing import assert_raises_in_subprocess
+
+PRE = "import torch\nfrom graphkit import ops\nx = torch.randn(12, 4)\n"
+
+CASES = [
+    ("ops.spmm(torch.tensor([[0, 1], [3, 17]]), x)", "ValueError", "edge_index[1] has index 17 but num_nodes is 12"),
+    ("ops.spmm(torch.tensor([[0, -2], [3, 1]]), x)", "ValueError", "edge_index[0] has negative index -2"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, torch.ones(3))", "ValueError", "edge_weight has shape [3]"),
+    ("ops.spmm(torch.tensor([[0.0, 1.0], [3.0, 1.0]]), x)", "TypeError", "edge_index must be an int64 or int32"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x.long())", "TypeError", "x must be a floating-point tensor"),
+    ("ops.spmm(torch.tensor([[0, 1, 2]]), x)", "ValueError", "edge_index must have shape [2, E]"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, torch.ones(2, dtype=torch.float64))", "TypeError", "edge_weight has dtype"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, reduce='avg')", "ValueError", "reduce must be one of"),
+    ("ops.scatter(torch.ones(3), torch.tensor([0, 5, 1]), dim_size=4)", "ValueError", "index has index 5 but dim_size is 4"),
+    ("ops.scatter(torch.ones(3), torch.tensor([0, 1]))", "ValueError", "index must have shape [3]"),
+    ("ops.segment(torch.ones(3), torch.tensor([0, 2, 1, 3]))", "ValueError", "ptr must be non-decreasing"),
+    ("ops.segment(torch.ones(3), torch.tensor([0, 2, 9]))", "ValueError", "ptr[-1] is 9 but src has 3 rows"),
+    ("ops.sddmm(torch.tensor([[0, 1], [3, 1]]), x, torch.randn(12, 5))", "ValueError", "equal trailing sizes"),
+    ("ops.edge_softmax(torch.tensor([[0, 1], [3, 1]]), torch.randn(5))", "ValueError", "scores has 5 rows but there are 2"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]], device='meta'), x)", "ValueError", "edge_index is on meta but x is on cpu"),
+]
+
+# The compiled kernels check too, so a direct torch.ops call cannot read out of bounds.
+EXT = "import graphkit._C\nT = torch.tensor\n"
+EXT_CASES = [
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, 99]), None, None, torch.randn(3, 1, 2), 'sum')", "ValueError",
+     "col has index 99 but x.size(0) is 3"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, -1]), None, None, torch.randn(3, 1, 2), 'max')", "ValueError",
+     "col has negative index -1"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 3, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'sum')", "ValueError",
+     "rowptr must be non-decreasing"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0.0, 1.0]), None, None, torch.randn(3, 1, 2), 'sum')", "TypeError",
+     "col must be an int64 or int32 tensor"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, 1]), T([0, 5]), torch.ones(2, 1), torch.randn(3, 1, 2), 'sum')",
+     "ValueError", "eid has index 5 but weight.size(0) is 2"),
+    ("torch.ops.graphkit.sddmm(T([0, 2]), T([0, 4]), None, torch.randn(1, 1, 2), torch.randn(3, 1, 2), 'dot')",
+     "ValueError", "col has index 4 but b.size(0) is 3"),
+    ("torch.ops.graphkit.edge_softmax_fwd(T([0, 2]), T([0, 7]), torch.randn(2, 1))", "ValueError",
+     "eid has index 7 but the number of edges is 2"),
+]
+
+
+@pytest.mark.parametrize("code,exc,match", CASES, ids=[c[2][:30] for c in CASES])
+def test_python_face(code, exc, match):
+    assert_raises_in_subprocess(PRE + code, exc, match)
+
+
+@pytest.mark.parametrize("code,exc,match", EXT_CASES, ids=[c[2][:30] for c in EXT_CASES])
+def test_compiled_checks(code, exc, match):
+    from graphkit.ops import ext_available
+
+    if not ext_available():
+        pytest.skip("graphkit._C is not built")
+    assert_raises_in_subprocess(PRE + EXT + code, exc, match)
