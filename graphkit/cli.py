@@ -2,6 +2,7 @@
 
     graphkit train [--task node|link|graph] [--dataset NAME] [--model NAME] [--epochs N] [--out DIR]
                    [--resume] [--config FILE.yaml] [--lr X] [--hidden N] [--layers N] [--seed N] [--device D]
+                   [--nproc N]
     graphkit datasets
     graphkit info
 
@@ -11,6 +12,7 @@ Every expected failure (bad arguments, unknown data set, no network, damaged che
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -50,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--amp", choices=("auto", "on", "off"), help="bfloat16 autocast (auto: on a GPU only)")
     t.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="bit-reproducible CPU runs on one thread (default: on)")
+    t.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes on this machine (torch.distributed: gloo on CPU, NCCL on GPU)")
     t.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help=argparse.SUPPRESS)
     d = sub.add_parser("datasets", help="list the data sets graphkit can load and which are on disk")
     d.add_argument("--root", help="where OGB data sets live (default: $GRAPHKIT_DATA or ~/.cache/graphkit/ogb)")
@@ -70,6 +74,16 @@ def _train(args: argparse.Namespace) -> int:
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     run(base.merged(flags), resume=args.resume, progress=progress)
     return 0
+
+
+def _check_distributed(args: argparse.Namespace) -> None:
+    """Refuse what the workers would refuse, here, as one line (not N workers' errors and torchrun's report)."""
+    from graphkit.train.run import DEFAULT_DATASET, load_dataset
+
+    _, task = load_dataset(args.dataset or DEFAULT_DATASET, args.root)
+    if (args.task or task) != "node":
+        raise _UsageError(f"--nproc supports node prediction; {args.dataset} is a {args.task or task} prediction "
+                          "data set")
 
 
 def _datasets(root: Optional[str] = None) -> int:
@@ -121,6 +135,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "train" and args.nproc != 1:
+            if args.nproc < 1:
+                raise _UsageError(f"--nproc must be at least 1, got {args.nproc}")
+            if "LOCAL_RANK" not in os.environ:  # the launcher itself: start the workers, wait for them
+                from graphkit.train.distributed import launch
+
+                _check_distributed(args)
+                return launch(args.nproc, list(sys.argv[1:] if argv is None else argv))
         if args.command == "train":
             return _train(args)
         if args.command == "datasets":

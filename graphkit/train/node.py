@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from graphkit.graph import Graph
 from graphkit.train.base import Task, structure
 from graphkit.train.config import TrainConfig
+from graphkit.train.distributed import world
 from graphkit.train.metrics import prediction_scores
 from graphkit.train.models import NodeInput, build_gnn
 
@@ -62,13 +63,23 @@ class NodeTask(Task):
         self.num_nodes = g.num_nodes
         self.split = {k: v.to(device) for k, v in dataset.split.items()}
         self.model = NodeModel(self.x, self.num_nodes, cfg, out).to(device)
-        self.loader = None
+        self.loader: Any = None
+        rank, size = world()
+        # Data parallel (DDP across `size` ranks): each rank's loss covers its own share of the training nodes,
+        # and DDP averages the gradients, so one step still sees every training node once.
+        self.train_idx = self.split["train"][rank::size] if size > 1 else self.split["train"]
         if cfg.batch_size > 0:
-            from graphkit.loader import NeighborLoader
-
             full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, y=g.y, num_nodes=self.num_nodes)
-            self.loader = NeighborLoader(full, [NEIGHBOURS] * cfg.layers, input_nodes=dataset.split["train"],
-                                         batch_size=cfg.batch_size, shuffle=True, prefetch=0, device=device)
+            fanouts = [NEIGHBOURS] * cfg.layers
+            if size > 1:  # METIS parts, halo features, the same number of steps on every rank
+                from graphkit.train.distributed import NodeBatches
+
+                self.loader = NodeBatches(full, dataset.split["train"], fanouts, cfg.batch_size, seed=cfg.seed)
+            else:
+                from graphkit.loader import NeighborLoader
+
+                self.loader = NeighborLoader(full, fanouts, input_nodes=dataset.split["train"],
+                                             batch_size=cfg.batch_size, shuffle=True, prefetch=0, device=device)
 
     def _forward(self) -> Tensor:
         return self.model(self.x, self.adj, self.num_nodes)
@@ -81,9 +92,10 @@ class NodeTask(Task):
 
     def loss(self, batch: Any) -> Tensor:
         if batch is None:
-            idx = self.split["train"]
+            idx = self.train_idx
             out, y = self._forward()[idx], self.y[idx]
         else:  # a sampled sub-graph: its first batch_size nodes are the seeds
+            batch = batch.to(self.y.device)
             n = batch.batch_size
             out = self.model(batch.x, batch, batch.num_nodes, batch.n_id)[:n]
             y = batch.y[:n]

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
@@ -99,9 +99,26 @@ def _device(name: str) -> torch.device:
     return dev
 
 
+def _on_rank0(make: Callable[[], Any], rank: int, world: int) -> Any:
+    """``make()`` on rank 0, its result shared with every rank (one run folder, not one per rank)."""
+    if world == 1:
+        return make()
+    import torch.distributed as dist
+
+    box = [make() if rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
         echo: Any = print) -> Dict[str, Any]:
-    """Train as ``cfg`` says; returns the summary (also written to ``summary.json`` and echoed as a table)."""
+    """Train as ``cfg`` says; returns the summary (also written to ``summary.json`` and echoed as a table).
+
+    Under ``torch.distributed.run`` (``graphkit train --nproc N``) every rank trains a DDP replica on its share of
+    the training nodes; rank 0 alone writes the run folder and prints, the others keep their checkpoints in
+    ``<run>/.rank<r>`` so that each can resume its own state.
+    """
+    from graphkit.train.distributed import cleanup, init_distributed, wrap_ddp
     from graphkit.train.graph import GraphTask
     from graphkit.train.link import LinkTask
     from graphkit.train.node import NodeTask
@@ -115,12 +132,22 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     if cfg.task and cfg.task != implied:
         raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {cfg.task}")
     cfg = cfg.merged({"task": implied}).resolved()
-    run_dir = _run_dir(cfg, resume)
+    rank, world = init_distributed()
+    if world > 1 and cfg.task != "node":
+        raise RunError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} prediction data set")
+    if rank != 0:
+        progress, echo = False, (lambda *_: None)
+
+    def make_run_dir() -> Path:
+        path = _run_dir(cfg, resume)
+        if not resume:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "config.json").write_text(cfg.to_json() + "\n")
+        return path
+
+    run_dir = _on_rank0(make_run_dir, rank, world)
     if resume:  # the saved settings win; only --epochs may extend a resumed run
         cfg = _saved_config(run_dir, asked_epochs).resolved()
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(cfg.to_json() + "\n")
     device = _device(cfg.device)
     threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     if cfg.deterministic:  # see TrainConfig: one CPU thread makes CPU results reproducible across processes
@@ -132,7 +159,9 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     try:
         seed_everything(cfg.seed)
         task = {"node": NodeTask, "link": LinkTask, "graph": GraphTask}[cfg.task](dataset, cfg, device)
-        trainer = Trainer(task, cfg, run_dir, device, progress=progress)
+        task.model = wrap_ddp(task.model)
+        own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
+        trainer = Trainer(task, cfg, own_dir, device, progress=progress)
         if resume:
             trainer.resume()
             echo(f"resuming {run_dir} after epoch {trainer.epoch}")
@@ -140,10 +169,12 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     finally:  # run() may be called inside a larger program: give its settings back
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(det)
+        cleanup()
     summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
                "parameters": sum(p.numel() for p in task.model.parameters()), "device": str(device),
                "run_dir": str(run_dir), **result}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if rank == 0:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     echo(format_summary(summary))
     return summary
 
