@@ -13,7 +13,6 @@ cache is absent, truncated or altered; the caller rebuilds it. Loading uses ``al
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
+
+from graphkit.data.cache import sha256_file
 
 __all__ = ["write_cache", "read_cache", "CACHE_FORMAT"]
 
@@ -54,14 +55,6 @@ def _unflatten(flat: Dict[str, np.ndarray]) -> Dict[str, Any]:
     return root
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_cache(cache: Path, content: Dict[str, Any]) -> None:
     flat: Dict[str, np.ndarray] = {}
     _flatten(content, "", flat)
@@ -71,7 +64,7 @@ def write_cache(cache: Path, content: Dict[str, Any]) -> None:
     for i, (key, arr) in enumerate(sorted(flat.items())):
         fname = f"{i:04d}.npy"
         np.save(cache / fname, np.ascontiguousarray(arr), allow_pickle=False)
-        entries[key] = {"file": fname, "bytes": (cache / fname).stat().st_size, "sha256": _sha256(cache / fname)}
+        entries[key] = {"file": fname, "bytes": (cache / fname).stat().st_size, "sha256": sha256_file(cache / fname)}
     tmp = cache / "manifest.json.tmp"
     tmp.write_text(json.dumps({"format": CACHE_FORMAT, "arrays": entries}, indent=1))
     os.replace(tmp, cache / "manifest.json")  # written last: a cache without its manifest is never trusted
@@ -87,7 +80,7 @@ def read_cache(cache: Path, verify: bool = True) -> Optional[Dict[str, Any]]:
         flat = {}
         for key, e in entries.items():
             path = cache / e["file"]
-            if path.stat().st_size != e["bytes"] or (verify and _sha256(path) != e["sha256"]):
+            if path.stat().st_size != e["bytes"] or (verify and sha256_file(path) != e["sha256"]):
                 raise ValueError(f"{path} does not match its manifest entry")
             flat[key] = np.load(path, allow_pickle=False)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
