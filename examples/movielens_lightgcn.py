@@ -6,25 +6,70 @@ splits each user's ratings by time: the earliest 80% train, the next 10% valid, 
 with BPR on uniformly sampled negatives (``NegativeSampler``). Reported: Recall@20 and NDCG@20 on the test
 interactions, with every training and validation interaction removed from the candidates.
 
+LightGCN trains with ``graphkit.train.Trainer`` (cosine LR; the epoch with the best validation Recall@20 is kept).
+
     python examples/movielens_lightgcn.py [--epochs 30]
 """
 from __future__ import annotations
 
 import argparse
-import time
+from pathlib import Path
+from typing import Dict, Iterator
 
 import torch
 
 from graphkit.data.recsys import NegativeSampler, ndcg_at_k, recall_at_k, top_k_items
 from graphkit.datasets import MovieLens100K
 from graphkit.nn import LightGCN
+from graphkit.train.base import Task, shuffled_chunks
+from graphkit.train.custom import fit_supervised
 
 
-def evaluate(scores: torch.Tensor, ds: MovieLens100K, k: int = 20) -> tuple:
-    seen = torch.cat([ds.split["train"], ds.split["valid"]])
+def evaluate(scores: torch.Tensor, ds: MovieLens100K, split: str = "test", k: int = 20) -> tuple:
+    """Recall@k and NDCG@k of ``split``'s interactions, every earlier split's items removed from the candidates."""
+    earlier = {"train": [], "valid": ["train"], "test": ["train", "valid"]}[split]
+    seen = torch.cat([ds.split[s] for s in earlier]) if earlier else torch.zeros(0, dtype=torch.long)
     topk = top_k_items(scores, k, ds.users[seen], ds.items[seen])
-    test_u, test_i = ds.pairs("test")
-    return recall_at_k(topk, test_u, test_i, k), ndcg_at_k(topk, test_u, test_i, k)
+    target_u, target_i = ds.pairs(split)
+    return recall_at_k(topk, target_u, target_i, k), ndcg_at_k(topk, target_u, target_i, k)
+
+
+class BPRTask(Task):
+    """LightGCN trained with BPR on uniformly sampled negatives; Recall@20 on every split (valid selects)."""
+
+    metric = "recall@20"
+
+    def __init__(self, model: LightGCN, ds: MovieLens100K, batch_size: int = 8192) -> None:
+        self.model, self.ds, self.batch_size = model, ds, batch_size
+        self.graph = ds.train_graph()  # LightGCN-normalised edge_weight
+        self.train_u, self.train_i = ds.pairs("train")
+        self.negatives = NegativeSampler(ds.num_items, self.train_u, self.train_i)
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        return shuffled_chunks(len(self.train_u), self.batch_size)
+
+    def loss(self, chunk: torch.Tensor) -> torch.Tensor:
+        nu = self.ds.num_users
+        u, i = self.train_u[chunk], self.train_i[chunk]
+        j = self.negatives(u).view(-1)  # torch's global RNG: the Trainer's checkpoints capture it
+        emb = self.model.get_embedding(self.graph, self.graph.edge_weight)
+        pos = (emb[u] * emb[nu + i]).sum(-1)
+        neg = (emb[u] * emb[nu + j]).sum(-1)
+        return self.model.recommendation_loss(pos, neg, node_id=torch.cat([u, nu + i, nu + j]), lambda_reg=1e-4)
+
+    def scores(self) -> torch.Tensor:
+        nu = self.ds.num_users
+        emb = self.model.get_embedding(self.graph, self.graph.edge_weight)
+        return emb[:nu] @ emb[nu:].t()
+
+    @torch.no_grad()
+    def evaluate(self) -> Dict[str, Dict[str, float]]:
+        scores = self.scores()
+        out = {}
+        for split in ("train", "valid", "test"):
+            recall, ndcg = evaluate(scores, self.ds, split)
+            out[split] = {self.metric: recall, "ndcg@20": ndcg}
+        return out
 
 
 def main() -> None:
@@ -33,42 +78,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--out", default="runs/examples/movielens_lightgcn", help="the run folder")
     args = parser.parse_args()
     torch.manual_seed(0)
     ds = MovieLens100K(root=args.root)
-    graph = ds.train_graph()  # LightGCN-normalised edge_weight
     print(ds)
     nu = ds.num_users
-    model = LightGCN(nu + ds.num_items, args.dim, args.layers, normalize=False)
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    train_u, train_i = ds.pairs("train")
-    gen = torch.Generator().manual_seed(0)
-    negatives = NegativeSampler(ds.num_items, train_u, train_i)
-    t0 = time.time()
-    for epoch in range(args.epochs):
-        model.train()
-        total = 0.0
-        for chunk in torch.randperm(len(train_u), generator=gen).split(8192):
-            u, i = train_u[chunk], train_i[chunk]
-            j = negatives(u, generator=gen).view(-1)
-            emb = model.get_embedding(graph, graph.edge_weight)
-            pos = (emb[u] * emb[nu + i]).sum(-1)
-            neg = (emb[u] * emb[nu + j]).sum(-1)
-            loss = model.recommendation_loss(pos, neg, node_id=torch.cat([u, nu + i, nu + j]), lambda_reg=1e-4)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(chunk)
-        if (epoch + 1) % 10 == 0:
-            print(f"  epoch {epoch + 1}: BPR loss {total / len(train_u):.4f}", flush=True)
-    t_train = time.time() - t0
-    model.eval()
-    with torch.no_grad():
-        emb = model.get_embedding(graph, graph.edge_weight)
-        recall, ndcg = evaluate(emb[:nu] @ emb[nu:].t(), ds)
+    task = BPRTask(LightGCN(nu + ds.num_items, args.dim, args.layers, normalize=False), ds)
+    # BPR's gradients are small and well behaved: no clipping, as in the LightGCN paper
+    res = fit_supervised(task, Path(args.out) / "lightgcn", args.epochs, lr=5e-3, clip=0.0)
+    recall, ndcg = res["final"]["test"]["recall@20"], res["final"]["test"]["ndcg@20"]
     pop = ds.item_popularity("train").double()
     pop_recall, pop_ndcg = evaluate(pop.expand(nu, -1), ds)
-    print(f"LightGCN ({args.layers} layers, d={args.dim}): Recall@20 {recall:.4f}  NDCG@20 {ndcg:.4f}  ({t_train:.0f} s)")
+    print(f"LightGCN ({args.layers} layers, d={args.dim}): Recall@20 {recall:.4f}  NDCG@20 {ndcg:.4f}  "
+          f"({res['seconds']:.0f} s)")
     print(f"most popular                : Recall@20 {pop_recall:.4f}  NDCG@20 {pop_ndcg:.4f}")
 
 
