@@ -33,6 +33,7 @@ from graphkit.graph import Graph
 from graphkit.loader.feature_store import FeatureStore
 from graphkit.loader.neighbor_loader import NeighborLoader
 from graphkit.loader.partition import PartitionedFeatureStore, partition_graph
+from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
 
 __all__ = [
@@ -175,11 +176,19 @@ class NodeBatches:
     def __iter__(self) -> Iterator[Graph]:
         done = 0
         while done < self.steps:
-            for batch in self.loader:
-                yield batch
-                done += 1
-                if done == self.steps:
-                    return
+            batches = iter(self.loader)
+            try:
+                for batch in batches:
+                    yield batch
+                    done += 1
+                    if done == self.steps:
+                        return
+            finally:
+                # Leaving an epoch early must not leave the prefetch thread inside a C++ sampler call: a rank
+                # that then tears down its process group and exits aborts ("terminate called without an
+                # active exception"), and torchrun takes the whole job down with it.
+                if isinstance(batches, Prefetcher):
+                    batches.close(join=True)
 
 
 def train_node_minibatch(
@@ -300,6 +309,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          args.epochs, args.lr, args.seed, timeout=args.timeout, on_step=on_step)
     metrics = evaluate_node(graph, model, {"train": graph.train_mask, "val": graph.val_mask,
                                            "test": graph.test_mask})
+    if world > 1:
+        with collective_guard("barrier before shutdown", args.timeout):
+            dist.barrier()  # nobody tears the group down while a peer is still in a collective
     cleanup()
     metrics["world_size"] = world
     if rank == 0:
