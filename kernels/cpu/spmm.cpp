@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "../include/partition.h"
 #include "../include/validate.h"
@@ -142,7 +143,122 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   return {out, arg};
 }
 
+// Source-blocked sum/mean for an x larger than the cache: the edges are regrouped by (source block, target row)
+// (bptr [nb * rows + 1], bcol, beid), and one pass per source block walks every row's edges into that block, so
+// the random gathers x[bcol[k]] stay inside one cache-sized slab of x. Threads own output rows (no atomics); the
+// output rows are re-read once per block, a sequential stream that costs less than the gathers' DRAM misses.
+// Rows [rb, re) of source block b. Inlined into a default-ISA and an AVX2 entry point: the build has no -march
+// (portable wheel), and with the gathers now cache hits the accumulate loop is what remains, which AVX2 halves.
+template <typename scalar_t, typename index_t, bool Mean>
+__attribute__((always_inline)) inline void blocked_range(const index_t* rowptr, const index_t* bp, const index_t* bcol,
+                                                         const index_t* beid, const scalar_t* w, const scalar_t* x,
+                                                         scalar_t* out, bool first, bool last, int64_t rb,
+                                                         int64_t re, int64_t H, int64_t F) {
+  const int64_t HF = H * F;
+  for (int64_t r = rb; r < re; ++r) {
+    scalar_t* __restrict__ o = out + r * HF;
+    if (first)
+      for (int64_t i = 0; i < HF; ++i) o[i] = scalar_t(0);
+    const int64_t s0 = bp[r], s1 = bp[r + 1];
+    for (int64_t k = s0; k < s1; ++k) {
+      if (k + kPrefetchAhead < s1) prefetch_row(x + int64_t(bcol[k + kPrefetchAhead]) * HF, HF);
+      const scalar_t* __restrict__ xs = x + int64_t(bcol[k]) * HF;
+      if (w) {
+        const scalar_t* we = w + int64_t(beid[k]) * H;
+        for (int64_t h = 0; h < H; ++h) {
+          const scalar_t ww = we[h];
+#pragma omp simd
+          for (int64_t f = 0; f < F; ++f) o[h * F + f] += ww * xs[h * F + f];
+        }
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < HF; ++i) o[i] += xs[i];
+      }
+    }
+    if (Mean && last && rowptr[r + 1] > rowptr[r]) {
+      const scalar_t scale = scalar_t(1) / scalar_t(rowptr[r + 1] - rowptr[r]);
+      for (int64_t i = 0; i < HF; ++i) o[i] *= scale;
+    }
+  }
+}
+
+template <typename scalar_t, typename index_t, bool Mean>
+void blocked_range_default(const index_t* rowptr, const index_t* bp, const index_t* bcol, const index_t* beid,
+                           const scalar_t* w, const scalar_t* x, scalar_t* out, bool first, bool last, int64_t rb,
+                           int64_t re, int64_t H, int64_t F) {
+  blocked_range<scalar_t, index_t, Mean>(rowptr, bp, bcol, beid, w, x, out, first, last, rb, re, H, F);
+}
+
+template <typename scalar_t, typename index_t, bool Mean>
+__attribute__((target("avx2,fma"))) void blocked_range_avx2(const index_t* rowptr, const index_t* bp,
+                                                             const index_t* bcol, const index_t* beid,
+                                                             const scalar_t* w, const scalar_t* x, scalar_t* out,
+                                                             bool first, bool last, int64_t rb, int64_t re, int64_t H,
+                                                             int64_t F) {
+  blocked_range<scalar_t, index_t, Mean>(rowptr, bp, bcol, beid, w, x, out, first, last, rb, re, H, F);
+}
+
+// Source-blocked sum/mean for an x larger than the cache: the edges are regrouped by (source block, target row)
+// (bptr [nb * rows + 1], bcol, beid), and one pass per source block walks every row's edges into that block, so
+// the random gathers x[bcol[k]] stay inside one cache-sized slab of x. Threads own output rows (no atomics); the
+// output rows are re-read once per block, a sequential stream that costs less than the gathers' DRAM misses.
+template <typename scalar_t, typename index_t, bool Mean>
+void csr_reduce_blocked_impl(const index_t* rowptr, const index_t* bptr, const index_t* bcol, const index_t* beid,
+                             const scalar_t* w, const scalar_t* x, scalar_t* out, int64_t rows, int64_t nb, int64_t H,
+                             int64_t F) {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const auto range =
+      avx2 ? &blocked_range_avx2<scalar_t, index_t, Mean> : &blocked_range_default<scalar_t, index_t, Mean>;
+  for (int64_t b = 0; b < nb; ++b) {
+    const index_t* bp = bptr + b * rows;
+    // A static split (each thread the same rows in every pass, so its output rows stay warm in its L2) measured
+    // about 10% faster here than the edge-balanced dynamic chunks of parallel_rows.
+    at::parallel_for(0, rows, 2048, [&](int64_t rb, int64_t re) {
+      range(rowptr, bp, bcol, beid, w, x, out, b == 0, b + 1 == nb, rb, re, H, F);
+    });
+  }
+}
+
+at::Tensor csr_reduce_blocked_cpu(const at::Tensor& rowptr_, const at::Tensor& bptr_, const at::Tensor& bcol_,
+                                  const c10::optional<at::Tensor>& beid_, const c10::optional<at::Tensor>& weight_,
+                                  const at::Tensor& x_, c10::string_view reduce_) {
+  const Reduce R = parse_reduce(std::string(reduce_));
+  TORCH_CHECK_VALUE(R == Reduce::Sum || R == Reduce::Mean, "csr_reduce_blocked takes reduce sum or mean, got ",
+                    std::string(reduce_));
+  validate_csr_reduce(rowptr_, bcol_, beid_, weight_, x_);
+  TORCH_CHECK_TYPE(x_.scalar_type() == at::kFloat || x_.scalar_type() == at::kDouble,
+                   "the CPU kernels take float32 or float64, got ", x_.scalar_type());
+  const int64_t rows = rowptr_.numel() - 1;
+  TORCH_CHECK_VALUE(bptr_.scalar_type() == rowptr_.scalar_type() && bptr_.dim() == 1 && rows > 0 &&
+                        (bptr_.numel() - 1) % rows == 0,
+                    "bptr must have nb * rows + 1 entries of rowptr's dtype, got ", bptr_.numel(), " for rows ", rows);
+  auto rowptr = rowptr_.contiguous(), bptr = bptr_.contiguous(), bcol = bcol_.contiguous(), x = x_.contiguous();
+  at::Tensor beid, w;
+  if (beid_) beid = beid_->contiguous();
+  if (weight_) w = weight_->contiguous();
+  TORCH_CHECK_VALUE(!weight_ || beid_, "csr_reduce_blocked needs beid with a weight");
+  const int64_t nb = (bptr.numel() - 1) / rows;
+  auto out = at::empty({rows, x.size(1), x.size(2)}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_reduce_blocked_cpu", [&] {
+    using scalar = scalar_t;
+    AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "csr_reduce_blocked_cpu_index", [&] {
+      TORCH_CHECK_VALUE(bptr.data_ptr<index_t>()[nb * rows] == bcol.numel(), "bptr[-1] must equal bcol's length");
+      auto run = [&](auto mean) {
+        csr_reduce_blocked_impl<scalar, index_t, decltype(mean)::value>(
+            rowptr.data_ptr<index_t>(), bptr.data_ptr<index_t>(), bcol.data_ptr<index_t>(),
+            beid_ ? beid.data_ptr<index_t>() : nullptr, weight_ ? w.data_ptr<scalar>() : nullptr,
+            x.data_ptr<scalar>(), out.data_ptr<scalar>(), rows, nb, x.size(1), x.size(2));
+      };
+      if (R == Reduce::Mean) run(std::true_type{}); else run(std::false_type{});
+    });
+  });
+  return out;
+}
+
 }  // namespace
 }  // namespace graphkit
 
-TORCH_LIBRARY_IMPL(graphkit, CPU, m) { m.impl("csr_reduce", &graphkit::csr_reduce_cpu); }
+TORCH_LIBRARY_IMPL(graphkit, CPU, m) {
+  m.impl("csr_reduce", &graphkit::csr_reduce_cpu);
+  m.impl("csr_reduce_blocked", &graphkit::csr_reduce_blocked_cpu);
+}
