@@ -26,7 +26,7 @@ from torch import Tensor
 
 from graphkit.graph import GRAPH, NODE_INDEX, Graph
 from graphkit.loader.feature_store import FeatureStore
-from graphkit.loader.neighbor_loader import SubgraphSampler
+from graphkit.loader.neighbor_loader import SubgraphSampler, ring_slots
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
 
@@ -69,7 +69,7 @@ class LinkNeighborLoader:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if not (isinstance(neg_sampling_ratio, (int, float)) and neg_sampling_ratio >= 0):
             raise ValueError(f"neg_sampling_ratio must be a number >= 0, got {neg_sampling_ratio!r}")
-        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring and max(ring, prefetch + 2), backend)
+        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch), backend)
         eli = graph.edge_index if edge_label_index is None else edge_label_index
         if eli is None:
             raise ValueError("edge_label_index is None and the graph has no edge_index")

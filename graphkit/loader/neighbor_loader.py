@@ -32,7 +32,7 @@ from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
 
-__all__ = ["NeighborLoader", "SubgraphSampler"]
+__all__ = ["NeighborLoader", "SubgraphSampler", "ring_slots"]
 
 
 def as_index(nodes: Optional[Tensor], num_nodes: int, name: str = "input_nodes") -> Tensor:
@@ -59,7 +59,8 @@ class SubgraphSampler:
         replace: sample with replacement.
         features: a ``FeatureStore`` or tensor to read ``x`` from; default ``graph.x`` (not copied).
         ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A batch's
-            ``x`` is then valid for ``ring - 1`` further batches; ``clone()`` it to keep it longer.
+            ``x`` is then valid for ``ring - 1`` further batches (``ring - prefetch - 2`` in a prefetching loader,
+            which keeps at least one); ``clone()`` it to keep it longer.
         backend: ``"auto"``, ``"cpp"`` or ``"torch"`` (see :func:`sample_neighbors`).
     """
 
@@ -101,6 +102,16 @@ class SubgraphSampler:
         return to_subgraph(self.graph, out, x=x, skip=("x",) if x is None else ())
 
 
+def ring_slots(ring: int, prefetch: int) -> int:
+    """Buffers a loader's ring needs (``0`` keeps "no ring").
+
+    In flight at once: the batch before the consumer's (kept valid one batch longer, so code that compares
+    consecutive batches works), the consumer's own, up to ``prefetch`` queued, and one the producer is filling:
+    the producer fills its next buffer *before* it blocks on the full queue.
+    """
+    return ring and max(ring, prefetch + 3)
+
+
 class NeighborLoader:
     """Iterate over node mini-batches with sampled ``L``-hop neighbourhoods.
 
@@ -139,8 +150,7 @@ class NeighborLoader:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0, got {prefetch}")
-        # Buffers in flight: the consumer's, up to `prefetch` queued, one being filled.
-        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring and max(ring, prefetch + 2), backend)
+        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch), backend)
         self.input_nodes = as_index(input_nodes, graph.num_nodes)
         self.batch_size = batch_size
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
