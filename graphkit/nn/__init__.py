@@ -21,6 +21,7 @@ from graphkit.nn.conv import (
     LightGCNConv,
     MeshConv,
     MFConv,
+    RGCNConv,
     SAGEConv,
     SGConv,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "DynamicEdgeConv",
     "MeshConv",
     "MFConv",
+    "RGCNConv",
     "NeuralFingerprint",
     "LightGCNConv",
     "LGConv",

@@ -9,6 +9,7 @@ from graphkit.nn.conv.graph_conv import GraphConv
 from graphkit.nn.conv.lightgcn import LGConv, LightGCNConv
 from graphkit.nn.conv.mesh_conv import MeshConv
 from graphkit.nn.conv.mf import MFConv
+from graphkit.nn.conv.rgcn import RGCNConv
 from graphkit.nn.conv.sage import SAGEConv
 from graphkit.nn.conv.sg import SGConv
 
@@ -25,6 +26,7 @@ __all__ = [
     "DynamicEdgeConv",
     "MeshConv",
     "MFConv",
+    "RGCNConv",
     "LightGCNConv",
     "LGConv",
     "gcn_norm",
