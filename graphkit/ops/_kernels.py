@@ -8,6 +8,7 @@
 - ``sddmm(rowptr, col, eid, a, b, op)``: per CSR position ``k`` in row ``r``: ``op(a[r], b[col[k]])`` written to
   ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
+- ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
 """
 from __future__ import annotations
 
@@ -67,15 +68,21 @@ def arg_backward(
 ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
 
-    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``, so one torch path serves both
-    backends. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None`` where not needed).
+    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` on the CPU with the
+    extension is one column-parallel kernel (``arg_scatter``); the rest (CUDA, the weight gradient, the torch
+    backend) is torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None`` where not needed).
     """
+    grad_x = grad_w = None
+    if need_x and use_ext(x) and x.device.type == "cpu":  # a column-parallel C++ scatter (kernels/cpu/arg_scatter.cpp)
+        grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
+        need_x = False
+        if not need_w or weight is None:
+            return grad_x, None
     valid = arg >= 0
     pos = arg.clamp(min=0)
     src = col.long()[pos] if col is not None else pos
     g = grad * valid
     heads = x.size(1)
-    grad_x = grad_w = None
     if weight is not None:
         e = eid.long()[pos] if eid is not None else pos
         h = torch.arange(heads, device=x.device).view(1, -1, 1)

@@ -1,100 +1,88 @@
 // CPU csr_reduce: out[r] = reduce_{k in row r} w[eid[k]] * x[col[k]], fused (no per-edge message tensor).
 //
-// Rows are split across threads by edge count (partition.h). Within a row the accumulator for a block of
-// features lives in a stack buffer (L1) while the row's edges stream past; the next sources' feature rows are
-// prefetched a few edges ahead since the gather x[col[k]] is the random access that dominates.
+// Rows are split across threads by edge count (partition.h). Within a row the accumulator for a tile of features
+// lives in vector registers while the row's edges stream past (spmm_tiles.h), and the next sources' tiles are
+// prefetched a few edges ahead, since the gather x[col[k]] is the random access that dominates. Large outputs
+// come from alloc.h (huge pages, reused blocks).
 #include <torch/library.h>
 
 #include <algorithm>
 #include <limits>
 #include <type_traits>
 
+#include "../include/alloc.h"
+#include "../include/isa.h"
 #include "../include/partition.h"
 #include "../include/validate.h"
+#include "spmm_tiles.h"
 
 namespace graphkit {
 namespace {
 
-constexpr int64_t kTile = 256;        // accumulator elements per block (1 KiB of float)
-constexpr int64_t kPrefetchAhead = 4;  // edges ahead whose source row is prefetched
+// Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (spmm_tiles.h); per head
+// when weighted, since each head has its own weight, else the whole row is one vector. Sum/mean scale the result
+// (the mean's 1/degree) and, with Accumulate, add to what out[r] holds (the blocked path's later blocks).
+template <Reduce R, bool Weighted, bool Accumulate, typename scalar_t, typename index_t>
+__attribute__((always_inline)) inline void tile_row(const index_t* col, const index_t* eid, const scalar_t* w,
+                                                    const scalar_t* x, scalar_t* out, int64_t* arg, int64_t H,
+                                                    int64_t F, int64_t r, int64_t b, int64_t e, scalar_t scale) {
+  const int64_t HF = H * F, heads = Weighted ? H : 1, width = Weighted ? F : HF;
+  for (int64_t h = 0; h < heads; ++h) {
+    const tiles::Gather<scalar_t, index_t, Weighted> g{col, eid, w, x, HF, H, h};
+    const int64_t base = r * HF + h * width;
+    tiles::for_tiles<scalar_t>(width, [&](auto v, int64_t f) __attribute__((always_inline)) {
+      constexpr int V = decltype(v)::value;
+      const int64_t n = V ? V * tiles::lanes<scalar_t>() : width - f;
+      if constexpr (R == Reduce::Sum || R == Reduce::Mean)
+        tiles::sum_tile<V, Accumulate>(g, out + base + f, b, e, h * width + f, n, scale);
+      else
+        tiles::select_tile<V, R == Reduce::Max>(g, out + base + f, arg + base + f, b, e, h * width + f, n);
+    });
+  }
+}
 
-template <typename scalar_t>
-inline void prefetch_row(const scalar_t* p, int64_t n) {
-  const char* c = reinterpret_cast<const char*>(p);
-  for (int64_t off = 0; off < n * int64_t(sizeof(scalar_t)); off += 64) __builtin_prefetch(c + off, 0, 1);
+// Rows [rb, re). Inlined into a default-ISA and an AVX2+FMA entry point, picked at run time: the build has no
+// -march (a portable binary), and once the gathers are cache or prefetch hits the accumulate loop is what is
+// left, which 256-bit vectors halve.
+template <typename scalar_t, typename index_t, Reduce R>
+__attribute__((always_inline)) inline void reduce_rows(const index_t* rowptr, const index_t* col, const index_t* eid,
+                                                       const scalar_t* w, const scalar_t* x, scalar_t* out,
+                                                       int64_t* arg, int64_t H, int64_t F, int64_t rb, int64_t re) {
+  constexpr bool select = R == Reduce::Max || R == Reduce::Min;
+  const int64_t HF = H * F;
+  for (int64_t r = rb; r < re; ++r) {
+    const int64_t b = rowptr[r], e = rowptr[r + 1];
+    if (select && e == b) {  // a target without incoming edges gets 0, and no arg
+      for (int64_t i = 0; i < HF; ++i) out[r * HF + i] = scalar_t(0), arg[r * HF + i] = -1;
+    } else {
+      const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
+      if (w) tile_row<R, true, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
+      else tile_row<R, false, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
+    }
+  }
+}
+
+template <typename scalar_t, typename index_t, Reduce R>
+void reduce_rows_default(const index_t* rowptr, const index_t* col, const index_t* eid, const scalar_t* w,
+                         const scalar_t* x, scalar_t* out, int64_t* arg, int64_t H, int64_t F, int64_t rb,
+                         int64_t re) {
+  reduce_rows<scalar_t, index_t, R>(rowptr, col, eid, w, x, out, arg, H, F, rb, re);
+}
+
+template <typename scalar_t, typename index_t, Reduce R>
+__attribute__((target("avx2,fma"))) void reduce_rows_avx2(const index_t* rowptr, const index_t* col,
+                                                          const index_t* eid, const scalar_t* w, const scalar_t* x,
+                                                          scalar_t* out, int64_t* arg, int64_t H, int64_t F,
+                                                          int64_t rb, int64_t re) {
+  reduce_rows<scalar_t, index_t, R>(rowptr, col, eid, w, x, out, arg, H, F, rb, re);
 }
 
 template <typename scalar_t, typename index_t, Reduce R>
 void csr_reduce_cpu_impl(const index_t* rowptr, const index_t* col, const index_t* eid, const scalar_t* w,
                          const scalar_t* x, scalar_t* out, int64_t* arg, int64_t rows, int64_t H, int64_t F) {
-  const int64_t HF = H * F;
-  // A block is heads [h0, h0 + nh) x features [f0, f0 + nf): all heads at once when a row fits in the tile.
-  const bool whole = HF <= kTile;
-  parallel_rows(rowptr, rows, HF, [&](int64_t rb, int64_t re) {
-    alignas(64) scalar_t acc[kTile];
-    alignas(64) int64_t am[kTile];
-    auto block = [&](int64_t r, int64_t h0, int64_t nh, int64_t f0, int64_t nf) {
-      const int64_t b = rowptr[r], e = rowptr[r + 1], n = nh * nf;
-      const scalar_t init = R == Reduce::Max   ? -std::numeric_limits<scalar_t>::infinity()
-                            : R == Reduce::Min ? std::numeric_limits<scalar_t>::infinity()
-                                               : scalar_t(0);
-      for (int64_t i = 0; i < n; ++i) acc[i] = init;
-      if (R == Reduce::Max || R == Reduce::Min)
-        for (int64_t i = 0; i < n; ++i) am[i] = -1;
-      for (int64_t k = b; k < e; ++k) {
-        const int64_t s = col ? int64_t(col[k]) : k;
-        if (k + kPrefetchAhead < e) {
-          const int64_t sn = col ? int64_t(col[k + kPrefetchAhead]) : k + kPrefetchAhead;
-          prefetch_row(x + sn * HF + h0 * F + f0, nh == 1 ? nf : nh * F);
-        }
-        const int64_t we = w ? (eid ? int64_t(eid[k]) : k) * H : 0;
-        for (int64_t h = 0; h < nh; ++h) {
-          const scalar_t ww = w ? w[we + h0 + h] : scalar_t(1);
-          const scalar_t* __restrict__ xs = x + s * HF + (h0 + h) * F + f0;
-          scalar_t* __restrict__ a = acc + h * nf;
-          if (R == Reduce::Sum || R == Reduce::Mean) {
-#pragma omp simd
-            for (int64_t f = 0; f < nf; ++f) a[f] += ww * xs[f];
-          } else {
-            int64_t* __restrict__ m = am + h * nf;
-#pragma omp simd
-            for (int64_t f = 0; f < nf; ++f) {
-              const scalar_t v = ww * xs[f];
-              // strict comparison: ties keep the earliest edge, matching the torch path
-              const bool better = R == Reduce::Max ? v > a[f] : v < a[f];
-              a[f] = better ? v : a[f];
-              m[f] = better ? k : m[f];
-            }
-          }
-        }
-      }
-      const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
-      for (int64_t h = 0; h < nh; ++h) {
-        scalar_t* o = out + r * HF + (h0 + h) * F + f0;
-        const scalar_t* a = acc + h * nf;
-        if (e == b) {  // a target without incoming edges gets 0 for every reduce
-          for (int64_t f = 0; f < nf; ++f) o[f] = scalar_t(0);
-        } else if (R == Reduce::Mean) {
-          for (int64_t f = 0; f < nf; ++f) o[f] = a[f] * scale;
-        } else {
-          for (int64_t f = 0; f < nf; ++f) o[f] = a[f];
-        }
-        if (R == Reduce::Max || R == Reduce::Min) {
-          int64_t* ao = arg + r * HF + (h0 + h) * F + f0;
-          const int64_t* m = am + h * nf;
-          for (int64_t f = 0; f < nf; ++f) ao[f] = m[f];
-        }
-      }
-    };
-    for (int64_t r = rb; r < re; ++r) {
-      if (whole) {
-        if (HF > 0) block(r, 0, H, 0, F);
-      } else {
-        for (int64_t h = 0; h < H; ++h)
-          for (int64_t f0 = 0; f0 < F; f0 += kTile) block(r, h, 1, f0, std::min(kTile, F - f0));
-      }
-    }
-  });
+  const bool avx2 = use_avx2();
+  const auto range = avx2 ? &reduce_rows_avx2<scalar_t, index_t, R> : &reduce_rows_default<scalar_t, index_t, R>;
+  parallel_rows(rowptr, rows, H * F, [&](int64_t rb, int64_t re) { range(rowptr, col, eid, w, x, out, arg, H, F, rb, re); });
 }
 
 template <Reduce R>
@@ -120,6 +108,14 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   validate_csr_reduce(rowptr_, col_, eid_, weight_, x_);
   TORCH_CHECK_TYPE(x_.scalar_type() == at::kFloat || x_.scalar_type() == at::kDouble,
                    "the CPU kernels take float32 or float64, got ", x_.scalar_type());
+  const int64_t entries = col_ ? col_->numel() : x_.size(0);
+  if ((R == Reduce::Max || R == Reduce::Min) && x_.scalar_type() == at::kFloat &&
+      entries > std::numeric_limits<int32_t>::max()) {  // only then can one row be too long for the int32 lanes
+    const auto deg = rowptr_.narrow(0, 1, rowptr_.numel() - 1) - rowptr_.narrow(0, 0, rowptr_.numel() - 1);
+    const int64_t longest = deg.max().item<int64_t>();
+    TORCH_CHECK_VALUE(longest <= std::numeric_limits<int32_t>::max(), "float32 max/min supports rows of up to 2^31 - 1 ",
+                      "edges, got a row of ", longest, " (use float64)");
+  }
   auto rowptr = rowptr_.contiguous();
   auto x = x_.contiguous();
   at::Tensor col, eid, w;
@@ -127,9 +123,9 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   if (eid_) eid = eid_->contiguous();
   if (weight_) w = weight_->contiguous();
   const int64_t rows = rowptr.numel() - 1;
-  auto out = at::empty({rows, x.size(1), x.size(2)}, x.options());
+  auto out = empty_output({rows, x.size(1), x.size(2)}, x.options());
   const bool with_arg = R == Reduce::Max || R == Reduce::Min;
-  auto arg = with_arg ? at::empty({rows, x.size(1), x.size(2)}, x.options().dtype(at::kLong))
+  auto arg = with_arg ? empty_output({rows, x.size(1), x.size(2)}, x.options().dtype(at::kLong))
                       : at::empty({0}, x.options().dtype(at::kLong));
   const at::Tensor* c = col_ ? &col : nullptr;
   const at::Tensor* ei = eid_ ? &eid : nullptr;
@@ -143,41 +139,22 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   return {out, arg};
 }
 
-// Source-blocked sum/mean for an x larger than the cache: the edges are regrouped by (source block, target row)
-// (bptr [nb * rows + 1], bcol, beid), and one pass per source block walks every row's edges into that block, so
-// the random gathers x[bcol[k]] stay inside one cache-sized slab of x. Threads own output rows (no atomics); the
-// output rows are re-read once per block, a sequential stream that costs less than the gathers' DRAM misses.
-// Rows [rb, re) of source block b. Inlined into a default-ISA and an AVX2 entry point: the build has no -march
-// (portable wheel), and with the gathers now cache hits the accumulate loop is what remains, which AVX2 halves.
+// Rows [rb, re) of one source block (see csr_reduce_blocked_impl): the first block writes, later ones add, the
+// last one applies the mean's 1/degree.
 template <typename scalar_t, typename index_t, bool Mean>
 __attribute__((always_inline)) inline void blocked_range(const index_t* rowptr, const index_t* bp, const index_t* bcol,
                                                          const index_t* beid, const scalar_t* w, const scalar_t* x,
                                                          scalar_t* out, bool first, bool last, int64_t rb,
                                                          int64_t re, int64_t H, int64_t F) {
-  const int64_t HF = H * F;
   for (int64_t r = rb; r < re; ++r) {
-    scalar_t* __restrict__ o = out + r * HF;
-    if (first)
-      for (int64_t i = 0; i < HF; ++i) o[i] = scalar_t(0);
-    const int64_t s0 = bp[r], s1 = bp[r + 1];
-    for (int64_t k = s0; k < s1; ++k) {
-      if (k + kPrefetchAhead < s1) prefetch_row(x + int64_t(bcol[k + kPrefetchAhead]) * HF, HF);
-      const scalar_t* __restrict__ xs = x + int64_t(bcol[k]) * HF;
-      if (w) {
-        const scalar_t* we = w + int64_t(beid[k]) * H;
-        for (int64_t h = 0; h < H; ++h) {
-          const scalar_t ww = we[h];
-#pragma omp simd
-          for (int64_t f = 0; f < F; ++f) o[h * F + f] += ww * xs[h * F + f];
-        }
-      } else {
-#pragma omp simd
-        for (int64_t i = 0; i < HF; ++i) o[i] += xs[i];
-      }
-    }
-    if (Mean && last && rowptr[r + 1] > rowptr[r]) {
-      const scalar_t scale = scalar_t(1) / scalar_t(rowptr[r + 1] - rowptr[r]);
-      for (int64_t i = 0; i < HF; ++i) o[i] *= scale;
+    const int64_t deg = rowptr[r + 1] - rowptr[r];
+    const scalar_t scale = (Mean && last && deg > 0) ? scalar_t(1) / scalar_t(deg) : scalar_t(1);
+    if (first) {
+      if (w) tile_row<Reduce::Sum, true, false>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
+      else tile_row<Reduce::Sum, false, false>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
+    } else if (bp[r + 1] > bp[r] || scale != scalar_t(1)) {  // nothing to add and nothing to scale: skip the row
+      if (w) tile_row<Reduce::Sum, true, true>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
+      else tile_row<Reduce::Sum, false, true>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
     }
   }
 }
@@ -206,7 +183,7 @@ template <typename scalar_t, typename index_t, bool Mean>
 void csr_reduce_blocked_impl(const index_t* rowptr, const index_t* bptr, const index_t* bcol, const index_t* beid,
                              const scalar_t* w, const scalar_t* x, scalar_t* out, int64_t rows, int64_t nb, int64_t H,
                              int64_t F) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = use_avx2();
   const auto range =
       avx2 ? &blocked_range_avx2<scalar_t, index_t, Mean> : &blocked_range_default<scalar_t, index_t, Mean>;
   for (int64_t b = 0; b < nb; ++b) {
@@ -238,7 +215,7 @@ at::Tensor csr_reduce_blocked_cpu(const at::Tensor& rowptr_, const at::Tensor& b
   if (weight_) w = weight_->contiguous();
   TORCH_CHECK_VALUE(!weight_ || beid_, "csr_reduce_blocked needs beid with a weight");
   const int64_t nb = (bptr.numel() - 1) / rows;
-  auto out = at::empty({rows, x.size(1), x.size(2)}, x.options());
+  auto out = empty_output({rows, x.size(1), x.size(2)}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_reduce_blocked_cpu", [&] {
     using scalar = scalar_t;
     AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "csr_reduce_blocked_cpu_index", [&] {
