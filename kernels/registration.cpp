@@ -11,9 +11,6 @@ static bool has_cuda() { return GRAPHKIT_WITH_CUDA != 0; }
 
 TORCH_LIBRARY(graphkit, m) {
   m.def("csr_reduce(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce) -> (Tensor, Tensor)");
-  // sum/mean over a source-blocked copy of the CSR (CPU only): bptr [nb * R + 1] indexes (block, row) segments.
-  m.def("csr_reduce_blocked(Tensor rowptr, Tensor bptr, Tensor bcol, Tensor? beid, Tensor? weight, Tensor x, "
-        "str reduce) -> Tensor");
   m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
   m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");

@@ -3,8 +3,6 @@
 - ``csr_reduce(rowptr, col, eid, weight, x, reduce) -> (out, arg)``: ``out[r] = reduce_k w[eid[k]] * x[col[k]]``
   over ``k in [rowptr[r], rowptr[r+1])``; ``col=None`` reads ``x[k]``, ``eid=None`` reads ``w[k]``.
   ``x`` is ``[M, H, F]``, ``weight`` ``[E, H]``; ``arg`` (max/min) holds the CSR position, -1 for an empty row.
-- ``csr_reduce_blocked(rowptr, bptr, bcol, beid, weight, x, reduce)``: sum/mean of ``csr_reduce`` over the same
-  edges regrouped by (source block, row), so the gathers of each pass stay in one cache-sized slab of ``x``.
 - ``sddmm(rowptr, col, eid, a, b, op)``: per CSR position ``k`` in row ``r``: ``op(a[r], b[col[k]])`` written to
   ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
@@ -20,7 +18,7 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import use_ext
 
-__all__ = ["csr_reduce", "csr_reduce_blocked", "sddmm", "softmax_fwd", "softmax_bwd"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward"]
 
 
 def csr_reduce(
@@ -29,13 +27,6 @@ def csr_reduce(
     if use_ext(x):
         return torch.ops.graphkit.csr_reduce(rowptr, col, eid, weight, x, reduce)
     return T.csr_reduce(rowptr, col, eid, weight, x, reduce)
-
-
-def csr_reduce_blocked(
-    rowptr: Tensor, bptr: Tensor, bcol: Tensor, beid: Optional[Tensor], weight: Optional[Tensor], x: Tensor, reduce: str
-) -> Tensor:
-    """Sum/mean over a source-blocked CSR (``bptr [nb * R + 1]`` by (block, row)); C++ extension on CPU only."""
-    return torch.ops.graphkit.csr_reduce_blocked(rowptr, bptr, bcol, beid, weight, x, reduce)
 
 
 def sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:

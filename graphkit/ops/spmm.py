@@ -9,55 +9,18 @@ from torch import Tensor
 
 from graphkit.ops import _kernels as K
 from graphkit.ops._adj import CSRAdj, resolve_adj
-from graphkit.ops._backend import use_ext
 from graphkit.ops._checks import check_float, check_reduce, check_same_device
 
 __all__ = ["spmm"]
 
 
-# Above this many bytes of x, sum/mean walk the edges one source block of this size at a time (L3-sized slabs).
-_BLOCK_BYTES = 8 << 20
-
-
-def _blocked_csr(graph: Any, x: Tensor, reduce: str) -> Optional[Tuple[Tensor, Tensor, Tensor]]:
-    """The Graph's CSR regrouped by (source block, target), cached on it; None where blocking does not apply.
-
-    Only a Graph (whose cache outlives the call) qualifies: the regrouping is a sort over the edges.
-    """
-    cache = getattr(graph, "_csr_cache", None)
-    if cache is None or reduce not in ("sum", "mean") or x.device.type != "cpu" or not use_ext(x):
-        return None
-    row_bytes = x[0].numel() * x.element_size() if x.size(0) else 0
-    if row_bytes == 0 or x.size(0) * row_bytes <= _BLOCK_BYTES:
-        return None
-    rowptr, col, perm = graph.csr()  # first: this drops a stale cache when edge_index changed
-    n, block = rowptr.numel() - 1, max(1, _BLOCK_BYTES // row_bytes)
-    key = f"in_blocked_{block}"
-    hit = cache.get(key)
-    if hit is None or hit[0].numel() != ((n + block - 1) // block) * n + 1 or hit[1].numel() != col.numel():
-        nb = (n + block - 1) // block
-        row = torch.repeat_interleave(torch.arange(n), (rowptr[1:] - rowptr[:-1]).long())
-        key_e = (col.long() // block) * n + row
-        order = torch.sort(key_e, stable=True).indices  # stable: edge order kept within each (block, row)
-        bptr = torch.zeros(nb * n + 1, dtype=rowptr.dtype)
-        bptr[1:] = torch.bincount(key_e, minlength=nb * n).cumsum(0)
-        hit = (bptr, col[order], perm[order])
-        cache[key] = hit
-    return hit
-
-
 class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, adj: CSRAdj, x: Tensor, w: Optional[Tensor], reduce: str, blocked: Optional[Tuple[Tensor, ...]]
+        ctx: Any, adj: CSRAdj, x: Tensor, w: Optional[Tensor], reduce: str
     ) -> Tensor:
         rowptr, col, perm = adj.csr()
-        if blocked is not None:
-            bptr, bcol, beid = blocked
-            out = K.csr_reduce_blocked(rowptr, bptr, bcol, beid if w is not None else None, w, x, reduce)
-            arg = torch.empty(0, dtype=torch.long)
-        else:
-            out, arg = K.csr_reduce(rowptr, col, perm if w is not None else None, w, x, reduce)
+        out, arg = K.csr_reduce(rowptr, col, perm if w is not None else None, w, x, reduce)
         ctx.adj, ctx.reduce = adj, reduce
         ctx.save_for_backward(x, w, arg)
         ctx.mark_non_differentiable(arg)
@@ -72,7 +35,7 @@ class _SpMM(torch.autograd.Function):
         rowptr, col, perm = adj.csr()
         if reduce in ("max", "min"):
             gx, gw = K.arg_backward(col, perm if w is not None else None, w, x, arg, grad, need_x, need_w)
-            return None, gx, gw, None, None
+            return None, gx, gw, None
         if reduce == "mean":
             grad = grad / adj.degree().clamp(min=1).to(grad.dtype).view(-1, 1, 1)
         gx = gw = None
@@ -81,7 +44,7 @@ class _SpMM(torch.autograd.Function):
             gx = K.csr_reduce(rowptr_t, col_t, perm_t if w is not None else None, w, grad, "sum")[0]
         if need_w:  # d out[t] / d w_e = x[s]: an SDDMM of grad and x along the edges
             gw = K.sddmm(rowptr, col, perm, grad, x, "dot")
-        return None, gx, gw, None, None
+        return None, gx, gw, None
 
 
 def spmm(
@@ -138,5 +101,5 @@ def spmm(
     # Heads matter only for per-head weights; otherwise the row is one contiguous vector of length H*F.
     heads = w.size(1) if w is not None else 1
     x3 = x.reshape(x.size(0), heads, math.prod(x.shape[1:]) // heads).contiguous()
-    out = _SpMM.apply(adj_, x3, w, reduce, _blocked_csr(adj, x3, reduce))
+    out = _SpMM.apply(adj_, x3, w, reduce)
     return out.view((adj_.num_rows,) + tuple(x.shape[1:]))

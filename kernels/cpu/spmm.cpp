@@ -21,8 +21,8 @@ namespace {
 
 // Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (spmm_tiles.h); per head
 // when weighted, since each head has its own weight, else the whole row is one vector. Sum/mean scale the result
-// (the mean's 1/degree) and, with Accumulate, add to what out[r] holds (the blocked path's later blocks).
-template <Reduce R, bool Weighted, bool Accumulate, typename scalar_t, typename index_t>
+// (the mean's 1/degree).
+template <Reduce R, bool Weighted, typename scalar_t, typename index_t>
 __attribute__((always_inline)) inline void tile_row(const index_t* col, const index_t* eid, const scalar_t* w,
                                                     const scalar_t* x, scalar_t* out, int64_t* arg, int64_t H,
                                                     int64_t F, int64_t r, int64_t b, int64_t e, scalar_t scale) {
@@ -34,7 +34,7 @@ __attribute__((always_inline)) inline void tile_row(const index_t* col, const in
       constexpr int V = decltype(v)::value;
       const int64_t n = V ? V * tiles::lanes<scalar_t>() : width - f;
       if constexpr (R == Reduce::Sum || R == Reduce::Mean)
-        tiles::sum_tile<V, Accumulate>(g, out + base + f, b, e, h * width + f, n, scale);
+        tiles::sum_tile<V>(g, out + base + f, b, e, h * width + f, n, scale);
       else
         tiles::select_tile<V, R == Reduce::Max>(g, out + base + f, arg + base + f, b, e, h * width + f, n);
     });
@@ -56,8 +56,8 @@ __attribute__((always_inline)) inline void reduce_rows(const index_t* rowptr, co
       for (int64_t i = 0; i < HF; ++i) out[r * HF + i] = scalar_t(0), arg[r * HF + i] = -1;
     } else {
       const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
-      if (w) tile_row<R, true, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
-      else tile_row<R, false, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
+      if (w) tile_row<R, true>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
+      else tile_row<R, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
     }
   }
 }
@@ -139,103 +139,9 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   return {out, arg};
 }
 
-// Rows [rb, re) of one source block (see csr_reduce_blocked_impl): the first block writes, later ones add, the
-// last one applies the mean's 1/degree.
-template <typename scalar_t, typename index_t, bool Mean>
-__attribute__((always_inline)) inline void blocked_range(const index_t* rowptr, const index_t* bp, const index_t* bcol,
-                                                         const index_t* beid, const scalar_t* w, const scalar_t* x,
-                                                         scalar_t* out, bool first, bool last, int64_t rb,
-                                                         int64_t re, int64_t H, int64_t F) {
-  for (int64_t r = rb; r < re; ++r) {
-    const int64_t deg = rowptr[r + 1] - rowptr[r];
-    const scalar_t scale = (Mean && last && deg > 0) ? scalar_t(1) / scalar_t(deg) : scalar_t(1);
-    if (first) {
-      if (w) tile_row<Reduce::Sum, true, false>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
-      else tile_row<Reduce::Sum, false, false>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
-    } else if (bp[r + 1] > bp[r] || scale != scalar_t(1)) {  // nothing to add and nothing to scale: skip the row
-      if (w) tile_row<Reduce::Sum, true, true>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
-      else tile_row<Reduce::Sum, false, true>(bcol, beid, w, x, out, nullptr, H, F, r, bp[r], bp[r + 1], scale);
-    }
-  }
-}
-
-template <typename scalar_t, typename index_t, bool Mean>
-void blocked_range_default(const index_t* rowptr, const index_t* bp, const index_t* bcol, const index_t* beid,
-                           const scalar_t* w, const scalar_t* x, scalar_t* out, bool first, bool last, int64_t rb,
-                           int64_t re, int64_t H, int64_t F) {
-  blocked_range<scalar_t, index_t, Mean>(rowptr, bp, bcol, beid, w, x, out, first, last, rb, re, H, F);
-}
-
-template <typename scalar_t, typename index_t, bool Mean>
-__attribute__((target("avx2,fma"))) void blocked_range_avx2(const index_t* rowptr, const index_t* bp,
-                                                             const index_t* bcol, const index_t* beid,
-                                                             const scalar_t* w, const scalar_t* x, scalar_t* out,
-                                                             bool first, bool last, int64_t rb, int64_t re, int64_t H,
-                                                             int64_t F) {
-  blocked_range<scalar_t, index_t, Mean>(rowptr, bp, bcol, beid, w, x, out, first, last, rb, re, H, F);
-}
-
-// Source-blocked sum/mean for an x larger than the cache: the edges are regrouped by (source block, target row)
-// (bptr [nb * rows + 1], bcol, beid), and one pass per source block walks every row's edges into that block, so
-// the random gathers x[bcol[k]] stay inside one cache-sized slab of x. Threads own output rows (no atomics); the
-// output rows are re-read once per block, a sequential stream that costs less than the gathers' DRAM misses.
-template <typename scalar_t, typename index_t, bool Mean>
-void csr_reduce_blocked_impl(const index_t* rowptr, const index_t* bptr, const index_t* bcol, const index_t* beid,
-                             const scalar_t* w, const scalar_t* x, scalar_t* out, int64_t rows, int64_t nb, int64_t H,
-                             int64_t F) {
-  const bool avx2 = use_avx2();
-  const auto range =
-      avx2 ? &blocked_range_avx2<scalar_t, index_t, Mean> : &blocked_range_default<scalar_t, index_t, Mean>;
-  for (int64_t b = 0; b < nb; ++b) {
-    const index_t* bp = bptr + b * rows;
-    // A static split (each thread the same rows in every pass, so its output rows stay warm in its L2) measured
-    // about 10% faster here than the edge-balanced dynamic chunks of parallel_rows.
-    at::parallel_for(0, rows, 2048, [&](int64_t rb, int64_t re) {
-      range(rowptr, bp, bcol, beid, w, x, out, b == 0, b + 1 == nb, rb, re, H, F);
-    });
-  }
-}
-
-at::Tensor csr_reduce_blocked_cpu(const at::Tensor& rowptr_, const at::Tensor& bptr_, const at::Tensor& bcol_,
-                                  const c10::optional<at::Tensor>& beid_, const c10::optional<at::Tensor>& weight_,
-                                  const at::Tensor& x_, c10::string_view reduce_) {
-  const Reduce R = parse_reduce(std::string(reduce_));
-  TORCH_CHECK_VALUE(R == Reduce::Sum || R == Reduce::Mean, "csr_reduce_blocked takes reduce sum or mean, got ",
-                    std::string(reduce_));
-  validate_csr_reduce(rowptr_, bcol_, beid_, weight_, x_);
-  TORCH_CHECK_TYPE(x_.scalar_type() == at::kFloat || x_.scalar_type() == at::kDouble,
-                   "the CPU kernels take float32 or float64, got ", x_.scalar_type());
-  const int64_t rows = rowptr_.numel() - 1;
-  TORCH_CHECK_VALUE(bptr_.scalar_type() == rowptr_.scalar_type() && bptr_.dim() == 1 && rows > 0 &&
-                        (bptr_.numel() - 1) % rows == 0,
-                    "bptr must have nb * rows + 1 entries of rowptr's dtype, got ", bptr_.numel(), " for rows ", rows);
-  auto rowptr = rowptr_.contiguous(), bptr = bptr_.contiguous(), bcol = bcol_.contiguous(), x = x_.contiguous();
-  at::Tensor beid, w;
-  if (beid_) beid = beid_->contiguous();
-  if (weight_) w = weight_->contiguous();
-  TORCH_CHECK_VALUE(!weight_ || beid_, "csr_reduce_blocked needs beid with a weight");
-  const int64_t nb = (bptr.numel() - 1) / rows;
-  auto out = empty_output({rows, x.size(1), x.size(2)}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_reduce_blocked_cpu", [&] {
-    using scalar = scalar_t;
-    AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "csr_reduce_blocked_cpu_index", [&] {
-      TORCH_CHECK_VALUE(bptr.data_ptr<index_t>()[nb * rows] == bcol.numel(), "bptr[-1] must equal bcol's length");
-      auto run = [&](auto mean) {
-        csr_reduce_blocked_impl<scalar, index_t, decltype(mean)::value>(
-            rowptr.data_ptr<index_t>(), bptr.data_ptr<index_t>(), bcol.data_ptr<index_t>(),
-            beid_ ? beid.data_ptr<index_t>() : nullptr, weight_ ? w.data_ptr<scalar>() : nullptr,
-            x.data_ptr<scalar>(), out.data_ptr<scalar>(), rows, nb, x.size(1), x.size(2));
-      };
-      if (R == Reduce::Mean) run(std::true_type{}); else run(std::false_type{});
-    });
-  });
-  return out;
-}
-
 }  // namespace
 }  // namespace graphkit
 
 TORCH_LIBRARY_IMPL(graphkit, CPU, m) {
   m.impl("csr_reduce", &graphkit::csr_reduce_cpu);
-  m.impl("csr_reduce_blocked", &graphkit::csr_reduce_blocked_cpu);
 }

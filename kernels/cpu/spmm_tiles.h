@@ -72,15 +72,13 @@ struct Gather {
   }
 };
 
-// o[0, n) = scale * (Accumulate ? o : 0) + sum_{k in [b, e)} w_k x[col[k]][off, off + n), n = V vectors (or the
-// tail's n < one vector when V = 0).
-template <int V, bool Accumulate, typename scalar_t, typename G>
+// o[0, n) = scale * sum_{k in [b, e)} w_k x[col[k]][off, off + n), n = V vectors (or the tail's n < one vector
+// when V = 0).
+template <int V, typename scalar_t, typename G>
 GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t off, int64_t n, scalar_t scale) {
   constexpr int L = int(lanes<scalar_t>());
   if constexpr (V == 0) {
     scalar_t acc[L] = {};
-    if (Accumulate)
-      for (int64_t i = 0; i < n; ++i) acc[i] = o[i];
     for (int64_t k = b; k < e; ++k) {
       const scalar_t* xs = g.row(k, off);
       const scalar_t ww = g.weight(k);
@@ -90,10 +88,7 @@ GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t o
   } else {
     typedef scalar_t vec __attribute__((vector_size(32)));
     vec acc[V];
-    for (int j = 0; j < V; ++j) {
-      acc[j] = vec{};
-      if (Accumulate) __builtin_memcpy(&acc[j], o + j * L, 32);
-    }
+    for (int j = 0; j < V; ++j) acc[j] = vec{};
     for (int64_t k = b; k < e; ++k) {
       if (k + kGatherAhead < e) prefetch_tile(g.row(k + kGatherAhead, off), V * 32);
       const scalar_t* xs = g.row(k, off);
