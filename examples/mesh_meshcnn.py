@@ -1,32 +1,40 @@
 """Mesh shape classification with MeshConv on MeshCNN edge graphs vs an MLP on feature statistics.
 
-``graphkit.datasets.MeshShapes`` turns ~35 real meshes (CGAL, pyvista; five classes) into MeshCNN edge graphs
+``graphkit.datasets.MeshShapes`` turns real meshes (CGAL, pyvista; five classes) into MeshCNN edge graphs
 (``graphkit.data.mesh_edge_graph``): one node per mesh edge with MeshCNN's five features and its four
-neighbouring edges in gemm order. Variants are anisotropically stretched; the split is by object. The model
-stacks MeshConv layers (order-invariant functions of the two neighbouring triangles), mean+max-pools over edges
-and classifies with a small MLP head. The baseline is an MLP on the mean and standard deviation of the five
-input features of each mesh.
+neighbouring edges in gemm order. Each object comes as a few anisotropically stretched variants.
 
-88 training meshes (22 objects) are few for a 16,000-parameter network, which reaches its final training accuracy
-by epoch ~16. Training therefore uses MeshCNN's own remedy: every time a training mesh is drawn, its vertices get
-a fresh random anisotropic scale (MeshCNN's ``scale_verts``; here uniform in ``[1 - s, 1 + s]`` per axis, the law
-MeshShapes draws its variants from) and its edge graph and features are rebuilt, so that no two epochs see the
-same training features. Evaluation (every split, training included) uses the stored variants unchanged. The head
-has dropout and the optimiser weight decay. Both models see the same augmented training data and train with
-``graphkit.train.Trainer`` (cosine LR), which keeps the epoch with the lowest *validation cross-entropy*: the
-validation split is 20 meshes of only 5 objects, so its accuracy moves mostly in steps of 0.2 (one object) and
-stays flat for dozens of epochs (the earlier accuracy-based selection stopped at the first epoch that reached the
-plateau).
+Evaluation. There are only a few dozen objects, so a single object-level split tests ~7 of them and one object
+moves its accuracy by 0.14. The script therefore runs leave-objects-out ``--folds``-fold cross-validation
+(``graphkit.datasets.shapes.object_folds``): every object is tested exactly once, by a model that never saw any
+variant of it; within each fold one other object per class validates (model selection: the epoch with the lowest
+validation cross-entropy, never the test split) and the rest train. Reported: meshes and objects classified
+correctly over all folds (an object's prediction averages the softmax of its variants), the mean and standard
+deviation of the per-fold mesh accuracy, and a paired sign test over the objects the two models disagree on.
 
-    python examples/mesh_meshcnn.py [--epochs 40] [--stretch 0.2] [--dropout 0.5] [--weight-decay 1e-3]
+Model (MeshCNN's MResConv design): MeshConv 5 -> h, then residual blocks ``h + norm(conv(relu(norm(conv(h)))))``
+with LayerNorm, mean+max pooling over edges, and a dropout MLP head. MeshConv takes the ``[E, 4]`` neighbour
+index (``-1`` = boundary). Training uses MeshCNN's augmentation: ``scale_verts`` (an anisotropic scale uniform in
+``[1 - s, 1 + s]`` per axis) and ``slide_verts`` (a share of the vertices in flat regions slide part-way along an
+incident edge, changing the triangulation's features but not the shape), with the edge graph rebuilt from the
+moved vertices. ``--copies`` augmented copies of every stored variant are made once (rebuilding edge graphs on
+every draw would cost as much as training the MLP many times over) and every training draw picks one at random.
+Evaluation uses the stored variants unchanged.
+
+Baseline: an MLP on the mean and standard deviation of each mesh's five input features, trained identically
+(same augmentation, optimiser, schedule and selection).
+
+    python examples/mesh_meshcnn.py [--folds 5] [--epochs 25] [--hidden 24] [--stretch 0.2] [--slide 0.2] [--copies 6]
 """
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -34,28 +42,43 @@ from torch import Tensor
 from graphkit.batch import Batch
 from graphkit.data import mesh_edge_graph
 from graphkit.datasets import MeshShapes
+from graphkit.datasets.shapes import object_folds
 from graphkit.graph import Graph
 from graphkit.nn import MeshConv, global_max_pool, global_mean_pool
 from graphkit.train.custom import SupervisedTask, accuracy, fit_supervised
 
 
-def neighbours(batch: Batch) -> torch.Tensor:
+def neighbours(batch: Batch) -> Tensor:
     """MeshConv's ``[E, 4]`` neighbour index (``-1`` = missing) from the batched ``gemm``/``gemm_mask`` fields."""
     return torch.where(batch.gemm_mask, batch.gemm.t(), torch.full_like(batch.gemm_mask, -1, dtype=torch.long))
 
 
-class MeshNet(torch.nn.Module):
-    def __init__(self, classes: int, hidden: int = 32, dropout: float = 0.5) -> None:
+class ResBlock(torch.nn.Module):
+    """``relu(h + norm(conv(relu(norm(conv(h))))))``: two MeshConvs with a skip connection (MeshCNN's MResConv)."""
+
+    def __init__(self, hidden: int) -> None:
         super().__init__()
-        self.convs = torch.nn.ModuleList([MeshConv(5, hidden), MeshConv(hidden, hidden), MeshConv(hidden, hidden)])
-        self.norms = torch.nn.ModuleList([torch.nn.LayerNorm(hidden) for _ in self.convs])
+        self.conv1, self.conv2 = MeshConv(hidden, hidden), MeshConv(hidden, hidden)
+        self.norm1, self.norm2 = torch.nn.LayerNorm(hidden), torch.nn.LayerNorm(hidden)
+
+    def forward(self, h: Tensor, nbr: Tensor) -> Tensor:
+        y = F.relu(self.norm1(self.conv1(h, nbr)))
+        return F.relu(h + self.norm2(self.conv2(y, nbr)))
+
+
+class MeshNet(torch.nn.Module):
+    def __init__(self, classes: int, hidden: int = 32, blocks: int = 2, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.lift, self.norm = MeshConv(5, hidden), torch.nn.LayerNorm(hidden)
+        self.blocks = torch.nn.ModuleList([ResBlock(hidden) for _ in range(blocks)])
         self.head = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(2 * hidden, 64), torch.nn.ReLU(),
                                         torch.nn.Dropout(dropout), torch.nn.Linear(64, classes))
 
-    def forward(self, batch: Batch) -> torch.Tensor:
-        nbr, h = neighbours(batch), batch.x
-        for conv, norm in zip(self.convs, self.norms):
-            h = F.relu(norm(conv(h, nbr)))
+    def forward(self, batch: Batch) -> Tensor:
+        nbr = neighbours(batch)
+        h = F.relu(self.norm(self.lift(batch.x, nbr)))
+        for block in self.blocks:
+            h = block(h, nbr)
         pooled = [global_mean_pool(h, batch.batch, batch.num_graphs), global_max_pool(h, batch.batch, batch.num_graphs)]
         return self.head(torch.cat(pooled, 1))
 
@@ -65,32 +88,62 @@ class StatsMLP(torch.nn.Module):
         super().__init__()
         self.net = torch.nn.Sequential(torch.nn.Linear(10, 64), torch.nn.ReLU(), torch.nn.Linear(64, classes))
 
-    def forward(self, batch: Batch) -> torch.Tensor:
+    def forward(self, batch: Batch) -> Tensor:
         mean = global_mean_pool(batch.x, batch.batch, batch.num_graphs)
         sq = global_mean_pool(batch.x * batch.x, batch.batch, batch.num_graphs)
         return self.net(torch.cat([mean, (sq - mean * mean).clamp(min=0).sqrt()], 1))
 
 
-def stretched(ds: MeshShapes, i: int, stretch: float, gen: torch.Generator) -> Graph:
-    """Variant ``i`` with its vertices scaled by a fresh random factor per axis, as a standardised edge graph."""
-    verts = ds.verts[ds.vptr[i]:ds.vptr[i + 1]]
+def slide_verts(v: np.ndarray, f: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """MeshCNN's ``slide_verts``: up to ``share`` of the vertices, among those whose incident faces are all within
+    ~30 degrees of the vertex normal (flat regions, where sliding keeps the surface), move a fraction in
+    ``[0.2, 0.5]`` of the way along one random incident edge."""
+    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    vn = np.zeros_like(v)
+    for j in range(3):
+        np.add.at(vn, f[:, j], n)
+    unit = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+    cos = np.ones(len(v))
+    for j in range(3):
+        np.minimum.at(cos, f[:, j], (unit * vn[f[:, j]]).sum(1))
+    # one random corner per vertex: a random incident face, and the next vertex of that face as the edge's end
+    corners = rng.permutation(f.size)
+    first = np.unique(f.reshape(-1)[corners], return_index=True)
+    vert, corner = first[0], corners[first[1]]
+    other = f.reshape(-1)[(corner // 3) * 3 + (corner % 3 + 1) % 3]
+    move = (cos[vert] > 0.866) & (rng.random(len(vert)) < share)
+    t = rng.uniform(0.2, 0.5, size=int(move.sum()))[:, None]
+    out = v.copy()
+    out[vert[move]] += t * (v[other[move]] - v[vert[move]])
+    return out
+
+
+def augmented(ds: MeshShapes, i: int, stretch: float, slide: float, rng: np.random.Generator) -> Graph:
+    """Variant ``i`` with a fresh random stretch and vertex slide, as a standardised edge graph."""
     o = int(ds.object[i])
-    scale = 1.0 + stretch * (2.0 * torch.rand(3, generator=gen, dtype=verts.dtype) - 1.0)
-    g = mesh_edge_graph(verts * scale, ds.faces[ds.fptr[o]:ds.fptr[o + 1]])
-    g.x = (g.x.float() - ds.mean) / ds.std  # the training split's statistics, as for the stored variants
+    verts = ds.verts[ds.vptr[i]:ds.vptr[i + 1]].numpy()
+    faces = ds.faces[ds.fptr[o]:ds.fptr[o + 1]].numpy()
+    verts = verts * rng.uniform(1 - stretch, 1 + stretch, size=3)
+    if slide > 0:
+        verts = slide_verts(verts, faces, slide, rng)
+    g = mesh_edge_graph(torch.from_numpy(verts), torch.from_numpy(faces))
+    g.x = (g.x.float() - ds.mean) / ds.std  # the stored statistics, as for the stored variants
     g.pos = g.pos.float()
     g.set("y", ds.y[i], "graph")
     return g
 
 
-def inputs_for(model: torch.nn.Module, ds: MeshShapes, graphs: List[Graph], stretch: float,
+def inputs_for(model: torch.nn.Module, graphs: List[Graph], pool: List[List[Graph]],
                seed: int) -> Callable[[Tensor], Batch]:
-    """Sample ids -> Batch: freshly stretched meshes while the model trains, the stored variants otherwise."""
+    """Sample ids -> Batch: a random augmented copy of each mesh while the model trains, the stored variant
+    otherwise."""
     gen = torch.Generator().manual_seed(seed)
 
     def inputs(idx: Tensor) -> Batch:
-        if model.training and stretch > 0:
-            return Batch.from_graphs([stretched(ds, i, stretch, gen) for i in idx.tolist()])
+        if model.training and pool:
+            pick = torch.randint(len(pool), (idx.numel(),), generator=gen).tolist()
+            return Batch.from_graphs([pool[j][i] for j, i in zip(pick, idx.tolist())])
         return Batch.from_graphs([graphs[i] for i in idx.tolist()])
 
     return inputs
@@ -108,36 +161,91 @@ class MeshTask(SupervisedTask):
         return scores
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact binomial (sign) test p-value of ``wins`` vs ``losses`` under a fair coin."""
+    n, k = wins + losses, min(wins, losses)
+    return min(1.0, 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n) if n else 1.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", default=None)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--folds", type=int, default=5, help="leave-objects-out cross-validation folds")
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--hidden", type=int, default=24)
+    parser.add_argument("--blocks", type=int, default=2, help="residual MeshConv blocks after the first MeshConv")
     parser.add_argument("--stretch", type=float, default=0.2, help="training-time scale range per axis (0: off)")
+    parser.add_argument("--slide", type=float, default=0.2, help="share of flat vertices slid per draw (0: off)")
+    parser.add_argument("--copies", type=int, default=6, help="augmented copies of every variant to draw from (0: off)")
     parser.add_argument("--dropout", type=float, default=0.5, help="dropout in MeshNet's head")
     parser.add_argument("--weight-decay", type=float, default=1e-3)
+    parser.add_argument("--max-faces", type=int, default=6000, help="MeshShapes keeps meshes up to this size")
     parser.add_argument("--out", default="runs/examples/mesh_meshcnn", help="run folders go here")
     args = parser.parse_args()
-    ds = MeshShapes(root=args.root)
-    t0 = time.time()
+    ds = MeshShapes(root=args.root, max_faces=args.max_faces)
+    t0 = start = time.time()
     graphs = [ds[i] for i in range(len(ds))]  # the stored variants' edge graphs are built once, then reused
     edges = sum(g.num_nodes for g in graphs)
-    print(f"MeshShapes: {len(ds.objects)} meshes, {len(ds)} variants, {edges:,} mesh edges in all, "
-          f"{ {k: len(v) for k, v in ds.split.items()} } (edge graphs built in {time.time() - t0:.0f} s)")
+    print(f"MeshShapes: {len(ds.objects)} meshes, {len(ds)} variants, {edges:,} mesh edges in all "
+          f"(edge graphs built in {time.time() - t0:.1f} s); {args.folds}-fold leave-objects-out CV")
 
-    def fit(make_model: Callable[[], torch.nn.Module], name: str) -> tuple:
-        torch.manual_seed(0)
-        model = make_model()
-        task = MeshTask(model, inputs_for(model, ds, graphs, args.stretch, seed=1), ds.y, ds.split,
-                        metric="loss", batch_size=8, eval_batch_size=64)
-        res = fit_supervised(task, Path(args.out) / name, args.epochs, lr=2e-3, weight_decay=args.weight_decay)
-        return res["final"]["test"]["acc"], res["seconds"]
+    t0 = time.time()
+    rng = np.random.default_rng(0)
+    pool = [[augmented(ds, i, args.stretch, args.slide, rng) for i in range(len(ds))] for _ in range(args.copies)]
+    print(f"{args.copies} augmented copies of every variant built in {time.time() - t0:.0f} s", flush=True)
 
-    acc, t_model = fit(lambda: MeshNet(ds.num_classes, dropout=args.dropout), "meshconv")
-    base, t_base = fit(lambda: StatsMLP(ds.num_classes), "mlp")
-    majority = float(torch.bincount(ds.y[ds.split["test"]]).max()) / len(ds.split["test"])
-    print(f"MeshConv network         : test accuracy {acc:.4f}  ({t_model:.0f} s)")
-    print(f"MLP on feature statistics: test accuracy {base:.4f}  ({t_base:.0f} s)")
-    print(f"majority class           : test accuracy {majority:.4f}")
+    folds = object_folds(ds.objects, args.folds)
+    names = ("meshconv", "mlp", "majority")
+    probs = {m: torch.zeros(len(ds), ds.num_classes) for m in names}  # test-fold predictions of every variant
+    seconds = {m: 0.0 for m in names}
+    for k, fold in enumerate(folds):
+        split = {s: torch.isin(ds.object, torch.tensor(ids)).nonzero().view(-1) for s, ids in fold.items()}
+
+        def fit(make_model: Callable[[], torch.nn.Module], name: str) -> None:
+            torch.manual_seed(k)
+            model = make_model()
+            task = MeshTask(model, inputs_for(model, graphs, pool, seed=1000 + k), ds.y, split, metric="loss",
+                            batch_size=8, eval_batch_size=64, train_eval=16)
+            del task.eval_split["test"]  # the test fold is scored once, after selection, and never seen before
+            res = fit_supervised(task, Path(args.out) / f"fold{k}" / name, args.epochs, lr=2e-3,
+                                 weight_decay=args.weight_decay, verbose=False)
+            model.eval()  # the best validation epoch's weights are loaded back; score the test fold with them
+            probs[name][split["test"]] = task.predict(split["test"]).softmax(-1)
+            seconds[name] += res["seconds"]
+
+        fit(lambda: MeshNet(ds.num_classes, args.hidden, args.blocks, args.dropout), "meshconv")
+        fit(lambda: StatsMLP(ds.num_classes), "mlp")
+        probs["majority"][split["test"], int(torch.bincount(ds.y[split["train"]]).argmax())] = 1.0
+        test = split["test"]
+        accs = "  ".join(f"{m} {accuracy(probs[m][test], ds.y[test]):.3f}" for m in names)
+        print(f"fold {k}: {len(fold['train'])} train / {len(fold['valid'])} valid / {len(fold['test'])} test "
+              f"objects, test meshes {test.numel()}:  {accs}", flush=True)
+
+    # Per mesh, per object (softmax averaged over its variants) and per fold.
+    obj_y = torch.zeros(len(ds.objects), dtype=torch.long).scatter_(0, ds.object, ds.y)
+    right_obj = {}
+    print(f"\nleave-objects-out CV over all {len(ds.objects)} objects ({len(ds)} meshes), every one tested once:")
+    for m, label in zip(names, ("MeshConv network         ", "MLP on feature statistics", "training-majority class  ")):
+        right_mesh = probs[m].argmax(1) == ds.y
+        obj_p = torch.zeros(len(ds.objects), ds.num_classes).index_add_(0, ds.object, probs[m])
+        right_obj[m] = obj_p.argmax(1) == obj_y
+        per_fold = torch.tensor([float(right_mesh[torch.isin(ds.object, torch.tensor(f["test"]))].float().mean())
+                                 for f in folds])
+        print(f"{label}: meshes {int(right_mesh.sum())}/{len(ds)} = {float(right_mesh.float().mean()):.3f}, "
+              f"objects {int(right_obj[m].sum())}/{len(ds.objects)}, per-fold accuracy "
+              f"{float(per_fold.mean()):.3f} +- {float(per_fold.std()):.3f}  (training {seconds[m]:.0f} s)")
+    wins = int((right_obj["meshconv"] & ~right_obj["mlp"]).sum())
+    losses = int((~right_obj["meshconv"] & right_obj["mlp"]).sum())
+    print(f"objects only MeshConv gets right: {wins}; only the MLP: {losses}; "
+          f"sign test p = {sign_test(wins, losses):.2f}")
+    for c, cls in enumerate(ds.classes):
+        members = obj_y == c
+        print(f"  {cls:9s}: objects right, MeshConv {int(right_obj['meshconv'][members].sum())} / MLP "
+              f"{int(right_obj['mlp'][members].sum())} of {int(members.sum())}")
+    for m in ("meshconv", "mlp"):
+        wrong = [ds.objects[i][1] for i in (~right_obj[m]).nonzero().view(-1).tolist()]
+        print(f"  {m} misses: {', '.join(wrong)}")
+    print(f"total {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import numpy as np
 from graphkit.data.mesh_io import parse_off, read_mesh
 
 __all__ = ["CATALOGUE", "CLASSES", "CGAL_ARCHIVE", "available_objects", "load_object", "load_objects", "sample_surface",
-           "random_rotation", "split_objects"]
+           "random_rotation", "split_objects", "object_folds"]
 
 CGAL_ARCHIVE = os.environ.get("GRAPHKIT_CGAL_DATA", "/usr/share/doc/libcgal-dev/data.tar.gz")
 
@@ -150,3 +150,39 @@ def split_objects(objects: List[Tuple[str, str, str]], seed: int = 0) -> Dict[st
         out["valid"] += members[n_test:n_test + 1]
         out["train"] += members[n_test + 1:]
     return out
+
+
+def object_folds(objects: List[Tuple[str, str, str]], k: int, seed: int = 0) -> List[Dict[str, List[int]]]:
+    """Leave-objects-out cross-validation: ``k`` object-level splits in which every object is tested exactly once.
+
+    Per class the objects are shuffled and dealt to the folds in turn (the dealing continues across classes, so
+    the folds differ in size by at most one). Fold ``i`` tests its own objects; from the rest, one object per
+    class (the first in the shuffled order that is not in fold ``i``) validates and the others train.
+
+    >>> objs = [("a", str(i), "") for i in range(6)] + [("b", str(i), "") for i in range(4)]
+    >>> folds = object_folds(objs, 3)
+    >>> sorted(i for f in folds for i in f["test"]) == list(range(10))
+    True
+    >>> all(len(f["valid"]) == 2 and not set(f["valid"]) & set(f["test"]) for f in folds)
+    True
+    """
+    if k < 2 or k > len(objects):
+        raise ValueError(f"k must lie in [2, {len(objects)}] (the number of objects), got {k}")
+    rng = np.random.default_rng(seed)
+    fold_of: Dict[int, int] = {}
+    order: Dict[str, List[int]] = {}
+    turn = 0
+    for c in dict.fromkeys(o[0] for o in objects):
+        members = [i for i, o in enumerate(objects) if o[0] == c]
+        order[c] = [members[j] for j in rng.permutation(len(members))]
+        for i in order[c]:
+            fold_of[i] = turn % k
+            turn += 1
+    folds = []
+    for f in range(k):
+        test = [i for i in range(len(objects)) if fold_of[i] == f]
+        valid = [next(i for i in members if fold_of[i] != f) for members in order.values()
+                 if any(fold_of[i] != f for i in members)]
+        train = [i for i in range(len(objects)) if fold_of[i] != f and i not in valid]
+        folds.append({"train": train, "valid": valid, "test": test})
+    return folds
