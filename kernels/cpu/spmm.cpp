@@ -24,11 +24,12 @@ namespace {
 // (the mean's 1/degree).
 template <Reduce R, bool Weighted, typename scalar_t, typename index_t>
 __attribute__((always_inline)) inline void tile_row(const index_t* col, const index_t* eid, const scalar_t* w,
-                                                    const scalar_t* x, scalar_t* out, int64_t* arg, int64_t H,
-                                                    int64_t F, int64_t r, int64_t b, int64_t e, scalar_t scale) {
+                                                    const scalar_t* x, int64_t num_src, tiles::BadIndex* bad,
+                                                    scalar_t* out, int64_t* arg, int64_t H, int64_t F, int64_t r,
+                                                    int64_t b, int64_t e, scalar_t scale) {
   const int64_t HF = H * F, heads = Weighted ? H : 1, width = Weighted ? F : HF;
   for (int64_t h = 0; h < heads; ++h) {
-    const tiles::Gather<scalar_t, index_t, Weighted> g{col, eid, w, x, HF, H, h};
+    const tiles::Gather<scalar_t, index_t, Weighted> g{col, eid, w, x, HF, H, h, num_src, bad};
     const int64_t base = r * HF + h * width;
     tiles::for_tiles<scalar_t>(width, [&](auto v, int64_t f) __attribute__((always_inline)) {
       constexpr int V = decltype(v)::value;
@@ -46,8 +47,9 @@ __attribute__((always_inline)) inline void tile_row(const index_t* col, const in
 // left, which 256-bit vectors halve.
 template <typename scalar_t, typename index_t, Reduce R>
 __attribute__((always_inline)) inline void reduce_rows(const index_t* rowptr, const index_t* col, const index_t* eid,
-                                                       const scalar_t* w, const scalar_t* x, scalar_t* out,
-                                                       int64_t* arg, int64_t H, int64_t F, int64_t rb, int64_t re) {
+                                                       const scalar_t* w, const scalar_t* x, int64_t num_src,
+                                                       tiles::BadIndex* bad, scalar_t* out, int64_t* arg, int64_t H,
+                                                       int64_t F, int64_t rb, int64_t re) {
   constexpr bool select = R == Reduce::Max || R == Reduce::Min;
   const int64_t HF = H * F;
   for (int64_t r = rb; r < re; ++r) {
@@ -56,46 +58,56 @@ __attribute__((always_inline)) inline void reduce_rows(const index_t* rowptr, co
       for (int64_t i = 0; i < HF; ++i) out[r * HF + i] = scalar_t(0), arg[r * HF + i] = -1;
     } else {
       const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
-      if (w) tile_row<R, true>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
-      else tile_row<R, false>(col, eid, w, x, out, arg, H, F, r, b, e, scale);
+      if (w) tile_row<R, true>(col, eid, w, x, num_src, bad, out, arg, H, F, r, b, e, scale);
+      else tile_row<R, false>(col, eid, w, x, num_src, bad, out, arg, H, F, r, b, e, scale);
     }
   }
 }
 
+// The arguments of one csr_reduce call, as the row loops read them.
+template <typename scalar_t, typename index_t>
+struct ReduceArgs {
+  const index_t *rowptr, *col, *eid;
+  const scalar_t *w, *x;
+  int64_t num_src;
+  tiles::BadIndex* bad;
+  scalar_t* out;
+  int64_t* arg;
+  int64_t H, F;
+};
+
 template <typename scalar_t, typename index_t, Reduce R>
-void reduce_rows_default(const index_t* rowptr, const index_t* col, const index_t* eid, const scalar_t* w,
-                         const scalar_t* x, scalar_t* out, int64_t* arg, int64_t H, int64_t F, int64_t rb,
-                         int64_t re) {
-  reduce_rows<scalar_t, index_t, R>(rowptr, col, eid, w, x, out, arg, H, F, rb, re);
+void reduce_rows_default(const ReduceArgs<scalar_t, index_t>& a, int64_t rb, int64_t re) {
+  reduce_rows<scalar_t, index_t, R>(a.rowptr, a.col, a.eid, a.w, a.x, a.num_src, a.bad, a.out, a.arg, a.H, a.F, rb,
+                                    re);
 }
 
 template <typename scalar_t, typename index_t, Reduce R>
-__attribute__((target("avx2,fma"))) void reduce_rows_avx2(const index_t* rowptr, const index_t* col,
-                                                          const index_t* eid, const scalar_t* w, const scalar_t* x,
-                                                          scalar_t* out, int64_t* arg, int64_t H, int64_t F,
-                                                          int64_t rb, int64_t re) {
-  reduce_rows<scalar_t, index_t, R>(rowptr, col, eid, w, x, out, arg, H, F, rb, re);
-}
-
-template <typename scalar_t, typename index_t, Reduce R>
-void csr_reduce_cpu_impl(const index_t* rowptr, const index_t* col, const index_t* eid, const scalar_t* w,
-                         const scalar_t* x, scalar_t* out, int64_t* arg, int64_t rows, int64_t H, int64_t F) {
-  const bool avx2 = use_avx2();
-  const auto range = avx2 ? &reduce_rows_avx2<scalar_t, index_t, R> : &reduce_rows_default<scalar_t, index_t, R>;
-  parallel_rows(rowptr, rows, H * F, [&](int64_t rb, int64_t re) { range(rowptr, col, eid, w, x, out, arg, H, F, rb, re); });
+__attribute__((target("avx2,fma"))) void reduce_rows_avx2(const ReduceArgs<scalar_t, index_t>& a, int64_t rb,
+                                                          int64_t re) {
+  reduce_rows<scalar_t, index_t, R>(a.rowptr, a.col, a.eid, a.w, a.x, a.num_src, a.bad, a.out, a.arg, a.H, a.F, rb,
+                                    re);
 }
 
 template <Reduce R>
 void dispatch(const at::Tensor& rowptr, const at::Tensor* col, const at::Tensor* eid, const at::Tensor* w,
-              const at::Tensor& x, at::Tensor& out, at::Tensor& arg) {
+              const at::Tensor& x, at::Tensor& out, at::Tensor& arg, tiles::BadIndex& bad) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_reduce_cpu", [&] {
     using scalar = scalar_t;
     AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "csr_reduce_cpu_index", [&] {
-      csr_reduce_cpu_impl<scalar, index_t, R>(
-          rowptr.data_ptr<index_t>(), col ? col->data_ptr<index_t>() : nullptr,
-          eid ? eid->data_ptr<index_t>() : nullptr, w ? w->data_ptr<scalar>() : nullptr, x.data_ptr<scalar>(),
-          out.data_ptr<scalar>(), arg.numel() ? arg.data_ptr<int64_t>() : nullptr, out.size(0), x.size(1),
-          x.size(2));
+      const ReduceArgs<scalar, index_t> a{rowptr.data_ptr<index_t>(),
+                                          col ? col->data_ptr<index_t>() : nullptr,
+                                          eid ? eid->data_ptr<index_t>() : nullptr,
+                                          w ? w->data_ptr<scalar>() : nullptr,
+                                          x.data_ptr<scalar>(),
+                                          x.size(0),
+                                          &bad,
+                                          out.data_ptr<scalar>(),
+                                          arg.numel() ? arg.data_ptr<int64_t>() : nullptr,
+                                          x.size(1),
+                                          x.size(2)};
+      const auto range = use_avx2() ? &reduce_rows_avx2<scalar, index_t, R> : &reduce_rows_default<scalar, index_t, R>;
+      parallel_rows(a.rowptr, out.size(0), a.H * a.F, [&](int64_t rb, int64_t re) { range(a, rb, re); });
     });
   });
 }
@@ -105,7 +117,9 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
                                                   const c10::optional<at::Tensor>& weight_, const at::Tensor& x_,
                                                   c10::string_view reduce_) {
   const Reduce R = parse_reduce(std::string(reduce_));
-  validate_csr_reduce(rowptr_, col_, eid_, weight_, x_);
+  // The kernel checks col's bounds as it gathers (spmm_tiles.h), except with no features, where it reads nothing.
+  const bool kernel_checks = x_.dim() == 3 && x_.size(1) * x_.size(2) > 0;
+  validate_csr_reduce(rowptr_, col_, eid_, weight_, x_, /*col_bounds=*/!kernel_checks);
   TORCH_CHECK_TYPE(x_.scalar_type() == at::kFloat || x_.scalar_type() == at::kDouble,
                    "the CPU kernels take float32 or float64, got ", x_.scalar_type());
   const int64_t entries = col_ ? col_->numel() : x_.size(0);
@@ -113,8 +127,8 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
       entries > std::numeric_limits<int32_t>::max()) {  // only then can one row be too long for the int32 lanes
     const auto deg = rowptr_.narrow(0, 1, rowptr_.numel() - 1) - rowptr_.narrow(0, 0, rowptr_.numel() - 1);
     const int64_t longest = deg.max().item<int64_t>();
-    TORCH_CHECK_VALUE(longest <= std::numeric_limits<int32_t>::max(), "float32 max/min supports rows of up to 2^31 - 1 ",
-                      "edges, got a row of ", longest, " (use float64)");
+    TORCH_CHECK_VALUE(longest <= std::numeric_limits<int32_t>::max(),
+                      "float32 max/min supports rows of up to 2^31 - 1 edges, got a row of ", longest, " (use float64)");
   }
   auto rowptr = rowptr_.contiguous();
   auto x = x_.contiguous();
@@ -130,11 +144,17 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   const at::Tensor* c = col_ ? &col : nullptr;
   const at::Tensor* ei = eid_ ? &eid : nullptr;
   const at::Tensor* wp = weight_ ? &w : nullptr;
+  tiles::BadIndex bad;
   switch (R) {
-    case Reduce::Sum: dispatch<Reduce::Sum>(rowptr, c, ei, wp, x, out, arg); break;
-    case Reduce::Mean: dispatch<Reduce::Mean>(rowptr, c, ei, wp, x, out, arg); break;
-    case Reduce::Max: dispatch<Reduce::Max>(rowptr, c, ei, wp, x, out, arg); break;
-    case Reduce::Min: dispatch<Reduce::Min>(rowptr, c, ei, wp, x, out, arg); break;
+    case Reduce::Sum: dispatch<Reduce::Sum>(rowptr, c, ei, wp, x, out, arg, bad); break;
+    case Reduce::Mean: dispatch<Reduce::Mean>(rowptr, c, ei, wp, x, out, arg, bad); break;
+    case Reduce::Max: dispatch<Reduce::Max>(rowptr, c, ei, wp, x, out, arg, bad); break;
+    case Reduce::Min: dispatch<Reduce::Min>(rowptr, c, ei, wp, x, out, arg, bad); break;
+  }
+  if (bad.seen.load(std::memory_order_acquire)) {
+    const int64_t b = bad.value.load(std::memory_order_relaxed);
+    TORCH_CHECK_VALUE(b >= 0, "col has negative index ", b);
+    TORCH_CHECK_VALUE(false, "col has index ", b, " but x.size(0) is ", x.size(0));
   }
   return {out, arg};
 }

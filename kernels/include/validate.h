@@ -27,9 +27,10 @@ inline SddmmOp parse_sddmm_op(const std::string& op) {
 
 // csr_reduce: rowptr [R+1]; col [E] (< x.size(0)) or none (then rowptr[-1] == x.size(0));
 // eid [E] (< weight.size(0)) or none (then weight has E rows); weight [E', H]; x [M, H, F].
+// col_bounds = false leaves col's bounds to the caller: the CPU kernel checks each index as it reads it.
 inline void validate_csr_reduce(const at::Tensor& rowptr, const c10::optional<at::Tensor>& col,
                                 const c10::optional<at::Tensor>& eid, const c10::optional<at::Tensor>& weight,
-                                const at::Tensor& x) {
+                                const at::Tensor& x, bool col_bounds = true) {
   TORCH_CHECK_TYPE(at::isFloatingType(x.scalar_type()), "x must be a floating-point tensor, got ", x.scalar_type());
   TORCH_CHECK_VALUE(x.dim() == 3, "x must have shape [M, H, F], got ", x.sizes());
   TORCH_CHECK_VALUE(rowptr.device() == x.device(), "rowptr is on ", rowptr.device(), " but x is on ", x.device());
@@ -37,7 +38,7 @@ inline void validate_csr_reduce(const at::Tensor& rowptr, const c10::optional<at
   check_rowptr(rowptr, entries, col ? "col" : "x");
   if (col) {
     check_index_tensor("col", *col, rowptr);
-    check_bounds("col", *col, x.size(0), "x.size(0)");
+    if (col_bounds) check_bounds("col", *col, x.size(0), "x.size(0)");
   }
   if (eid) {
     check_index_tensor("eid", *eid, rowptr);

@@ -32,6 +32,15 @@ EXT_CASES = [
      "col has index 99 but x.size(0) is 3"),
     ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, -1]), None, None, torch.randn(3, 1, 2), 'max')", "ValueError",
      "col has negative index -1"),
+    # the CPU kernel checks col as it gathers; with no features it gathers nothing, so the check runs up front
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, 99]), None, None, torch.randn(3, 1, 0), 'sum')", "ValueError",
+     "col has index 99 but x.size(0) is 3"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 1, 3]).int(), T([2, 0, 7]).int(), None, None, "
+     "torch.randn(3, 2, 40).double(), 'mean')", "ValueError", "col has index 7 but x.size(0) is 3"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 1, 3]), T([2, 0, 7]), T([0, 1, 2]), torch.ones(3, 2), torch.randn(3, 2, 5), "
+     "'min')", "ValueError", "col has index 7 but x.size(0) is 3"),
+    ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, 1]), None, None, torch.randn(0, 1, 4), 'sum')", "ValueError",
+     "col has index"),
     ("torch.ops.graphkit.csr_reduce(T([0, 3, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'sum')", "ValueError",
      "rowptr must be non-decreasing"),
     ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0.0, 1.0]), None, None, torch.randn(3, 1, 2), 'sum')", "TypeError",
