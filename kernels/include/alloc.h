@@ -36,8 +36,8 @@ struct HugePageAllocator final : c10::Allocator {
   // shutdown, after static destructors have run, still find it.
   struct Cache {
     std::mutex mu;
-    std::unordered_map<void*, size_t> live;     // block -> rounded size, for every block handed out
-    std::vector<std::pair<size_t, void*>> free;    // (rounded size, block)
+    std::unordered_map<void*, size_t> live;      // block -> rounded size, for every block handed out
+    std::vector<std::pair<size_t, void*>> free;  // (rounded size, block)
     size_t free_bytes = 0;
   };
   static Cache& cache() {
@@ -50,6 +50,10 @@ struct HugePageAllocator final : c10::Allocator {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.live.find(p);
+    if (it == c.live.end()) {  // not ours to cache (cannot happen through allocate(); free it and move on)
+      std::free(p);
+      return;
+    }
     const size_t bytes = it->second;
     c.live.erase(it);
     if (c.free.size() < kMaxCachedBlocks && c.free_bytes + bytes <= kMaxCachedBytes) {
