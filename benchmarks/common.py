@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import datetime
 import gc
+import math
 import os
 import platform
 import re
 import statistics
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
-__all__ = ["time_fn", "peak_memory_mb", "copy_bandwidth_gbs", "machine_line", "write_section", "fmt_ms"]
+__all__ = [
+    "time_fn", "interleaved_medians", "peak_memory_mb", "copy_bandwidth_gbs", "machine_line", "write_section", "fmt_ms",
+]
 
 
 def _sync(device: Optional[torch.device] = None) -> None:
@@ -36,6 +39,35 @@ def time_fn(fn: Callable[[], object], repeats: int = 5, warmup: int = 1, max_sec
         if time.perf_counter() - start > max_seconds and len(times) >= 2:
             break
     return statistics.median(times)
+
+
+def interleaved_medians(
+    calls: Dict[str, Callable[[], object]],
+    rounds: int,
+    warmup: bool = True,
+    budget_each: float = math.inf,
+    budget_total: float = math.inf,
+) -> Dict[str, float]:
+    """Median wall time of each call, in seconds, timed in interleaved rounds: each round runs every call once.
+
+    On a machine shared with other jobs the load drifts over seconds; timing one implementation after another
+    would hand that drift to whichever ran in the bad moment, while interleaved every one sees the same
+    conditions. A call stops adding rounds once its own times pass ``budget_each`` seconds (a slow peer), and all
+    stop after a round that ends past ``budget_total`` seconds (at least two rounds run).
+    """
+    if warmup:
+        for fn in calls.values():
+            fn()
+        _sync()
+    times: Dict[str, List[float]] = {name: [] for name in calls}
+    start = time.perf_counter()
+    for r in range(rounds):
+        for name, fn in calls.items():
+            if sum(times[name]) <= budget_each:
+                times[name].append(time_fn(fn, repeats=1, warmup=0))
+        if r >= 1 and time.perf_counter() - start > budget_total:
+            break
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _rss_bytes() -> int:

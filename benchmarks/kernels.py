@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -22,7 +21,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import copy_bandwidth_gbs, fmt_ms, machine_line, peak_memory_mb, time_fn, write_section  # noqa: E402
+from common import (  # noqa: E402
+    copy_bandwidth_gbs,
+    fmt_ms,
+    interleaved_medians,
+    machine_line,
+    peak_memory_mb,
+    write_section,
+)
 
 from graphkit import Graph  # noqa: E402
 from graphkit import ops  # noqa: E402
@@ -148,19 +154,13 @@ def fwd_bwd(fn: Fn, x: torch.Tensor, w: Optional[torch.Tensor]) -> Fn:
 def bench_cell(
     peers: Peers, f: int, reduce: str, backward: bool, weighted: bool, repeats: int, mem: bool
 ) -> List[Tuple[str, Optional[float], Optional[float]]]:
-    """Median time (and peak memory) of every implementation of one cell.
-
-    The timed calls are interleaved: round r runs each implementation once, in turn. On a machine shared with
-    other jobs the load drifts over seconds, and timing one implementation after another would hand that drift
-    to whichever ran in the bad moment; interleaved, every implementation sees the same conditions.
-    """
+    """Median time (and peak memory) of every implementation of one cell, timed in interleaved rounds."""
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(peers.n, f, generator=gen).requires_grad_(backward)
     w = torch.rand(peers.ei.size(1), generator=gen).requires_grad_(backward) if weighted else None
     label = f"F={f} {reduce} {'fwd+bwd' if backward else 'fwd'}{' w' if weighted else ''}"
     runs: Dict[str, Fn] = {}
     memory: Dict[str, Optional[float]] = {}
-    first: Dict[str, float] = {}
     with torch.set_grad_enabled(backward):
         for name, fn in peers.funcs(x, reduce, w).items():
             if fn is None:
@@ -168,19 +168,15 @@ def bench_cell(
             run = fwd_bwd(fn, x, w) if backward else (lambda fn=fn: fn())
             try:  # the peak-memory run doubles as the warm-up
                 memory[name] = peak_memory_mb(run) if mem else None
-                first[name] = time_fn(run, repeats=1, warmup=0 if mem else 1)
+                if not mem:
+                    run()
                 runs[name] = run
             except Exception as exc:
                 print(f"  {label} {name}: failed: {type(exc).__name__}: {str(exc)[:100]}", flush=True)
-        times: Dict[str, List[float]] = {name: [first[name]] for name in runs}
-        for _ in range(repeats - 1):
-            for name, run in runs.items():
-                if sum(times[name]) > 10.0:  # a slow peer stops adding rounds once it has spent 10 s
-                    continue
-                times[name].append(time_fn(run, repeats=1, warmup=0))
+        # a slow peer stops adding rounds once it has spent 10 s
+        medians = interleaved_medians(runs, repeats, warmup=False, budget_each=10.0)
     rows: List[Tuple[str, Optional[float], Optional[float]]] = []
-    for name in runs:
-        t = statistics.median(times[name])
+    for name, t in medians.items():
         print(f"  {label} {name}: {fmt_ms(t)} ms", flush=True)
         rows.append((name, t, memory[name]))
     return rows
@@ -227,13 +223,8 @@ def check_overhead(n: int, e: int, f: int, repeats: int) -> str:
         "col scan": lambda: op(rowptr, col, None, None, torch.empty(n, 1, 0), "sum"),
         "face": lambda: ops.spmm(g, x.view(n, f)),
     }
-    samples: Dict[str, List[float]] = {k: [] for k in calls}
-    for fn in calls.values():
-        fn()
-    for _ in range(repeats * 5):  # interleaved, like bench_cell
-        for k, fn in calls.items():
-            samples[k].append(time_fn(fn, repeats=1, warmup=0))
-    t_op, t_checks, t_scan, t_face = (statistics.median(samples[k]) for k in ("op", "checks", "col scan", "face"))
+    med = interleaved_medians(calls, repeats * 5)
+    t_op, t_checks, t_scan, t_face = (med[k] for k in ("op", "checks", "col scan", "face"))
     return (
         f"Check overhead (uniform graph, F={f}, sum, forward, medians of {repeats * 5} interleaved calls): kernel "
         f"call {t_op * 1e3:.1f} ms; the up-front checks (dtypes, shapes, rowptr scan) with dispatch and "

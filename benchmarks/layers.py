@@ -17,17 +17,15 @@ import copy
 import ctypes
 import gc
 import os
-import statistics
 import sys
-import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import machine_line, peak_memory_mb, write_section  # noqa: E402
+from common import interleaved_medians, machine_line, peak_memory_mb, write_section  # noqa: E402
 
 from graphkit import Batch, Graph, ops  # noqa: E402
 from graphkit import nn as gnn  # noqa: E402
@@ -131,21 +129,6 @@ def _trim() -> None:
         pass
 
 
-def round_robin(steps: Dict[str, Step], rounds: int, max_seconds: float) -> Dict[str, float]:
-    for fn in steps.values():
-        fn()  # warm-up (and graphkit's CSR cache)
-    times: Dict[str, List[float]] = {k: [] for k in steps}
-    start = time.perf_counter()
-    for r in range(rounds):
-        for name, fn in steps.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-        if time.perf_counter() - start > max_seconds and r >= 1:
-            break
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -164,7 +147,7 @@ def main() -> None:
         lines += [f"### {wname}", "", "| layer | peer | ms | peak MiB | vs PyG |", "| --- | --- | ---: | ---: | ---: |"]
         for layer in args.layers.split(","):
             steps = peers(layer, g, x)
-            t = round_robin(steps, args.rounds, max_seconds=120.0)
+            t = interleaved_medians(steps, args.rounds, budget_total=120.0)
             for name, fn in steps.items():
                 _trim()
                 mem = peak_memory_mb(fn)
