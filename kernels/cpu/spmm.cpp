@@ -19,51 +19,6 @@
 namespace graphkit {
 namespace {
 
-// Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (spmm_tiles.h); per head
-// when weighted, since each head has its own weight, else the whole row is one vector. Sum/mean scale the result
-// (the mean's 1/degree).
-template <Reduce R, bool Weighted, typename scalar_t, typename index_t>
-__attribute__((always_inline)) inline void tile_row(const index_t* col, const index_t* eid, const scalar_t* w,
-                                                    const scalar_t* x, int64_t num_src, tiles::BadIndex* bad,
-                                                    scalar_t* out, int64_t* arg, int64_t H, int64_t F, int64_t r,
-                                                    int64_t b, int64_t e, scalar_t scale) {
-  const int64_t HF = H * F, heads = Weighted ? H : 1, width = Weighted ? F : HF;
-  for (int64_t h = 0; h < heads; ++h) {
-    const tiles::Gather<scalar_t, index_t, Weighted> g{col, eid, w, x, HF, H, h, num_src, bad};
-    const int64_t base = r * HF + h * width;
-    tiles::for_tiles<scalar_t>(width, [&](auto v, int64_t f) __attribute__((always_inline)) {
-      constexpr int V = decltype(v)::value;
-      const int64_t n = V ? V * tiles::lanes<scalar_t>() : width - f;
-      if constexpr (R == Reduce::Sum || R == Reduce::Mean)
-        tiles::sum_tile<V>(g, out + base + f, b, e, h * width + f, n, scale);
-      else
-        tiles::select_tile<V, R == Reduce::Max>(g, out + base + f, arg + base + f, b, e, h * width + f, n);
-    });
-  }
-}
-
-// Rows [rb, re). Inlined into a default-ISA and an AVX2+FMA entry point, picked at run time: the build has no
-// -march (a portable binary), and once the gathers are cache or prefetch hits the accumulate loop is what is
-// left, which 256-bit vectors halve.
-template <typename scalar_t, typename index_t, Reduce R>
-__attribute__((always_inline)) inline void reduce_rows(const index_t* rowptr, const index_t* col, const index_t* eid,
-                                                       const scalar_t* w, const scalar_t* x, int64_t num_src,
-                                                       tiles::BadIndex* bad, scalar_t* out, int64_t* arg, int64_t H,
-                                                       int64_t F, int64_t rb, int64_t re) {
-  constexpr bool select = R == Reduce::Max || R == Reduce::Min;
-  const int64_t HF = H * F;
-  for (int64_t r = rb; r < re; ++r) {
-    const int64_t b = rowptr[r], e = rowptr[r + 1];
-    if (select && e == b) {  // a target without incoming edges gets 0, and no arg
-      for (int64_t i = 0; i < HF; ++i) out[r * HF + i] = scalar_t(0), arg[r * HF + i] = -1;
-    } else {
-      const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
-      if (w) tile_row<R, true>(col, eid, w, x, num_src, bad, out, arg, H, F, r, b, e, scale);
-      else tile_row<R, false>(col, eid, w, x, num_src, bad, out, arg, H, F, r, b, e, scale);
-    }
-  }
-}
-
 // The arguments of one csr_reduce call, as the row loops read them.
 template <typename scalar_t, typename index_t>
 struct ReduceArgs {
@@ -76,17 +31,56 @@ struct ReduceArgs {
   int64_t H, F;
 };
 
+// Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (spmm_tiles.h); per head
+// when weighted, since each head has its own weight, else the whole row is one vector. Sum/mean scale the result
+// (the mean's 1/degree).
+template <Reduce R, bool Weighted, typename scalar_t, typename index_t>
+__attribute__((always_inline)) inline void tile_row(const ReduceArgs<scalar_t, index_t>& a, int64_t r, int64_t b,
+                                                    int64_t e, scalar_t scale) {
+  const int64_t HF = a.H * a.F, heads = Weighted ? a.H : 1, width = Weighted ? a.F : HF;
+  for (int64_t h = 0; h < heads; ++h) {
+    const tiles::Gather<scalar_t, index_t, Weighted> g{a.col, a.eid, a.w, a.x, HF, a.H, h, a.num_src, a.bad};
+    const int64_t base = r * HF + h * width;
+    tiles::for_tiles<scalar_t>(width, [&](auto v, int64_t f) __attribute__((always_inline)) {
+      constexpr int V = decltype(v)::value;
+      const int64_t n = V ? V * tiles::lanes<scalar_t>() : width - f;
+      if constexpr (R == Reduce::Sum || R == Reduce::Mean)
+        tiles::sum_tile<V>(g, a.out + base + f, b, e, h * width + f, n, scale);
+      else
+        tiles::select_tile<V, R == Reduce::Max>(g, a.out + base + f, a.arg + base + f, b, e, h * width + f, n);
+    });
+  }
+}
+
+// Rows [rb, re). Inlined into a default-ISA and an AVX2+FMA entry point, picked at run time: the build has no
+// -march (a portable binary), and once the gathers are cache or prefetch hits the accumulate loop is what is
+// left, which 256-bit vectors halve.
+template <typename scalar_t, typename index_t, Reduce R>
+__attribute__((always_inline)) inline void reduce_rows(const ReduceArgs<scalar_t, index_t>& a, int64_t rb,
+                                                       int64_t re) {
+  constexpr bool select = R == Reduce::Max || R == Reduce::Min;
+  const int64_t HF = a.H * a.F;
+  for (int64_t r = rb; r < re; ++r) {
+    const int64_t b = a.rowptr[r], e = a.rowptr[r + 1];
+    if (select && e == b) {  // a target without incoming edges gets 0, and no arg
+      for (int64_t i = 0; i < HF; ++i) a.out[r * HF + i] = scalar_t(0), a.arg[r * HF + i] = -1;
+    } else {
+      const scalar_t scale = (R == Reduce::Mean && e > b) ? scalar_t(1) / scalar_t(e - b) : scalar_t(1);
+      if (a.w) tile_row<R, true>(a, r, b, e, scale);
+      else tile_row<R, false>(a, r, b, e, scale);
+    }
+  }
+}
+
 template <typename scalar_t, typename index_t, Reduce R>
 void reduce_rows_default(const ReduceArgs<scalar_t, index_t>& a, int64_t rb, int64_t re) {
-  reduce_rows<scalar_t, index_t, R>(a.rowptr, a.col, a.eid, a.w, a.x, a.num_src, a.bad, a.out, a.arg, a.H, a.F, rb,
-                                    re);
+  reduce_rows<scalar_t, index_t, R>(a, rb, re);
 }
 
 template <typename scalar_t, typename index_t, Reduce R>
 __attribute__((target("avx2,fma"))) void reduce_rows_avx2(const ReduceArgs<scalar_t, index_t>& a, int64_t rb,
                                                           int64_t re) {
-  reduce_rows<scalar_t, index_t, R>(a.rowptr, a.col, a.eid, a.w, a.x, a.num_src, a.bad, a.out, a.arg, a.H, a.F, rb,
-                                    re);
+  reduce_rows<scalar_t, index_t, R>(a, rb, re);
 }
 
 template <Reduce R>
