@@ -29,16 +29,27 @@ compile_against() {  # $1: a torch include/ directory, $2: architectures
   local ver
   ver=$(sed -n 's/^#define TORCH_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$inc/torch/headeronly/version.h" 2>/dev/null | paste -sd. || true)
   echo "== torch ${ver:-?} headers ($inc), sm: $2"
-  for f in $FILES; do
-    echo "nvcc $f"
-    if ! "$NVCC" $STD $GENCODE -O3 -lineinfo --expt-relaxed-constexpr -DGRAPHKIT_WITH_CUDA=1 $extra \
-        -Xcompiler -fPIC -Xcompiler -Wall -Xcompiler -Wno-unknown-pragmas -Xcompiler -Werror -Xcudafe --display_error_number \
-        -I"$inc" -I"$inc/torch/csrc/api/include" -I"$PYINC" -Ikernels/include -c "$f" -o /dev/null; then
-      status=1
-    fi
+  local f
+  for f in $FILES; do  # in parallel, CUDA_CHECK_JOBS at a time (default: the number of CPUs)
+    while [ "$(jobs -rp | wc -l)" -ge "${CUDA_CHECK_JOBS:-$(nproc)}" ]; do wait -n || true; done
+    (
+      if "$NVCC" $STD $GENCODE -O3 -lineinfo --expt-relaxed-constexpr -DGRAPHKIT_WITH_CUDA=1 $extra \
+          -Xcompiler -fPIC -Xcompiler -Wall -Xcompiler -Wno-unknown-pragmas -Xcompiler -Werror \
+          -Xcudafe --display_error_number -I"$inc" -I"$inc/torch/csrc/api/include" -I"$PYINC" -Ikernels/include \
+          -c "$f" -o /dev/null > "$LOG/$(basename "$f").log" 2>&1; then
+        echo "ok   $f"
+      else
+        echo "FAIL $f"; cat "$LOG/$(basename "$f").log"; touch "$LOG/failed"
+      fi
+    ) &
   done
+  wait
+  [ ! -e "$LOG/failed" ] || status=1
+  rm -f "$LOG/failed"
 }
 
+LOG=$(mktemp -d)
+trap 'rm -rf "$LOG"' EXIT
 status=0
 compile_against "$TORCH_DIR/include" "$ARCHS"
 # other torch versions: API compatibility does not depend on the architecture, so one is enough
