@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from graphkit.loader.sampler import has_extension
+from graphkit.ops import ext_available
 
 __all__ = ["FeatureStore", "RingBuffer", "guard_host_buffers", "pin_in_place", "write_npy"]
 
@@ -210,7 +211,7 @@ class FeatureStore:
             raise RuntimeError("gather_cuda needs a CUDA device; use gather() on the CPU")
         if not self.data.is_pinned():
             raise ValueError("gather_cuda reads host memory over UVA: build the store with pin=True")
-        if not has_extension("gather_rows_uva"):
+        if not ext_available(torch.device("cuda")):
             raise RuntimeError("graphkit._C was built without CUDA: gather_rows_uva is not available")
         if not isinstance(index, Tensor) or index.is_floating_point() or index.dtype == torch.bool:
             raise TypeError(f"index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")

@@ -30,7 +30,8 @@ from torch import Tensor
 from graphkit.graph import GRAPH, Graph
 from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
-from graphkit.loader.sampler import _check_fanouts, has_extension, mix_seed, sample_neighbors, to_subgraph
+from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
+from graphkit.ops import ext_available
 
 __all__ = ["NeighborLoader", "SubgraphSampler", "ring_slots"]
 
@@ -87,7 +88,7 @@ class SubgraphSampler:
         # A 1-D graph.x (one scalar per node) is stored as width 1 and handed back 1-D.
         self._flat_x = features is None and graph.x is not None and graph.x.dim() == 1
         device = torch.device(device) if device is not None else None
-        uva = device is not None and device.type == "cuda" and has_extension("gather_rows_uva")
+        uva = device is not None and device.type == "cuda" and ext_available(device)
         if features is None and graph.x is not None:
             features = FeatureStore(graph.x, pin=uva)
         elif isinstance(features, Tensor):

@@ -68,7 +68,7 @@ struct DeviceError {
 };
 
 // code = kind * 8 + which
-enum ErrKind : int { kNegative = 1, kTooHigh = 2, kRowptrFirst = 3, kRowptrStep = 4, kRowptrLast = 5 };
+enum ErrKind : int { kNegative = 1, kTooHigh = 2, kRowptrFirst = 3, kRowptrStep = 4, kRowptrLast = 5, kRepeat = 6 };
 enum ErrWhich : int { kCol = 0, kEid = 1, kArg = 2, kIndex = 3, kPos = 4, kRowptr = 5 };
 
 __device__ __forceinline__ void report_error(DeviceError* err, int kind, int which, long long value,
@@ -111,6 +111,10 @@ void finish_checks(const at::Device& device, const CheckNames& names);
 void raise_now(const at::Device& device, const CheckNames& names);
 // One warp-free launch that checks a CSR row pointer (rowptr[0] == 0, steps >= 0, rowptr[-1] == entries).
 void launch_check_rowptr(const at::Tensor& rowptr, int64_t entries, DeviceError* err, cudaStream_t stream);
+// eid (entries in [0, n), checked by the op's kernel) holds no value twice: ops that write out[eid[k]] into an
+// uninitialised output need a permutation (a repeat leaves a row unwritten and races two writers). One int32
+// scratch array of n entries and one atomic per entry; no sync.
+void launch_check_permutation(const at::Tensor& eid, int64_t n, DeviceError* err, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace graphkit

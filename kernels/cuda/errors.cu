@@ -49,6 +49,10 @@ std::string message(int64_t code, int64_t value, int64_t bound, const CheckNames
     case kRowptrFirst: s << "rowptr[0] must be 0, got " << value; break;
     case kRowptrStep: s << "rowptr must be non-decreasing, found a step of " << value; break;
     case kRowptrLast: s << "rowptr[-1] is " << value << " but " << n.entries_name << " has " << bound << " entries"; break;
+    case kRepeat:
+      s << name << " must be a permutation of the edge ids, but " << name << "[" << bound << "] = " << value
+        << " repeats another entry";
+      break;
     default: s << "graphkit CUDA op reported error code " << code << " (value " << value << ")";
   }
   return s.str();
@@ -88,7 +92,27 @@ __global__ void check_empty_rowptr_kernel(const int64_t* rowptr, int64_t entries
   else if (entries != 0) report_error(err, kRowptrLast, kRowptr, 0, entries);
 }
 
+template <typename index_t>
+__global__ void check_permutation_kernel(const index_t* eid, int64_t n, int* seen, DeviceError* err) {
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t v = eid[k];
+    if (v < 0 || v >= n) continue;  // out of range: the op's own kernel reports it
+    if (atomicExch(seen + v, 1) != 0) report_error(err, kRepeat, kEid, v, k);
+  }
+}
+
 }  // namespace
+
+void launch_check_permutation(const at::Tensor& eid, int64_t n, DeviceError* err, cudaStream_t stream) {
+  if (n == 0) return;
+  auto seen = at::zeros({n}, eid.options().dtype(at::kInt));
+  const unsigned blocks = unsigned(std::min<int64_t>(ceil_div(n, kBlock), 4096));
+  if (eid.scalar_type() == at::kInt)
+    check_permutation_kernel<<<blocks, kBlock, 0, stream>>>(eid.data_ptr<int32_t>(), n, seen.data_ptr<int>(), err);
+  else
+    check_permutation_kernel<<<blocks, kBlock, 0, stream>>>(eid.data_ptr<int64_t>(), n, seen.data_ptr<int>(), err);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
 
 DeviceError* error_slot(const at::Device& device) {
   return reinterpret_cast<DeviceError*>(slot_tensor(device).data_ptr<int64_t>());

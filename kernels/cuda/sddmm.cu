@@ -104,6 +104,7 @@ at::Tensor sddmm_cuda(const at::Tensor& rowptr_, const at::Tensor& col_, const c
   names.bounds[kCol] = "b.size(0)";
   names.bounds[kEid] = "the number of edges";
   launch_check_rowptr(rowptr, E, err, stream);
+  if (eid_) launch_check_permutation(eid, E, err, stream);
   if (rows == 0 || E == 0 || out.numel() == 0) {
     finish_checks(a.device(), names);
     return out;

@@ -103,6 +103,7 @@ at::Tensor softmax_fwd_cuda(const at::Tensor& rowptr_, const c10::optional<at::T
   names.bounds[kEid] = "the number of edges";
   names.entries_name = "scores";
   launch_check_rowptr(rowptr, E, err, c10::cuda::getCurrentCUDAStream());
+  if (eid_) launch_check_permutation(eid, E, err, c10::cuda::getCurrentCUDAStream());
   if (rows == 0 || s.numel() == 0) {
     finish_checks(s.device(), names);
     return y;
@@ -137,6 +138,7 @@ at::Tensor softmax_bwd_cuda(const at::Tensor& rowptr_, const c10::optional<at::T
   names.bounds[kEid] = "the number of edges";
   names.entries_name = "y";
   launch_check_rowptr(rowptr, E, err, c10::cuda::getCurrentCUDAStream());
+  if (eid_) launch_check_permutation(eid, E, err, c10::cuda::getCurrentCUDAStream());
   if (rows == 0 || y.numel() == 0) {
     finish_checks(y.device(), names);
     return out;

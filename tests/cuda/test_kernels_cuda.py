@@ -219,6 +219,11 @@ def test_bad_indices_sddmm_softmax(dev):
         torch.ops.graphkit.sddmm(rowptr, torch.tensor([0, 9, 1], device=dev), None, a, a, "dot")
     with pytest.raises(ValueError, match="eid has"):
         torch.ops.graphkit.edge_softmax_fwd(rowptr, torch.tensor([0, 3, 1], device=dev), torch.randn(3, 2, device=dev))
+    col = torch.tensor([0, 1, 1], device=dev)
+    with pytest.raises(ValueError, match="eid must be a permutation"):  # S4: a repeat would race two writers
+        torch.ops.graphkit.sddmm(rowptr, col, torch.tensor([0, 2, 2], device=dev), a, a, "dot")
+    with pytest.raises(ValueError, match="eid must be a permutation"):
+        torch.ops.graphkit.edge_softmax_fwd(rowptr, torch.tensor([1, 1, 0], device=dev), torch.randn(3, 2, device=dev))
 
 
 def test_deferred_checks_make_no_sync_and_raise_later(dev):
