@@ -89,7 +89,8 @@ class Report:
 
 def env_line() -> str:
     dev = torch.cuda.get_device_name(0) if GPU else "no GPU"
-    return (f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.node()}, {dev}, torch {torch.__version__} "
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (f"{now:%Y-%m-%d %H:%M} UTC, {platform.node()}, {dev}, torch {torch.__version__} "
             f"(CUDA {torch.version.cuda}), Python {platform.python_version()}, {os.cpu_count()} CPUs")
 
 

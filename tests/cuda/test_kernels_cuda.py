@@ -176,7 +176,8 @@ def test_fp16_mean_backward_huge_degree(dev):
     x = torch.randn(7, 8, device=dev, dtype=torch.float16, requires_grad=True)
     ops.spmm(ei, x, reduce="mean", num_nodes=1).sum().backward()
     expect = torch.bincount(ei[0].cpu(), minlength=7).double() / E
-    torch.testing.assert_close(x.grad[:, 0].double().cpu(), expect, rtol=2e-3, atol=1e-6)
+    # 1/70000 is a float16 subnormal: 0.2% quantisation per edge
+    torch.testing.assert_close(x.grad[:, 0].double().cpu(), expect, rtol=5e-3, atol=1e-6)
 
 
 def test_huge_feature_width_grid_y(dev):
