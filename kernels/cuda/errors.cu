@@ -138,8 +138,7 @@ void launch_check_rowptr(const at::Tensor& rowptr, int64_t entries, DeviceError*
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
-namespace {
-
+// The two ops of graphkit.ops.cuda (schemas in registration.cpp).
 bool set_sync_checks(bool enable) { return g_sync_checks.exchange(enable); }
 
 void raise_pending(int64_t device) {
@@ -148,11 +147,5 @@ void raise_pending(int64_t device) {
   raise_from(d, nullptr);
 }
 
-}  // namespace
 }  // namespace cuda
 }  // namespace graphkit
-
-TORCH_LIBRARY_FRAGMENT(graphkit, m) {
-  m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
-  m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
-}
