@@ -170,7 +170,7 @@ class FeatureStore:
             raise TypeError(f"index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
         return index.reshape(-1).long().cpu()
 
-    def _check_rows(self, index: Tensor) -> None:
+    def _check_range(self, index: Tensor) -> None:
         """Every entry of a CPU ``index`` in ``[0, num_rows)``, else ``ValueError`` naming the first bad one."""
         if index.numel():
             lo, hi = torch.aminmax(index)
@@ -187,7 +187,7 @@ class FeatureStore:
             out = torch.empty(index.numel(), self.width, dtype=self.dtype)
         if has_extension("gather_rows"):
             return torch.ops.graphkit.gather_rows(self.data, index, out)
-        self._check_rows(index)
+        self._check_range(index)
         if tuple(out.shape) != (index.numel(), self.width) or out.dtype != self.dtype:
             raise ValueError(
                 f"out must have shape [{index.numel()}, {self.width}] and dtype {self.dtype}, "
@@ -218,7 +218,7 @@ class FeatureStore:
         on_gpu = index.is_cuda
         if not on_gpu:
             index = self._index(index)
-            self._check_rows(index)
+            self._check_range(index)
         caller = torch.cuda.current_stream(index.device if on_gpu else None)
         stream = stream or caller
         if stream != caller:
