@@ -3,6 +3,7 @@
 # when given, a second torch's headers: `make cuda-check` runs this.
 #
 #   PYTHON=.venv/bin/python                 the torch whose headers are used first (default .venv/bin/python)
+#   TORCH_INCLUDE=/path/torch/include       use these headers instead of that torch's
 #   TORCH_EXTRA_INCLUDE=/path/torch/include  also compile against these headers (e.g. torch 2.11's include/,
 #                                            unpacked by `make cuda-check-211`); each path is one more pass
 #   CUDA_ARCHS="90 80"                      architectures (default: 90 for H100/H200 and 80 for A100, where bf16
@@ -51,7 +52,7 @@ compile_against() {  # $1: a torch include/ directory, $2: architectures
 LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
 status=0
-compile_against "$TORCH_DIR/include" "$ARCHS"
+compile_against "${TORCH_INCLUDE:-$TORCH_DIR/include}" "$ARCHS"
 # other torch versions: API compatibility does not depend on the architecture, so one is enough
 for inc in ${TORCH_EXTRA_INCLUDE:-}; do compile_against "$inc" "${CUDA_ARCHS_EXTRA:-90}"; done
 [ $status -eq 0 ] && echo "cuda-check: every kernels/cuda/*.cu compiles" || echo "cuda-check: FAILED"
