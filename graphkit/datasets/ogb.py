@@ -7,9 +7,14 @@ name registered with :func:`register_meta`, or a folder in OGB format):
    network, :class:`OGBDownloadError` names the URL and the folder to unzip it into.
 2. *Parse*: ogb's raw readers (``ogb.io.read_graph_raw``); split files that ogb saved with ``torch.save`` are read
    with ``weights_only=True`` and a numpy-only allow-list, never with a full unpickler.
-3. *Cache*: ``<dir>/processed/graphkit/``: one ``.npy`` per array (loaded with ``allow_pickle=False``) and a
-   ``manifest.json`` with each file's size and sha256, written last. ogb's own ``torch.load`` cache fails on
-   torch >= 2.6; ours is pickle-free, and a truncated or altered file makes it rebuild from the raw files.
+3. *Cache*: ``<dir>/processed/graphkit/``, a :class:`graphkit.io.ArrayStore` (one ``.npy`` per array, loaded with
+   ``allow_pickle=False``, and a manifest with each file's size and sha256). ogb's own ``torch.load`` cache fails
+   on torch >= 2.6; ours is pickle-free, and a truncated, altered or old-format cache is rebuilt from the raw files.
+
+Names and folders from a master.csv or meta.json are confined: a data-set name and its ``download_name`` must be
+plain folder names (letters, digits, ``_``, ``-``, ``.``), so a crafted description cannot reach outside ``root``.
+The bundled fixtures (``ogbn-drosophila``, ``ogbl-connectome``, ``ogbg-freesolv``, ``ogbg-b3db``) load by name;
+see :mod:`graphkit.datasets.fixtures`.
 
 The result has ``graph`` (node and link sets) or ``graphs`` (graph sets), ``split``, ``evaluator`` (the official
 ogb ``Evaluator``), ``num_classes`` or ``num_tasks``, ``eval_metric`` and ``task_type``. Heterogeneous sets
@@ -18,12 +23,15 @@ ogb ``Evaluator``), ``num_classes`` or ``num_tasks``, ``eval_metric`` and ``task
 from __future__ import annotations
 
 import contextlib
-import functools
 import csv
+import functools
+import io
 import json
 import os
+import re
 import shutil
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -31,8 +39,9 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 import torch
 
-from graphkit.datasets.array_cache import read_cache, write_cache
+from graphkit.datasets.base import DataNotFoundError
 from graphkit.graph import Graph
+from graphkit.io.store import ArrayStore, default_root, flatten, unflatten
 
 __all__ = ["load_ogb", "OGBDataset", "OGBDownloadError", "register_meta", "ogb_names", "meta_info",
            "default_root", "dataset_dir", "is_cached", "official_evaluator", "registered_root"]
@@ -44,6 +53,28 @@ _REGISTERED_ROOT: Dict[str, Path] = {}  # a registered set's default root: the f
 
 class OGBDownloadError(RuntimeError):
     """The raw files are missing and could not be downloaded; the message says what to fetch and where."""
+
+
+class _DamagedRaw(ValueError):
+    """A raw or split file cannot be read; the message names the file and what to do."""
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _plain(value: Any, what: str, source: Any) -> str:
+    """``value`` if it is one plain folder or file name (so ``root / value`` stays inside ``root``)."""
+    if not isinstance(value, str) or not _PLAIN.fullmatch(value) or value in (".", ".."):
+        raise ValueError(f"{what} {value!r} in {source} must be a plain name (letters, digits, '_', '-', '.'), "
+                         "not a path")
+    return value
+
+
+def _check_name(name: Any, source: Any) -> str:
+    name = _plain(name, "data set name", source)
+    if name.split("-")[0] not in PREFIXES:
+        raise ValueError(f"data set name {name!r} in {source} must start with ogbn-, ogbl- or ogbg-")
+    return name
 
 
 # ----------------------------------------------------------------------------------------------------- metadata
@@ -74,8 +105,10 @@ def register_meta(path: Union[str, Path]) -> List[str]:
     path = Path(path).resolve()
     metas = _read_master(path)
     for name, meta in metas.items():
-        if name.split("-")[0] not in PREFIXES:
-            raise ValueError(f"data set name {name!r} in {path} must start with ogbn-, ogbl- or ogbg-")
+        _check_name(name, path)
+        if "download_name" in meta:
+            _plain(meta["download_name"], "download_name", path)
+    for name, meta in metas.items():
         url = meta.get("url", "")
         if url and "://" not in url:
             meta["url"] = (path.parent / url).as_uri()
@@ -111,12 +144,18 @@ def ogb_names() -> List[str]:
 def meta_info(name: str) -> Dict[str, str]:
     meta = _REGISTERED.get(name) or _official().get(name)
     if meta is None:
+        from graphkit.datasets.fixtures import FIXTURE_NAMES, fixtures_dir
+
+        if name in FIXTURE_NAMES:
+            if fixtures_dir() is None:
+                raise DataNotFoundError(f"{name} is a fixture of graphkit's source tree (datasets/fixtures), which "
+                                        "this install lacks; set GRAPHKIT_FIXTURES to a copy of that folder")
+            meta = _REGISTERED.get(name)
+        elif name.split("-")[0] in PREFIXES and not _official():
+            raise DataNotFoundError(f"OGB data set {name!r} needs the ogb package: pip install ogb==1.3.6")
+    if meta is None:
         raise ValueError(f"unknown OGB data set {name!r}; known: {', '.join(ogb_names())}")
     return dict(meta)
-
-
-def default_root() -> Path:
-    return Path(os.environ.get("GRAPHKIT_DATA", Path.home() / ".cache" / "graphkit" / "ogb"))
 
 
 def dataset_dir(name: str, root: Union[str, Path, None] = None) -> Path:
@@ -134,12 +173,14 @@ def _folder_meta(folder: Path) -> tuple:
     """Meta of a folder in OGB format: ``meta.json`` inside it, or the parent's master.csv entry."""
     if (folder / "meta.json").is_file():
         meta = json.loads((folder / "meta.json").read_text())
-        return meta["name"], meta
+        if not isinstance(meta, dict):
+            raise ValueError(f"{folder / 'meta.json'} must hold a JSON object")
+        return _check_name(meta.get("name"), folder / "meta.json"), meta
     master = folder.parent / "master.csv"
     if master.is_file():
         for name, meta in _read_master(master).items():
             if "_".join(name.split("-")) == folder.name:
-                return name, meta
+                return _check_name(name, master), meta
     raise ValueError(f"folder {str(folder)!r} has no meta.json and its parent has no master.csv entry for it")
 
 
@@ -148,7 +189,7 @@ def _download(name: str, meta: Dict[str, str], root: Path, target: Path) -> None
     from ogb.utils.url import download_url, extract_zip
 
     url = meta["url"]
-    zip_path = root / url.rpartition("/")[2]
+    zip_path = root / _plain(url.rpartition("/")[2], "url file name", name)
     hint = _hint(meta, root)
     if not zip_path.is_file():
         print(f"graphkit: downloading {url} into {root}", file=sys.stderr)
@@ -164,7 +205,7 @@ def _download(name: str, meta: Dict[str, str], root: Path, target: Path) -> None
         extract_zip(str(zip_path), str(root), log=False)
     except Exception as exc:
         raise OGBDownloadError(f"cannot unzip {zip_path} ({exc}); {hint}") from None
-    extracted = root / meta["download_name"]
+    extracted = _download_dir(meta, root)
     if not extracted.is_dir():
         raise OGBDownloadError(f"{zip_path} did not contain the folder {meta['download_name']}/; {hint}")
     if extracted.resolve() != target.resolve():
@@ -179,9 +220,16 @@ def _hint(meta: Dict[str, str], root: Path) -> str:
             f"or put the zip file at {root / url.rpartition('/')[2]}")
 
 
+def _download_dir(meta: Dict[str, str], root: Path) -> Path:
+    """``root/<download_name>``, the folder ogb's zip unpacks to; refused unless it is a plain folder in ``root``."""
+    return root / _plain(meta.get("download_name"), "download_name", f"the meta of {meta.get('name', 'a data set')}")
+
+
 def _adopt_unzipped(meta: Dict[str, str], root: Path, folder: Path) -> None:
     """A zip the user unzipped by hand gives ``root/<download_name>/``; move it where ogb would (``root/ogbn_x``)."""
-    extracted = root / meta.get("download_name", "")
+    if not meta.get("download_name"):
+        return
+    extracted = _download_dir(meta, root)
     if extracted != folder and not _has_raw(folder, meta) and _has_raw(extracted, meta):
         shutil.rmtree(folder, ignore_errors=True)
         shutil.move(str(extracted), str(folder))
@@ -216,7 +264,7 @@ def _torch_split(path: Path) -> Any:
             return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # UnpicklingError for anything but arrays; a truncated file fails the same way
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ValueError(f"split file {path} holds something other than arrays, or is damaged "
+        raise _DamagedRaw(f"split file {path} holds something other than arrays, or is damaged "
                          f"({first[:200]})") from None
 
 
@@ -256,7 +304,9 @@ def _parse(folder: Path, meta: Dict[str, str], kind: str) -> Dict[str, Any]:
     binary = meta.get("binary") == "True"
     extra = dict(additional_node_files=_files(meta, "additional node files"),
                  additional_edge_files=_files(meta, "additional edge files"))
-    with contextlib.redirect_stdout(sys.stderr):  # ogb prints progress; keep stdout for results
+    # ogb's readers print "Loading necessary files..." and draw tqdm bars on stdout/stderr: keep both quiet
+    noise = io.StringIO()
+    with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
         if hetero:
             graphs = (rg.read_binary_heterograph_raw(raw, inverse) if binary
                       else rg.read_csv_heterograph_raw(raw, inverse, **extra))
@@ -282,8 +332,12 @@ def _parse(folder: Path, meta: Dict[str, str], kind: str) -> Dict[str, Any]:
     return content
 
 
+def _store(folder: Path, name: str) -> ArrayStore:
+    return ArrayStore(folder / "processed" / "graphkit", key={"ogb": name})
+
+
 def is_cached(name: str, root: Union[str, Path, None] = None) -> bool:
-    return (dataset_dir(name, root) / "processed" / "graphkit" / "manifest.json").is_file()
+    return _store(dataset_dir(name, root), name).exists()
 
 
 # ----------------------------------------------------------------------------------------------------- result
@@ -385,7 +439,8 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
 
     Args:
         name: ``"ogbn-arxiv"``, a name registered with :func:`register_meta`, or a path to an OGB-format folder.
-        root: folder holding ``<root>/ogbn_arxiv/``; defaults to ``$GRAPHKIT_DATA`` or ``~/.cache/graphkit/ogb``.
+        root: folder holding ``<root>/ogbn_arxiv/``; defaults to ``$GRAPHKIT_DATA`` or ``~/.cache/graphkit`` (a
+            registered set's default is the folder of its master.csv).
         download: fetch missing raw files from ogb's URL; ``False`` raises :class:`OGBDownloadError` instead.
         verify: check every cached file's sha256 (sizes are always checked).
     """
@@ -400,18 +455,26 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
         root = folder.parent
     kind = name.split("-")[0]
     num_tasks = _int(meta, "num tasks")
-    cache = folder / "processed" / "graphkit"
-    content = read_cache(cache, verify)
-    if content is None:
+    store = _store(folder, name)
+    hit = store.load(verify)
+    if hit is None:
         _adopt_unzipped(meta, Path(root), folder)
         if not _has_raw(folder, meta):
             if not download:
                 raise OGBDownloadError(f"{name} is not in {folder}; {_hint(meta, Path(root))}")
             Path(root).mkdir(parents=True, exist_ok=True)
             _download(name, meta, Path(root), folder)
-        write_cache(cache, _parse(folder, meta, kind))
-        content = read_cache(cache, verify=False)
-        assert content is not None
+        try:
+            parsed = flatten(_parse(folder, meta, kind))
+        except _DamagedRaw:
+            raise
+        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise _DamagedRaw(f"the raw files of {name} in {folder} are damaged or incomplete "
+                              f"({type(exc).__name__}: {first}); delete {folder} and download it again") from None
+        store.save(parsed, {})
+        hit = parsed, {}
+    content = unflatten(hit[0])
     labels = content.get("labels")
     split = _tensors(content["split"])
     split = {**{k: split[k] for k in ("train", "valid", "test") if k in split}, **split}  # ogb's order

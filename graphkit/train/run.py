@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
+from graphkit.datasets.fixtures import fixtures_dir  # re-exported: its home is graphkit.datasets
 from graphkit.train.config import TrainConfig
 from graphkit.train.summary import format_summary
 
@@ -25,18 +26,6 @@ TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
 
 class RunError(ValueError):
     """A run cannot start (bad folder state, task/data mismatch); the message says what to do."""
-
-
-def fixtures_dir() -> Optional[Path]:
-    """``datasets/fixtures`` of a source checkout (also ``$GRAPHKIT_FIXTURES``), registered with load_ogb."""
-    from graphkit.datasets.ogb import register_meta
-
-    env = os.environ.get("GRAPHKIT_FIXTURES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
-    if (path / "master.csv").is_file():
-        register_meta(path / "master.csv")
-        return path
-    return None
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:

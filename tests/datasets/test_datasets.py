@@ -60,8 +60,9 @@ def test_digits_and_corrupt_cache_rebuild(tmp_path) -> None:
     assert batch.x.shape == (4 * 64, 1)
     assert torch.equal(ds.batch_of(ds.split["valid"][:4]).x, batch.x)
     cache = ProcessedCache(tmp_path, "digits", {"source": "sklearn"})
-    with open(cache.data_path, "r+b") as fh:
-        fh.truncate(100)
+    for data_path in cache.folder.glob("*.npy"):  # every array file of the store
+        with open(data_path, "r+b") as fh:
+            fh.truncate(100)
     again = Digits(root=tmp_path)
     assert cache.problem() is None and torch.equal(again.images, ds.images)
     with pytest.raises(IndexError):
