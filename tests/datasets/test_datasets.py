@@ -167,6 +167,13 @@ def test_movielens(tmp_path) -> None:
 def test_missing_package_message(monkeypatch) -> None:
     from graphkit.datasets.base import package_file
 
-    with pytest.raises(DataNotFoundError, match="pip install nothing-here"):
+    with pytest.raises(DataNotFoundError, match="pip install nothing-here") as err:
         package_file("graphkit_no_such_package", "x", install="pip install nothing-here")
+    assert "\n" not in str(err.value) and "'graphkit_no_such_package' is not installed" in str(err.value)
     assert os.path.exists(package_file("graphkit", "__init__.py", install="-"))
+    with pytest.raises(DataNotFoundError, match=r"data/x.csv is missing from the installed 'graphkit'"):
+        package_file("graphkit", "data", "x.csv", install="pip install graphkit")
+    # the registry's on-disk check and package_file are one test (registry.package_path)
+    assert registry.package_path("graphkit", "__init__.py") == package_file("graphkit", "__init__.py", install="-")
+    assert registry.package_path("graphkit", "nope.csv") is None
+    assert registry.package_path("graphkit_no_such_package", "x") is None
