@@ -12,7 +12,7 @@ PyG's ``InMemoryDataset`` does) and rebuild graph ``i`` on demand with zero-copy
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch

@@ -267,14 +267,14 @@ def test_fixtures_load_by_name_quietly_in_a_fresh_process(fixtures, tmp_path):
 
 
 def test_missing_fixtures_and_missing_ogb_name_what_to_do(monkeypatch, tmp_path):
-    from graphkit.datasets import ogb
+    from graphkit.datasets import ogb_meta
     from graphkit.datasets.base import DataNotFoundError
 
     monkeypatch.setenv("GRAPHKIT_FIXTURES", str(tmp_path / "none"))
-    monkeypatch.setattr(ogb, "_REGISTERED", {})  # as in a fresh process of an install without the source tree
+    monkeypatch.setattr(ogb_meta, "_REGISTERED", {})  # as in a fresh process of an install without the source tree
     with pytest.raises(DataNotFoundError, match="GRAPHKIT_FIXTURES") as err:
         load_ogb("ogbg-b3db")
     assert str(err.value).startswith("ogbg-b3db is a fixture") and "\n" not in str(err.value)
-    monkeypatch.setattr(ogb, "_official", lambda: {})  # as if ogb were not installed
+    monkeypatch.setattr(ogb_meta, "official_metas", lambda: {})  # as if ogb were not installed
     with pytest.raises(DataNotFoundError, match="pip install ogb"):
         meta_info("ogbn-arxiv")
