@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ from graphkit.datasets.ogb_meta import (add_master, dataset_dir, folder_meta, is
                                         ogb_names, official_metas, registered_root)
 from graphkit.datasets.ogb_raw import RawDataError, parse_raw
 from graphkit.graph import Graph
-from graphkit.io.store import ArrayStore, default_root, flatten, unflatten
+from graphkit.io.store import ArrayStore, default_root, flatten, load_or_build, unflatten
 
 __all__ = ["load_ogb", "OGBDataset", "OGBDownloadError", "register_meta", "ogb_names", "meta_info",
            "default_root", "dataset_dir", "is_cached", "official_evaluator", "registered_root", "RawDataError"]
@@ -158,18 +158,22 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
     kind = name.split("-")[0]
     num_tasks = meta_int(meta, "num tasks")
     store = _store(folder, name)
-    hit = store.load(verify)
-    if hit is None:
+
+    def raw_ready() -> bool:
         adopt_unzipped(meta, Path(root), folder)
-        if not has_raw(folder, meta):
-            if not download:
-                raise OGBDownloadError(f"{name} is not in {folder}; {download_hint(meta, Path(root))}")
+        if not has_raw(folder, meta) and not download:
+            raise OGBDownloadError(f"{name} is not in {folder}; {download_hint(meta, Path(root))}")
+        return has_raw(folder, meta)
+
+    def build() -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+        if not raw_ready():
             Path(root).mkdir(parents=True, exist_ok=True)
             fetch(name, meta, Path(root), folder)
-        parsed = flatten(parse_raw(name, folder, meta))
-        store.save(parsed, {})
-        hit = parsed, {}
-    content = unflatten(hit[0])
+        return flatten(parse_raw(name, folder, meta)), {}
+
+    if not store.exists():
+        raw_ready()  # a missing data set fails here, before the build lock creates any folder
+    content = unflatten(load_or_build(store, build, verify)[0])
     labels = content.get("labels")
     split = _tensors(content["split"])
     split = {**{k: split[k] for k in ("train", "valid", "test") if k in split}, **split}  # ogb's order

@@ -18,6 +18,8 @@ Every cache graphkit writes (the OGB cache, the processed data sets of ``graphki
   with ``"format": 1``) fail the format check, so they are rebuilt, never misread.
 * **Writes**: the manifest is removed first and written last, every file through
   :func:`graphkit.io.atomic.atomic_write`; a crash mid-save leaves a store without a manifest, i.e. a rebuild.
+  :func:`load_or_build` builds under an exclusive lock on ``<folder>/.lock`` and looks again once it holds it, so
+  processes that start together (the ranks of ``graphkit train --nproc``) build once and never see half a store.
 
 The store owns its folder: :meth:`ArrayStore.save` deletes the store files (``*.npy``, graphkit 0.1's ``data.npz``,
 temporary files) it finds there, and nothing else.
@@ -33,6 +35,7 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -40,7 +43,12 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent first builds then just do the work twice
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
@@ -162,8 +170,8 @@ class ArrayStore:
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    def load(self, verify: bool = True) -> Optional[Tuple[Arrays, Dict[str, Any]]]:
-        """``(arrays, meta)``, or ``None`` when the store is missing or unusable (a warning says why)."""
+    def load(self, verify: bool = True, report: bool = True) -> Optional[Tuple[Arrays, Dict[str, Any]]]:
+        """``(arrays, meta)``, or ``None`` when the store is missing or unusable (``report``: a warning says why)."""
         if not self.exists():
             return None
         try:
@@ -172,8 +180,23 @@ class ArrayStore:
             why = str(exc)
         except Exception as exc:  # any other damage (EOFError, BadZipFile, IsADirectoryError, ...) also means rebuild
             why = f"{type(exc).__name__}: {str(exc)[:200]}"
-        log.warning("rebuilding %s: %s", self.folder, why)
+        if report:
+            log.warning("rebuilding %s: %s", self.folder, why)
         return None
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive advisory lock on ``<folder>/.lock`` (blocks while another process holds it)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            yield
+            return
+        with open(self.folder / ".lock", "a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def clear(self) -> None:
         """Remove the manifest (first: a store without one is never trusted), then the store's own files."""
@@ -219,12 +242,16 @@ class ArrayStore:
 
 def load_or_build(store: ArrayStore, build: Callable[[], Tuple[Arrays, Dict[str, Any]]],
                   verify: bool = True) -> Tuple[Arrays, Dict[str, Any]]:
-    """``store``'s content if valid, else ``build()``'s, saved into ``store`` first."""
+    """``store``'s content if valid, else ``build()``'s, saved into ``store`` first (built once across processes)."""
     hit = store.load(verify)
     if hit is not None:
         return hit
-    arrays, meta = build()
-    store.save(arrays, meta)
+    with store.locked():
+        hit = store.load(verify, report=False)  # another process may have built it while we waited
+        if hit is not None:
+            return hit
+        arrays, meta = build()
+        store.save(arrays, meta)
     return arrays, meta
 
 

@@ -265,3 +265,34 @@ def test_default_root_honours_one_variable(monkeypatch, tmp_path) -> None:
     assert ogb.dataset_dir("ogbn-arxiv") == tmp_path / "ogbn_arxiv"
     monkeypatch.delenv("GRAPHKIT_DATA")
     assert default_root() == Path.home() / ".cache" / "graphkit" == ogb.default_root()
+
+
+def _build_in_child(folder: str, log: str, barrier) -> None:
+    def build():
+        with open(log, "a") as fh:
+            fh.write("built\n")
+        import time
+
+        time.sleep(0.5)  # long enough for the other process to find the store missing and wait on the lock
+        return _content(), {}
+
+    barrier.wait()
+    arrays, _ = load_or_build(ArrayStore(folder, KEY), build)
+    assert arrays["a"].tolist() == list(range(10))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_processes_starting_together_build_once(tmp_path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(3)
+    log = tmp_path / "builds.txt"
+    procs = [ctx.Process(target=_build_in_child, args=(str(tmp_path / "s"), str(log), barrier)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert log.read_text() == "built\n"
+    assert ArrayStore(tmp_path / "s", KEY).problem() is None
