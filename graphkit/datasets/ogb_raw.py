@@ -34,7 +34,7 @@ def torch_split(path: Path) -> Any:
     except Exception as exc:  # UnpicklingError for anything but arrays; a truncated file fails the same way
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise RawDataError(f"split file {path} holds something other than arrays, or is damaged "
-                         f"({first[:200]})") from None
+                           f"({first[:200]})") from None
 
 
 def read_split(folder: Path, meta: Dict[str, str], kind: str) -> Dict[str, Any]:
