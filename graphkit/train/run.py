@@ -14,7 +14,6 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
-from graphkit.datasets.fixtures import fixtures_dir  # re-exported: its home is graphkit.datasets
 from graphkit.train.config import TrainConfig
 from graphkit.train.summary import format_summary
 
@@ -26,6 +25,13 @@ TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
 
 class RunError(ValueError):
     """A run cannot start (bad folder state, task/data mismatch); the message says what to do."""
+
+
+def fixtures_dir() -> Optional[Path]:
+    """:func:`graphkit.datasets.fixtures.fixtures_dir`, imported on call so this module stays light."""
+    from graphkit.datasets.fixtures import fixtures_dir as registered_fixtures
+
+    return registered_fixtures()
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
