@@ -28,15 +28,10 @@ class RunError(ValueError):
 
 
 def fixtures_dir() -> Optional[Path]:
-    """``datasets/fixtures`` of a source checkout (also ``$GRAPHKIT_FIXTURES``), registered with load_ogb."""
-    from graphkit.datasets.ogb import register_meta
+    """:func:`graphkit.datasets.fixtures.fixtures_dir`, imported on call so this module stays light."""
+    from graphkit.datasets.fixtures import fixtures_dir as registered_fixtures
 
-    env = os.environ.get("GRAPHKIT_FIXTURES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
-    if (path / "master.csv").is_file():
-        register_meta(path / "master.csv")
-        return path
-    return None
+    return registered_fixtures()
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:

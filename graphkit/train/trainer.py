@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
+from graphkit.io.atomic import atomic_write_text
 from graphkit.train.base import Task
 from graphkit.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from graphkit.train.config import TrainConfig
@@ -111,9 +112,7 @@ class Trainer:
         return rows
 
     def _write_history(self, rows: List[Dict[str, Any]]) -> None:
-        tmp = self.dir / "metrics.jsonl.tmp"
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        os.replace(tmp, self.dir / "metrics.jsonl")
+        atomic_write_text(self.dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
 
     # ------------------------------------------------------------------------------------------ loop
     def _autocast(self) -> Any:
