@@ -96,3 +96,12 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(f"graphkit.nn.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'graphkit.nn' has no attribute {name!r}")
+
+# Added for PyG parity (issue 18); appended so that merges with other edits above stay trivial.
+from graphkit.nn.aggr_degree_scaler import DegreeScalerAggregation  # noqa: E402
+from graphkit.nn.conv import ChebConv, ECConv, GCN2Conv, GENConv, NNConv, PNAConv, TAGConv  # noqa: E402
+from graphkit.nn.linear import Linear  # noqa: E402
+from graphkit.nn.norm import MessageNorm  # noqa: E402
+
+__all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv", "DegreeScalerAggregation",
+            "Linear", "MessageNorm"]

@@ -31,3 +31,13 @@ __all__ = [
     "LGConv",
     "gcn_norm",
 ]
+
+# Layers added for PyG parity (issue 18); appended so that merges with other edits above stay trivial.
+from graphkit.nn.conv.cheb import ChebConv  # noqa: E402
+from graphkit.nn.conv.gcn2 import GCN2Conv  # noqa: E402
+from graphkit.nn.conv.gen import GENConv  # noqa: E402
+from graphkit.nn.conv.nn_conv import ECConv, NNConv  # noqa: E402
+from graphkit.nn.conv.pna import PNAConv  # noqa: E402
+from graphkit.nn.conv.tag import TAGConv  # noqa: E402
+
+__all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv"]

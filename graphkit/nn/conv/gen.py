@@ -1,0 +1,105 @@
+r"""GENConv (Li et al., "DeeperGCN: All You Need to Train Deeper GCNs")."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from graphkit.nn.aggr import MultiAggregation
+from graphkit.nn.conv._utils import as_pair, pair_channels
+from graphkit.nn.inits import reset
+from graphkit.nn.linear import Linear
+from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.models.basic_gnn import MLP
+from graphkit.nn.norm.message_norm import MessageNorm
+
+__all__ = ["GENConv"]
+
+
+class GENConv(MessagePassing):
+    r"""The generalized graph convolution of DeeperGCN:
+
+    .. math::
+        \mathbf{x}_i' = \mathrm{MLP}\Big(\mathbf{x}_i + \mathrm{AGG}\big(\{\mathrm{ReLU}(\mathbf{x}_j +
+        \mathbf{e}_{ji}) + \epsilon : j \in \mathcal{N}(i)\}\big)\Big)
+
+    with ``aggr`` a softmax aggregation of temperature ``t`` (learnable with ``learn_t``), or any other
+    aggregation; ``msg_norm`` rescales the aggregate with :class:`~graphkit.nn.norm.MessageNorm`. The MLP has
+    ``num_layers`` layers, hidden width ``expansion * out_channels`` and ``norm`` between layers. Same
+    arguments and parameters as PyG's ``GENConv``; bipartite inputs and lazy ``in_channels=-1`` are accepted.
+    Without edge features and with a plain reduction (``"sum"``, ``"mean"``, ``"max"``, ``"min"``) the
+    messages are a per-node function, so the aggregation is one fused ``spmm``.
+
+    Shapes:
+        x ``(|V|, F_in)`` or ``((|V_s|, F_s), (|V_t|, F_t))``, adj, edge_attr ``(|E|, D)`` optional
+        -> ``(|V_t|, F_out)``.
+
+    >>> conv = GENConv(3, 8, learn_t=True, msg_norm=True)
+    >>> conv(torch.randn(4, 3), torch.tensor([[0, 1, 2], [1, 2, 3]])).shape
+    torch.Size([4, 8])
+    """
+
+    def __init__(self, in_channels: Union[int, Tuple[int, int]], out_channels: int, aggr: Any = "softmax",
+                 t: float = 1.0, learn_t: bool = False, p: float = 1.0, learn_p: bool = False,
+                 msg_norm: bool = False, learn_msg_scale: bool = False, norm: str = "batch", num_layers: int = 2,
+                 expansion: int = 2, eps: float = 1e-7, bias: bool = False, edge_dim: Optional[int] = None,
+                 **kwargs: Any) -> None:
+        if aggr == "softmax":
+            kwargs["aggr_kwargs"] = dict(t=t, learn=learn_t)
+        elif aggr == "powermean":
+            kwargs["aggr_kwargs"] = dict(p=p, learn=learn_p)
+        super().__init__(aggr=aggr, **kwargs)
+        self.in_channels, self.out_channels, self.eps = in_channels, out_channels, eps
+        in_src, in_dst = pair_channels(in_channels)
+        self.lin_src = Linear(in_src, out_channels, bias=bias) if in_src != out_channels else None
+        self.lin_edge = (Linear(edge_dim, out_channels, bias=bias)
+                         if edge_dim is not None and edge_dim != out_channels else None)
+        aggr_out = out_channels * len(self.aggr_module.aggrs) if (
+            isinstance(self.aggr_module, MultiAggregation) and self.aggr_module.mode == "cat") else out_channels
+        self.lin_aggr_out = Linear(aggr_out, out_channels, bias=bias) if aggr_out != out_channels else None
+        self.lin_dst = Linear(in_dst, out_channels, bias=bias) if in_dst != out_channels else None
+        channels = [out_channels]
+        for _ in range(num_layers - 1):
+            channels.append(out_channels * expansion)
+        channels.append(out_channels)
+        self.mlp = MLP(channels, norm=norm, bias=bias)
+        self.msg_norm = MessageNorm(learn_msg_scale) if msg_norm else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for module in (self.lin_src, self.lin_edge, self.lin_aggr_out, self.lin_dst, self.msg_norm):
+            if module is not None:
+                module.reset_parameters()
+        reset(self.mlp)
+
+    def forward(self, x: Any, adj: Any, edge_attr: Optional[Tensor] = None, size: Any = None) -> Tensor:
+        x_src, x_dst = as_pair(x)
+        if self.lin_src is not None:
+            x_src = self.lin_src(x_src)
+        if edge_attr is None and self.fuse and self.aggr_module.fusable:
+            # relu(x_j) + eps depends on the source alone: aggregate it with the fused spmm.
+            adj_ = self.adjacency(adj, size, x=(x_src, x_dst))
+            out = self.fused_aggregate(adj_, x_src.relu() + self.eps)
+        else:
+            out = self.propagate(adj, size=size, x=(x_src, x_dst), edge_attr=edge_attr)
+        if self.lin_aggr_out is not None:
+            out = self.lin_aggr_out(out)
+        if self.msg_norm is not None:
+            out = self.msg_norm(x_dst if x_dst is not None else x_src, out)
+        if x_dst is not None:
+            out = out + (self.lin_dst(x_dst) if self.lin_dst is not None else x_dst)
+        return self.mlp(out)
+
+    def message(self, x_j: Tensor, edge_attr: Optional[Tensor]) -> Tensor:
+        if edge_attr is not None and self.lin_edge is not None:
+            edge_attr = self.lin_edge(edge_attr)
+        if edge_attr is not None and edge_attr.size(-1) != x_j.size(-1):
+            raise ValueError(f"GENConv: edge features have {edge_attr.size(-1)} channels but messages have "
+                             f"{x_j.size(-1)}; pass edge_dim to project them")
+        msg = x_j if edge_attr is None else x_j + edge_attr
+        return msg.relu() + self.eps
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"
