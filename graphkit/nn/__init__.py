@@ -105,3 +105,17 @@ from graphkit.nn.norm import MessageNorm  # noqa: E402
 
 __all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv", "DegreeScalerAggregation",
             "Linear", "MessageNorm"]
+from graphkit.nn.conv import (  # noqa: E402
+    ARMAConv,
+    CGConv,
+    ClusterGCNConv,
+    FiLMConv,
+    GatedGraphConv,
+    LEConv,
+    MixHopConv,
+    ResGatedGraphConv,
+)
+from graphkit.nn.norm import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  # noqa: E402
+
+__all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
+            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm"]

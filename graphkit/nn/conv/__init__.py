@@ -41,3 +41,14 @@ from graphkit.nn.conv.pna import PNAConv  # noqa: E402
 from graphkit.nn.conv.tag import TAGConv  # noqa: E402
 
 __all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv"]
+from graphkit.nn.conv.arma import ARMAConv  # noqa: E402
+from graphkit.nn.conv.cg import CGConv  # noqa: E402
+from graphkit.nn.conv.cluster_gcn import ClusterGCNConv  # noqa: E402
+from graphkit.nn.conv.film import FiLMConv  # noqa: E402
+from graphkit.nn.conv.gated_graph_conv import GatedGraphConv  # noqa: E402
+from graphkit.nn.conv.le import LEConv  # noqa: E402
+from graphkit.nn.conv.mixhop import MixHopConv  # noqa: E402
+from graphkit.nn.conv.res_gated_graph_conv import ResGatedGraphConv  # noqa: E402
+
+__all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
+            "ResGatedGraphConv"]
