@@ -45,6 +45,7 @@ def test_nn_conv_matches_pyg(kw: dict, kind: str, dtype: torch.dtype) -> None:
 
 def test_nn_conv_edge_index_and_torch_backend_match_pyg() -> None:
     g = _graph("random", torch.float64)
+    _check({"aggr": "mean"}, g, torch.float64, adj=g.edge_index, fuse=False)
     _check({"aggr": "mean"}, g, torch.float64, adj=g.edge_index)
     with use_backend("torch"):
         _check({}, g, torch.float64)
