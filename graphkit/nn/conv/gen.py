@@ -6,7 +6,8 @@ from typing import Any, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from graphkit.nn.aggr import MultiAggregation
+from graphkit.nn.adjacency import Adjacency
+from graphkit.nn.aggr import MultiAggregation, SoftmaxAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import reset
 from graphkit.nn.linear import Linear
@@ -14,7 +15,37 @@ from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.models.basic_gnn import MLP
 from graphkit.nn.norm.message_norm import MessageNorm
 
-__all__ = ["GENConv"]
+__all__ = ["GENConv", "softmax_aggregate_nodes"]
+
+
+# Largest spread of t * y over the sources for which exp(t * y - max) stays a normal float (no underflow).
+_SPREAD_LIMIT = {torch.float32: 60.0, torch.float64: 600.0}
+
+
+def softmax_aggregate_nodes(adj: Adjacency, y: Tensor, aggr: SoftmaxAggregation) -> Optional[Tensor]:
+    r"""DeeperGCN's softmax aggregation of per-*node* messages :math:`\mathbf{y}_j` with two fused ``spmm``:
+
+    .. math::
+        \sum_j \frac{e^{t y_j}}{\sum_k e^{t y_k}} y_j = \frac{\sum_j e^{t y_j - s}\, y_j}{\sum_j e^{t y_j - s}}
+
+    with one shift :math:`s` per channel for all targets (the per-target shift cancels). Exact as long as no
+    :math:`e^{t y_j - s}` underflows, which is checked: returns ``None`` (use the message path) otherwise, or when
+    the aggregation stops gradients (``semi_grad``).
+    """
+    limit = _SPREAD_LIMIT.get(y.dtype)
+    if limit is None or aggr.semi_grad or y.size(0) == 0:
+        return None
+    t = aggr.t.view(1, -1) if isinstance(aggr.t, Tensor) else aggr.t
+    z = y * t
+    with torch.no_grad():
+        top, low = z.max(dim=0).values, z.min(dim=0).values
+        if not bool(torch.isfinite(top).all()) or float((top - low).max()) > limit:
+            return None
+    w = torch.exp(z - top.detach())
+    num = adj.spmm(w * y)
+    den = adj.spmm(w)
+    has_edges = (adj.degree() > 0).view(-1, 1)
+    return num / den.masked_fill(~has_edges, 1.0)
 
 
 class GENConv(MessagePassing):
@@ -29,7 +60,8 @@ class GENConv(MessagePassing):
     ``num_layers`` layers, hidden width ``expansion * out_channels`` and ``norm`` between layers. Same
     arguments and parameters as PyG's ``GENConv``; bipartite inputs and lazy ``in_channels=-1`` are accepted.
     Without edge features and with a plain reduction (``"sum"``, ``"mean"``, ``"max"``, ``"min"``) the
-    messages are a per-node function, so the aggregation is one fused ``spmm``.
+    messages are a per-node function, so the aggregation is one fused ``spmm``; the softmax aggregation is two
+    (see :func:`softmax_aggregate_nodes`).
 
     Shapes:
         x ``(|V|, F_in)`` or ``((|V_s|, F_s), (|V_t|, F_t))``, adj, edge_attr ``(|E|, D)`` optional
@@ -78,11 +110,16 @@ class GENConv(MessagePassing):
         x_src, x_dst = as_pair(x)
         if self.lin_src is not None:
             x_src = self.lin_src(x_src)
-        if edge_attr is None and self.fuse and self.aggr_module.fusable:
-            # relu(x_j) + eps depends on the source alone: aggregate it with the fused spmm.
+        out: Optional[Tensor] = None
+        if edge_attr is None and self.fuse:
+            # relu(x_j) + eps depends on the source alone: aggregate it without building messages.
             adj_ = self.adjacency(adj, size, x=(x_src, x_dst))
-            out = self.fused_aggregate(adj_, x_src.relu() + self.eps)
-        else:
+            y = x_src.relu() + self.eps
+            if self.aggr_module.fusable:
+                out = self.fused_aggregate(adj_, y)
+            elif isinstance(self.aggr_module, SoftmaxAggregation):
+                out = softmax_aggregate_nodes(adj_, y, self.aggr_module)
+        if out is None:
             out = self.propagate(adj, size=size, x=(x_src, x_dst), edge_attr=edge_attr)
         if self.lin_aggr_out is not None:
             out = self.lin_aggr_out(out)

@@ -87,3 +87,18 @@ def test_message_norm_matches_pyg() -> None:
         ours, theirs = MessageNorm(learn).double(), pnorm.MessageNorm(learn).double()
         ours.load_state_dict(theirs.state_dict(), strict=True)
         torch.testing.assert_close(ours(x, msg), theirs(x, msg), atol=1e-12, rtol=0)
+
+
+def test_gen_softmax_shortcut_falls_back_when_the_shift_would_underflow() -> None:
+    from graphkit.nn.adjacency import Adjacency
+    from graphkit.nn.conv.gen import softmax_aggregate_nodes
+
+    conv = GENConv(4, 4).eval()
+    ei = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    adj = Adjacency.from_adj(ei, (4, 4))
+    wide = torch.tensor([[0.0], [100.0], [1.0], [2.0]]).expand(4, 4).contiguous()
+    assert softmax_aggregate_nodes(adj, wide, conv.aggr_module) is None
+    assert softmax_aggregate_nodes(adj, wide / 10, conv.aggr_module) is not None
+    out = conv(wide, ei)  # takes the message path
+    conv.fuse = False
+    torch.testing.assert_close(out, conv(wide, ei))
