@@ -119,3 +119,6 @@ from graphkit.nn.norm import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  #
 
 __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
             "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm"]
+from graphkit.nn.aggr_power_mean import PowerMeanAggregation  # noqa: E402
+
+__all__ += ["PowerMeanAggregation"]

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.aggr import MultiAggregation, SoftmaxAggregation
+from graphkit.nn.aggr_power_mean import PowerMeanAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import reset
 from graphkit.nn.linear import Linear
@@ -80,7 +81,7 @@ class GENConv(MessagePassing):
         if aggr == "softmax":
             kwargs["aggr_kwargs"] = dict(t=t, learn=learn_t)
         elif aggr == "powermean":
-            kwargs["aggr_kwargs"] = dict(p=p, learn=learn_p)
+            aggr = PowerMeanAggregation(p=p, learn=learn_p)
         super().__init__(aggr=aggr, **kwargs)
         self.in_channels, self.out_channels, self.eps = in_channels, out_channels, eps
         in_src, in_dst = pair_channels(in_channels)
@@ -119,6 +120,8 @@ class GENConv(MessagePassing):
                 out = self.fused_aggregate(adj_, y)
             elif isinstance(self.aggr_module, SoftmaxAggregation):
                 out = softmax_aggregate_nodes(adj_, y, self.aggr_module)
+            elif isinstance(self.aggr_module, PowerMeanAggregation) and self._default_aggregate_module():
+                out = self.aggr_module.root(adj_.spmm(self.aggr_module.powered(y), reduce="mean"))
         if out is None:
             out = self.propagate(adj, size=size, x=(x_src, x_dst), edge_attr=edge_attr)
         if self.lin_aggr_out is not None:
@@ -128,6 +131,10 @@ class GENConv(MessagePassing):
         if x_dst is not None:
             out = out + (self.lin_dst(x_dst) if self.lin_dst is not None else x_dst)
         return self.mlp(out)
+
+    def _default_aggregate_module(self) -> bool:
+        # A subclass that overrides ``aggregate`` expects to see the messages: no shortcut then.
+        return type(self).aggregate is MessagePassing.aggregate
 
     def message(self, x_j: Tensor, edge_attr: Optional[Tensor]) -> Tensor:
         if edge_attr is not None and self.lin_edge is not None:

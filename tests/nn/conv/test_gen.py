@@ -102,3 +102,21 @@ def test_gen_softmax_shortcut_falls_back_when_the_shift_would_underflow() -> Non
     out = conv(wide, ei)  # takes the message path
     conv.fuse = False
     torch.testing.assert_close(out, conv(wide, ei))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("fuse", [True, False])
+def test_gen_powermean_and_power_mean_aggregation_match_pyg(fuse: bool, dtype: torch.dtype) -> None:
+    pyg = require_peer("torch_geometric")
+    g = _graph("random", dtype, 6)
+    kw = dict(aggr="powermean", p=1.7, learn_p=True)
+    ours, theirs = GENConv(6, 8, **kw).eval(), pyg.nn.GENConv(6, 8, **kw).eval()
+    ours.fuse = fuse
+    assert_matches_pyg(ours, theirs, g, dtype=dtype)
+    from graphkit.nn import PowerMeanAggregation
+
+    x, index = torch.rand(12, 3, dtype=torch.float64) * 5, torch.randint(0, 4, (12,))
+    for args in ({"p": 2.5}, {"p": 0.7, "learn": True, "channels": 3}):
+        a, b = PowerMeanAggregation(**args).double(), pyg.nn.aggr.PowerMeanAggregation(**args).double()
+        a.load_state_dict(b.state_dict(), strict=True)
+        torch.testing.assert_close(a(x, index, dim_size=5), b(x, index, dim_size=5), atol=1e-10, rtol=0)
