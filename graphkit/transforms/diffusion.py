@@ -22,8 +22,9 @@ def _edges(graph: Graph) -> Tensor:
 
 class SIGN(BaseTransform):
     r"""Precompute :math:`\mathbf{x}_k = (\mathbf{D}^{-1/2} \mathbf{A} \mathbf{D}^{-1/2})^k \mathbf{x}` for
-    ``k = 1..K`` as node fields ``x1`` ... ``xK`` (Frasca et al., "SIGN"), :math:`\mathbf{D}` the in-degrees,
-    no self-loops. Each product is a fused :func:`graphkit.ops.spmm`.
+    ``k = 1..K`` as node fields ``x1`` ... ``xK`` (Frasca et al., "SIGN"): :math:`\mathbf{A}` holds the field
+    ``edge_weight`` when present, :math:`\mathbf{D}` the weighted in-degrees, no self-loops are added (as PyG).
+    Each product is a fused :func:`graphkit.ops.spmm`.
 
     >>> g = Graph(x=torch.tensor([[1.0], [0.0]]), edge_index=torch.tensor([[0, 1], [1, 0]]))
     >>> SIGN(2)(g).x1.view(-1).tolist()
@@ -41,9 +42,11 @@ class SIGN(BaseTransform):
             raise ValueError("SIGN needs node features x")
         ei = _edges(graph)
         n = graph.num_nodes
-        deg = torch.bincount(ei[1], minlength=n).to(x.dtype)
+        weight = getattr(graph, "edge_weight", None)
+        weight = torch.ones(ei.size(1), dtype=x.dtype, device=x.device) if weight is None else weight.to(x.dtype)
+        deg = ops.scatter(weight, ei[1], dim_size=n, reduce="sum")
         dis = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
-        w = dis[ei[0]] * dis[ei[1]]
+        w = dis[ei[0]] * weight * dis[ei[1]]
         fields = fields_of(graph)
         h = x
         for k in range(1, self.K + 1):

@@ -172,11 +172,12 @@ class NormalizeScale(BaseTransform):
 
 
 def rotation_matrix(degrees: float, axis: int, dim: int) -> Tensor:
-    """The matrix ``M`` with ``pos @ M.T`` rotating by ``degrees`` about ``axis`` (2-D: in the plane)."""
+    """The matrix ``M`` with ``pos @ M.T`` rotating by ``degrees`` about ``axis`` (2-D: in the plane), as PyG's
+    ``RandomRotate`` builds and applies it."""
     rad = math.pi * degrees / 180.0
     c, s = math.cos(rad), math.sin(rad)
     if dim == 2:
-        return torch.tensor([[c, s], [-s, c]])
+        return torch.tensor([[c, s], [-s, c]], dtype=torch.float64)
     rows = {0: [[1, 0, 0], [0, c, s], [0, -s, c]], 1: [[c, 0, -s], [0, 1, 0], [s, 0, c]],
             2: [[c, s, 0], [-s, c, 0], [0, 0, 1]]}
     return torch.tensor(rows[axis], dtype=torch.float64)

@@ -44,10 +44,10 @@ def reduce_rows(src: Tensor, index: Tensor, dim_size: int, reduce: str) -> Tenso
     out = src.new_zeros((dim_size,) + tuple(src.shape[1:]))
     idx = index.view(-1, *([1] * (src.dim() - 1))).expand_as(src)
     if reduce == "mean" and not src.is_floating_point():
-        # PyG's integer mean: floor division of the sum by the count.
-        total = out.scatter_add(0, idx, src)
+        # As PyG: the mean of integers is a float (of torch's default dtype).
+        total = out.scatter_add(0, idx, src).to(torch.get_default_dtype())
         count = torch.bincount(index, minlength=dim_size).clamp(min=1)
-        return torch.div(total, count.view(-1, *([1] * (src.dim() - 1))), rounding_mode="floor")
+        return total / count.view(-1, *([1] * (src.dim() - 1)))
     return out.scatter_reduce(0, idx, src, _TORCH_REDUCES[reduce], include_self=False)
 
 

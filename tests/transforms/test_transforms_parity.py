@@ -11,6 +11,7 @@ from graphkit import Batch, Graph
 from graphkit import transforms as T
 from graphkit.interop import to_pyg
 from graphkit.testing import require_peer
+from graphkit.utils import to_dense_adj
 
 
 def _pt() -> Any:
@@ -114,7 +115,10 @@ def test_gdc_matches_pyg(diffusion: Dict[str, Any], sparsification: Dict[str, An
     g = Graph(edge_index=_graph(7, undirected=undirected).edge_index, num_nodes=10)
     kw = dict(diffusion_kwargs=diffusion, sparsification_kwargs=sparsification)
     ours, theirs = _both(T.GDC(**copy.deepcopy(kw)), _pt().GDC(**copy.deepcopy(kw)), g)
-    _compare(ours, theirs, ["edge_index", "edge_attr"], tol=1e-5)
+    # Compared as dense matrices: top-k may break ties between (numerically) zero entries differently.
+    dense = lambda d: to_dense_adj(d.edge_index, edge_attr=d.edge_attr.double(), max_num_nodes=10)  # noqa: E731
+    torch.testing.assert_close(dense(ours), dense(theirs), atol=1e-5, rtol=0)
+    assert abs(ours.num_edges - theirs.num_edges) <= (2 if sparsification["method"] == "topk" else 0)
 
 
 def _align_signs(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -156,7 +160,7 @@ def test_face_to_edge_and_normalize_scale_match_pyg() -> None:
 def test_fixed_rotation_and_flip_match_pyg(dim: int, axis: int) -> None:
     g = Graph(pos=torch.randn(5, dim, dtype=torch.float64))
     ours, theirs = _both(T.RandomRotate((30, 30), axis=axis), _pt().RandomRotate((30, 30), axis=axis), g)
-    _compare(ours, theirs, ["pos"])
+    _compare(ours, theirs, ["pos"], tol=1e-6)  # PyG builds the rotation matrix in float32
     ours, theirs = _both(T.RandomFlip(axis % dim, p=1.0), _pt().RandomFlip(axis % dim, p=1.0), g)
     _compare(ours, theirs, ["pos"])
     assert torch.equal(T.RandomFlip(0, p=0.0)(g).pos, g.pos)
