@@ -2,7 +2,7 @@ r"""ClusterGCNConv (Chiang et al., "Cluster-GCN: An Efficient Algorithm for Trai
 Convolutional Networks")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -22,9 +22,9 @@ class ClusterGCNConv(MessagePassing):
         \mathbf{X} \mathbf{W}_1 + \mathbf{X} \mathbf{W}_2, \qquad
         \mathbf{\hat{A}} = {(\mathbf{D} + \mathbf{I})}^{-1}(\mathbf{A} + \mathbf{I})
 
-    (existing self-loops are replaced; without ``add_self_loops`` there is no :math:`\mathbf{I}`). Same
-    arguments and parameters (``lin_out``, ``lin_root``) as PyG's ``ClusterGCNConv``; the self-loops are a
-    diagonal term next to one fused ``spmm``.
+    (existing self-loops are replaced by the added ones; without ``add_self_loops`` the graph's own self-loops
+    play their part). Same arguments and parameters (``lin_out``, ``lin_root``) as PyG's ``ClusterGCNConv``;
+    the added self-loops are a diagonal term next to one fused ``spmm``.
 
     Shapes:
         x ``(|V|, F_in)``, adj -> ``(|V|, F_out)``.
@@ -54,12 +54,21 @@ class ClusterGCNConv(MessagePassing):
         adj_ = self.adjacency(adj, x=x)
         src, dst = adj_.src, adj_.dst
         n = adj_.num_dst
-        keep = (src != dst).to(x.dtype)
-        deg = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, dst, keep)
-        deg_inv = 1.0 / (deg + (1.0 if self.add_self_loops else 0.0)).clamp(min=1.0)
-        w = deg_inv[dst] * keep
-        loop = deg_inv * (1.0 + self.diag_lambda) if self.add_self_loops else None
-        out = propagate_with_loops(self, adj_, x, w, loop)
+        is_loop = src == dst
+        # PyG counts degrees in the default dtype (float32) whatever x is; so do we, to give the same weights.
+        dtype = torch.get_default_dtype()
+        if self.add_self_loops:
+            counted = (~is_loop).to(dtype)
+            deg = torch.zeros(n, dtype=dtype, device=x.device).index_add_(0, dst, counted) + 1.0
+            deg_inv = 1.0 / deg
+            w = deg_inv[dst] * counted
+            loop: Optional[Tensor] = (deg_inv + self.diag_lambda * deg_inv).to(x.dtype)
+        else:
+            deg = torch.bincount(dst, minlength=n).to(dtype).clamp(min=1.0)
+            deg_inv = 1.0 / deg
+            w = deg_inv[dst] + is_loop.to(dtype) * (self.diag_lambda * deg_inv[dst])
+            loop = None
+        out = propagate_with_loops(self, adj_, x, w.to(x.dtype), loop)
         return self.lin_out(out) + self.lin_root(x)
 
     def __repr__(self) -> str:

@@ -1,7 +1,7 @@
 r"""GENConv (Li et al., "DeeperGCN: All You Need to Train Deeper GCNs")."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -13,10 +13,29 @@ from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import reset
 from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.models.basic_gnn import MLP
 from graphkit.nn.norm.message_norm import MessageNorm
 
 __all__ = ["GENConv", "softmax_aggregate_nodes"]
+
+
+_NORMS = {"batch": lambda c: torch.nn.BatchNorm1d(c, affine=True),
+          "layer": lambda c: torch.nn.LayerNorm(c, elementwise_affine=True),
+          "instance": lambda c: torch.nn.InstanceNorm1d(c, affine=False)}
+
+
+def deepgcn_mlp(channels: List[int], norm: Optional[str], bias: bool, dropout: float = 0.0) -> torch.nn.Sequential:
+    """DeeperGCN's MLP as PyG lays it out (so its state_dict loads): ``Linear``, then ``norm``, ``ReLU`` and
+    ``Dropout`` between layers, the last layer plain."""
+    if norm and norm not in _NORMS:
+        raise ValueError(f"norm must be one of {sorted(_NORMS)} or None, got {norm!r}")
+    layers: List[torch.nn.Module] = []
+    for i in range(1, len(channels)):
+        layers.append(torch.nn.Linear(channels[i - 1], channels[i], bias=bias))
+        if i < len(channels) - 1:
+            if norm:
+                layers.append(_NORMS[norm](channels[i]))
+            layers += [torch.nn.ReLU(), torch.nn.Dropout(dropout)]
+    return torch.nn.Sequential(*layers)
 
 
 # Largest spread of t * y over the sources for which exp(t * y - max) stays a normal float (no underflow).
@@ -96,7 +115,7 @@ class GENConv(MessagePassing):
         for _ in range(num_layers - 1):
             channels.append(out_channels * expansion)
         channels.append(out_channels)
-        self.mlp = MLP(channels, norm=norm, bias=bias)
+        self.mlp = deepgcn_mlp(channels, norm, bias)
         self.msg_norm = MessageNorm(learn_msg_scale) if msg_norm else None
         self.reset_parameters()
 

@@ -44,8 +44,13 @@ class DiffGroupNorm(torch.nn.Module):
 
     @staticmethod
     def group_distance_ratio(x: Tensor, y: Tensor, eps: float = 1e-5) -> float:
-        """The ratio of mean inter-class to mean intra-class distance of the representations ``x`` with labels
-        ``y`` (the measure of oversmoothing the paper uses; larger is better)."""
+        r"""The ratio of mean inter-class to mean intra-class distance of the representations ``x`` with labels
+        ``y`` (the paper's measure of oversmoothing; larger is better):
+
+        .. math::
+            R = \frac{\frac{1}{(C-1)^2} \sum_{i} \overline{\|\mathbf{x}_{i\cdot} - \mathbf{x}_{\neg i\cdot}\|}}
+            {\frac{1}{C} \sum_{i} \overline{\|\mathbf{x}_{i\cdot} - \mathbf{x}_{i\cdot}\|} + \epsilon}
+        """
         num_classes = int(y.max()) + 1
         numerator, denominator = 0.0, 0.0
         for i in range(num_classes):
@@ -55,7 +60,7 @@ class DiffGroupNorm(torch.nn.Module):
             dist = torch.cdist(x[mask].unsqueeze(0), x[mask].unsqueeze(0))
             denominator += (1 / dist.numel()) * float(dist.sum()) if dist.numel() else 0.0
         numerator *= 1 / (num_classes - 1) ** 2 if num_classes > 1 else 0.0
-        denominator *= 1 / num_classes ** 2
+        denominator *= 1 / num_classes
         return numerator / (denominator + eps)
 
     def __repr__(self) -> str:
