@@ -106,11 +106,10 @@ def new_layer_peers(layer: str, g: Graph, x: torch.Tensor) -> Dict[str, Step]:
 
 
 def peers(layer: str, g: Graph, x: torch.Tensor) -> Dict[str, Step]:
-    import torch_geometric.nn as pnn
-    from torch_sparse import SparseTensor
-
     if layer in NEW_LAYERS:
         return new_layer_peers(layer, g, x)
+    import torch_geometric.nn as pnn
+    from torch_sparse import SparseTensor
 
     ei = g.edge_index
     n = g.num_nodes
