@@ -122,3 +122,6 @@ __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv"
 from graphkit.nn.aggr_power_mean import PowerMeanAggregation  # noqa: E402
 
 __all__ += ["PowerMeanAggregation"]
+from graphkit.nn.aggr_quantile import MedianAggregation, QuantileAggregation  # noqa: E402
+
+__all__ += ["MedianAggregation", "QuantileAggregation"]
