@@ -125,3 +125,6 @@ __all__ += ["PowerMeanAggregation"]
 from graphkit.nn.aggr_quantile import MedianAggregation, QuantileAggregation  # noqa: E402
 
 __all__ += ["MedianAggregation", "QuantileAggregation"]
+from graphkit.nn.aggr_set import Set2Set, SortAggregation, global_sort_pool  # noqa: E402
+
+__all__ += ["Set2Set", "SortAggregation", "global_sort_pool"]
