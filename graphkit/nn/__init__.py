@@ -101,7 +101,7 @@ def __getattr__(name: str) -> Any:
 from graphkit.nn.aggr_degree_scaler import DegreeScalerAggregation  # noqa: E402
 from graphkit.nn.conv import ChebConv, ECConv, GCN2Conv, GENConv, NNConv, PNAConv, TAGConv  # noqa: E402
 from graphkit.nn.linear import Linear  # noqa: E402
-from graphkit.nn.norm import MessageNorm  # noqa: E402
+from graphkit.nn.normalization import MessageNorm  # noqa: E402
 
 __all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv", "DegreeScalerAggregation",
             "Linear", "MessageNorm"]
@@ -115,7 +115,7 @@ from graphkit.nn.conv import (  # noqa: E402
     MixHopConv,
     ResGatedGraphConv,
 )
-from graphkit.nn.norm import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  # noqa: E402
+from graphkit.nn.normalization import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  # noqa: E402
 
 __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
             "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm"]

@@ -2,7 +2,7 @@
 ``is_undirected`` (PyG's names and semantics)."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Union
 
 import torch
 from torch import Tensor

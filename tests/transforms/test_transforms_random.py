@@ -55,7 +55,8 @@ def test_random_link_split_has_no_leakage(disjoint: float) -> None:
     # supervision edges of val and test never appear (in either direction) among their message-passing edges
     for part in (val, test):
         pos = part.edge_label_index[:, part.edge_label == 1]
-        assert not (_keys(pos, n) & _keys(part.edge_index, n)) and not (_keys(pos.flip(0), n) & _keys(part.edge_index, n))
+        seen = _keys(part.edge_index, n)
+        assert not (_keys(pos, n) & seen) and not (_keys(pos.flip(0), n) & seen)
     assert _keys(train.edge_index, n) <= _keys(val.edge_index, n) <= _keys(test.edge_index, n)
     train_pos = train.edge_label_index[:, train.edge_label == 1]
     pairs = g.num_edges // 2

@@ -13,7 +13,7 @@ from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import reset
 from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.norm.message_norm import MessageNorm
+from graphkit.nn.normalization.message_norm import MessageNorm
 
 __all__ = ["GENConv", "softmax_aggregate_nodes"]
 
@@ -76,7 +76,8 @@ class GENConv(MessagePassing):
         \mathbf{e}_{ji}) + \epsilon : j \in \mathcal{N}(i)\}\big)\Big)
 
     with ``aggr`` a softmax aggregation of temperature ``t`` (learnable with ``learn_t``), or any other
-    aggregation; ``msg_norm`` rescales the aggregate with :class:`~graphkit.nn.norm.MessageNorm`. The MLP has
+    aggregation; ``msg_norm`` rescales the aggregate with
+    :class:`~graphkit.nn.normalization.MessageNorm`. The MLP has
     ``num_layers`` layers, hidden width ``expansion * out_channels`` and ``norm`` between layers. Same
     arguments and parameters as PyG's ``GENConv``; bipartite inputs and lazy ``in_channels=-1`` are accepted.
     Without edge features and with a plain reduction (``"sum"``, ``"mean"``, ``"max"``, ``"min"``) the

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphkit.nn.norm._segments import graph_index, graph_sum
+from graphkit.nn.normalization._segments import graph_index, graph_sum
 
 __all__ = ["InstanceNorm"]
 

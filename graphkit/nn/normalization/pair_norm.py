@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from graphkit.nn.norm._segments import graph_index, graph_mean
+from graphkit.nn.normalization._segments import graph_index, graph_mean
 
 __all__ = ["PairNorm"]
 
