@@ -128,3 +128,6 @@ __all__ += ["MedianAggregation", "QuantileAggregation"]
 from graphkit.nn.aggr_set import Set2Set, SortAggregation, global_sort_pool  # noqa: E402
 
 __all__ += ["Set2Set", "SortAggregation", "global_sort_pool"]
+from graphkit.nn.conv import GMMConv, PointNetConv, PointTransformerConv  # noqa: E402
+
+__all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]

@@ -52,3 +52,8 @@ from graphkit.nn.conv.res_gated_graph_conv import ResGatedGraphConv  # noqa: E40
 
 __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
             "ResGatedGraphConv"]
+from graphkit.nn.conv.gmm import GMMConv  # noqa: E402
+from graphkit.nn.conv.point_net import PointNetConv  # noqa: E402
+from graphkit.nn.conv.point_transformer import PointTransformerConv  # noqa: E402
+
+__all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
