@@ -131,3 +131,6 @@ __all__ += ["Set2Set", "SortAggregation", "global_sort_pool"]
 from graphkit.nn.conv import GMMConv, PointNetConv, PointTransformerConv  # noqa: E402
 
 __all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
+from graphkit.nn.aggr_set import LSTMAggregation  # noqa: E402
+
+__all__ += ["LSTMAggregation"]

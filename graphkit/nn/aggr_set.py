@@ -1,4 +1,4 @@
-r"""Readouts that PyG files under aggregations: ``Set2Set`` (Vinyals et al., "Order Matters") and
+r"""Learned and order-based aggregations: ``Set2Set`` (Vinyals et al., "Order Matters"), ``LSTMAggregation`` and
 ``SortAggregation`` / ``global_sort_pool`` (Zhang et al., "An End-to-End Deep Learning Architecture for Graph
 Classification", DGCNN's SortPooling)."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from graphkit import ops
 from graphkit.nn.aggr import Aggregation
 from graphkit.utils.dense import to_dense_batch
 
-__all__ = ["Set2Set", "SortAggregation", "global_sort_pool"]
+__all__ = ["Set2Set", "SortAggregation", "global_sort_pool", "LSTMAggregation"]
 
 
 def _num_groups(index: Tensor, dim_size: Optional[int]) -> int:
@@ -114,3 +114,37 @@ def global_sort_pool(x: Tensor, index: Tensor, k: int) -> Tensor:
     [[2.0, 1.0, 0.0]]
     """
     return SortAggregation(k)(x, index)
+
+
+class LSTMAggregation(Aggregation):
+    r"""An LSTM run over each node's messages in their order, the last output kept (Hamilton et al.,
+    "Inductive Representation Learning on Large Graphs"). Messages are padded with zeros to the longest
+    neighbourhood, and the padding is part of the sequence, as in PyG. Not permutation invariant; ``index`` must
+    be sorted. Same arguments and parameters (``lstm.*``) as PyG's ``LSTMAggregation``.
+
+    Shapes:
+        messages ``(|E|, F_in)``, index ``(|E|)`` sorted -> ``(|V|, F_out)``.
+
+    >>> LSTMAggregation(3, 5)(torch.randn(4, 3), torch.tensor([0, 0, 1, 2])).shape
+    torch.Size([3, 5])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, **kwargs: Any) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.lstm = torch.nn.LSTM(in_channels, out_channels, batch_first=True, **kwargs)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.lstm.reset_parameters()
+
+    def forward(self, x: Tensor, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
+        if x.dim() != 2:
+            raise ValueError(f"LSTMAggregation needs messages of shape [E, F], got {list(x.shape)}")
+        if index.numel() > 1 and bool((index[1:] < index[:-1]).any()):
+            raise ValueError("LSTMAggregation needs the messages sorted by target (index must be sorted)")
+        dense, _ = to_dense_batch(x, index, batch_size=_num_groups(index, dim_size))
+        return self.lstm(dense)[0][:, -1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

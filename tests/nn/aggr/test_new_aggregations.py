@@ -73,3 +73,23 @@ def test_sort_aggregation_and_global_sort_pool_match_pyg(k: int) -> None:
     b.sum().backward()
     torch.testing.assert_close(xa.grad, xb.grad)
     torch.testing.assert_close(global_sort_pool(x, index, k), pyg.nn.global_sort_pool(x, index, k))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_lstm_aggregation_matches_pyg(dtype: torch.dtype) -> None:
+    paggr = require_peer("torch_geometric").nn.aggr
+    from graphkit.nn import LSTMAggregation
+
+    tol = 1e-10 if dtype == torch.float64 else 1e-5
+    index = torch.tensor([0, 0, 0, 2, 2, 3, 3, 3, 3])
+    x = torch.randn(9, 4, dtype=dtype)
+    ours, theirs = LSTMAggregation(4, 3).to(dtype), paggr.LSTMAggregation(4, 3).to(dtype)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    a, b = ours(xa, index, dim_size=5), theirs(xb, index, dim_size=5)
+    torch.testing.assert_close(a, b, atol=tol, rtol=tol)
+    a.pow(2).sum().backward()
+    b.pow(2).sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, atol=tol, rtol=tol)
+    with pytest.raises(ValueError, match="sorted"):
+        ours(x, index.flip(0))
