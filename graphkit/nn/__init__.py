@@ -134,3 +134,6 @@ __all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
 from graphkit.nn.aggr_set import LSTMAggregation  # noqa: E402
 
 __all__ += ["LSTMAggregation"]
+from graphkit.nn.aggr_set_transformer import SetTransformerAggregation  # noqa: E402
+
+__all__ += ["SetTransformerAggregation"]
