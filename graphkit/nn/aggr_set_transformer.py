@@ -18,7 +18,11 @@ class AttentionBlock(torch.nn.Module):
     r"""The set transformer's MAB: :math:`\mathbf{h} = \mathrm{LN}(\mathbf{x} + \mathrm{MHA}(\mathbf{x},
     \mathbf{y}, \mathbf{y}))`, :math:`\mathrm{LN}(\mathbf{h} + \mathrm{ReLU}(\mathbf{W}\mathbf{h}))`; padded
     elements of ``y`` are never attended to and padded queries give zeros before the residual. Parameter names
-    as PyG's ``MultiheadAttentionBlock``."""
+    as PyG's ``MultiheadAttentionBlock``.
+
+    Shapes:
+        x ``(B, N_x, F)``, y ``(B, N_y, F)``, masks ``(B, N_x)`` / ``(B, N_y)`` -> ``(B, N_x, F)``.
+    """
 
     def __init__(self, channels: int, heads: int, layer_norm: bool, dropout: float) -> None:
         super().__init__()
@@ -52,7 +56,11 @@ class AttentionBlock(torch.nn.Module):
 
 
 class SelfAttentionBlock(torch.nn.Module):
-    """SAB: an :class:`AttentionBlock` of a set with itself (parameters under ``mab``, as PyG)."""
+    """SAB: an :class:`AttentionBlock` of a set with itself (parameters under ``mab``, as PyG).
+
+    Shapes:
+        x ``(B, N, F)``, mask ``(B, N)`` -> ``(B, N, F)``.
+    """
 
     def __init__(self, channels: int, heads: int, layer_norm: bool, dropout: float) -> None:
         super().__init__()
@@ -66,7 +74,11 @@ class SelfAttentionBlock(torch.nn.Module):
 
 
 class SeedPooling(torch.nn.Module):
-    """PMA: learned seed vectors attend over ``ReLU(W x)`` (parameters ``lin``, ``seed``, ``mab``, as PyG)."""
+    """PMA: learned seed vectors attend over ``ReLU(W x)`` (parameters ``lin``, ``seed``, ``mab``, as PyG).
+
+    Shapes:
+        x ``(B, N, F)``, mask ``(B, N)`` -> ``(B, S, F)``.
+    """
 
     def __init__(self, channels: int, num_seed_points: int, heads: int, layer_norm: bool, dropout: float) -> None:
         super().__init__()
