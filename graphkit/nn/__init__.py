@@ -137,3 +137,6 @@ __all__ += ["LSTMAggregation"]
 from graphkit.nn.aggr_set_transformer import SetTransformerAggregation  # noqa: E402
 
 __all__ += ["SetTransformerAggregation"]
+from graphkit.nn.conv import SuperGATConv  # noqa: E402
+
+__all__ += ["SuperGATConv"]

@@ -57,3 +57,6 @@ from graphkit.nn.conv.point_net import PointNetConv  # noqa: E402
 from graphkit.nn.conv.point_transformer import PointTransformerConv  # noqa: E402
 
 __all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
+from graphkit.nn.conv.supergat import SuperGATConv  # noqa: E402
+
+__all__ += ["SuperGATConv"]
