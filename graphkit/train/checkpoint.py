@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import IO, Any, Callable, Dict, List, Union
 
 import numpy as np
 import torch
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "atomic_write",
+           "atomic_write_text", "remove_stale_temps"]
 
 
 class CheckpointError(RuntimeError):
@@ -49,23 +51,53 @@ def set_rng_state(state: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(state: Dict[str, Any], path: Union[str, Path]) -> None:
-    """Write ``state`` atomically: tmp file in the same folder, flush, fsync, ``os.replace``, fsync the folder."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable; not every file system allows opening a folder
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _fsync_dir(folder: Path) -> None:
+    try:  # make a rename durable; not every file system allows opening a folder
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Union[str, Path], write: Callable[[IO[Any]], Any], mode: str = "wb") -> None:
+    """Write ``path`` through ``write(fh)``: a ``.<name>.tmp*`` file in the same folder, flushed, fsync-ed, then
+    ``os.replace``-d over ``path`` (readers see the old or the complete new file). An exception removes the
+    temporary file; a kill cannot, which is what :func:`remove_stale_temps` is for."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Union[str, Path], text: str) -> None:
+    atomic_write(path, lambda fh: fh.write(text), mode="w")
+
+
+def remove_stale_temps(folder: Union[str, Path]) -> List[Path]:
+    """Delete the ``.<name>.tmp*`` files killed writers left in ``folder`` (only call it under the folder's lock)."""
+    folder = Path(folder)
+    stale = [p for p in folder.glob(".*.tmp*") if p.is_file() and not p.is_symlink()] if folder.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def save_checkpoint(state: Dict[str, Any], path: Union[str, Path]) -> None:
+    """Write ``state`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Any = "cpu") -> Dict[str, Any]:
