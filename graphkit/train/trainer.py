@@ -10,8 +10,8 @@ At the end of every epoch ``last.pt`` stores everything needed to continue (mode
 scaler, RNG states, early-stopping state), so ``resume()`` after a crash replays the remaining epochs exactly:
 on a CPU the resumed run's metrics equal an uninterrupted run's bit for bit.
 
-The Trainer applies ``cfg.device`` (``resolve_device``) and ``cfg.deterministic`` (one CPU thread and
-``torch.use_deterministic_algorithms`` while it trains, restored afterwards; neither is touched when it is off)
+The Trainer applies ``cfg.device`` (``resolve_device``) and ``cfg.deterministic`` (:func:`deterministic_mode`
+while it trains, restored afterwards; nothing is touched when it is off)
 and locks its run folder (:class:`~graphkit.train.rundir.RunLock`) from construction to the end of ``fit``.
 
 Files in the run folder: ``metrics.jsonl`` (one line per epoch), ``best.pt``, ``last.pt``, ``curves.png``
@@ -38,7 +38,8 @@ from graphkit.train.config import TrainConfig
 from graphkit.train.plots import plot_curves
 from graphkit.train.rundir import MetricsLog, RunLock
 
-__all__ = ["Trainer", "DivergenceError", "seed_everything", "resolve_device", "lr_factor", "CRASH_ENV"]
+__all__ = ["Trainer", "DivergenceError", "seed_everything", "resolve_device", "lr_factor", "deterministic_mode",
+           "CRASH_ENV"]
 
 CHECKPOINT_FORMAT = 1
 # Test hook: the process exits hard (no cleanup, like SIGKILL) after this many optimiser steps.
@@ -88,6 +89,30 @@ def lr_factor(scheduler: str, epoch: int, epochs: int) -> float:
     raise ValueError(f"scheduler must be cosine, step or none, got {scheduler!r}")
 
 
+@contextlib.contextmanager
+def deterministic_mode(device_type: str) -> Iterator[None]:
+    """Bit-reproducible training on ``device_type``, restored on exit.
+
+    On a CPU that is one intra-op thread (multi-threaded reductions and BLAS calls are not reproducible from one
+    process to the next). On a GPU it is ``torch.use_deterministic_algorithms(True, warn_only=True)``, which
+    governs the CUDA kernels that use atomics; it is not called for the CPU, where the thread count alone
+    decides, because its first call imports ``torch._inductor`` (seconds of start-up, ux.md item 8).
+    """
+    threads = torch.get_num_threads()
+    before = None
+    if device_type == "cpu":
+        torch.set_num_threads(1)
+    else:
+        before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        if before is not None:
+            torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
 class Trainer:
     """Train ``task.model`` under ``cfg``, writing into ``run_dir``.
 
@@ -129,6 +154,7 @@ class Trainer:
         self.progress = sys.stdout.isatty() if progress is None else progress
         self.divergence, self.timeout = divergence, timeout
         self.lock = RunLock(self.dir).acquire()
+        self._locked = True
         from graphkit.train.distributed import collective_guard, world, wrap_ddp
 
         self._world = world()[1]
@@ -219,24 +245,6 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    @contextlib.contextmanager
-    def _deterministic(self) -> Iterator[None]:
-        """One CPU thread and deterministic algorithms while training; nothing at all when turned off
-        (``torch.use_deterministic_algorithms`` alone costs seconds of start-up)."""
-        if not self.cfg.deterministic:
-            yield
-            return
-        threads = torch.get_num_threads()
-        before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-        if self.device.type == "cpu":  # multi-threaded CPU reductions are not bit-reproducible across processes
-            torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-            torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-
     def _collective(self, what: str) -> Any:
         """DDP's collectives fail as one RuntimeError naming the rank (a peer died), not a gloo/NCCL dump."""
         return self._guard(what, self.timeout) if self._world > 1 else contextlib.nullcontext()
@@ -294,11 +302,23 @@ class Trainer:
                 f"{self.best['epoch']})")
 
     def fit(self) -> Dict[str, Any]:
-        """Train to the end (or early stop); returns the best model's metrics per split and the run's facts."""
+        """Train to the end (or early stop); returns the best model's metrics per split and the run's facts.
+
+        ``["stopped"]`` is the early-stopping notice (also passed to ``echo``), ``None`` when all epochs ran.
+        """
+        if not self._locked:
+            self.lock.acquire()
+            self._locked = True
         try:
-            with self._deterministic():
+            with deterministic_mode(self.device.type) if self.cfg.deterministic else contextlib.nullcontext():
                 return self._fit()
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the run folder (``fit`` does it when it returns or fails)."""
+        if self._locked:
+            self._locked = False
             self.lock.release()
 
     def _fit(self) -> Dict[str, Any]:

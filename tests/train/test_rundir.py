@@ -45,7 +45,7 @@ def test_resume_config_applies_safe_changes_and_refuses_the_rest(tmp_path):
     cfg = resume_config(tmp_path, TrainConfig(epochs=500, patience=7, deterministic=False, lr=saved.lr))
     assert (cfg.out, cfg.epochs, cfg.patience, cfg.deterministic) == (str(tmp_path), 500, 7, False)
     assert cfg.lr == saved.lr and cfg.model == saved.model
-    with pytest.raises(RunError, match=r"cannot change lr 0.01 -> 0.05, model 'gcn' -> 'sage'") as err:
+    with pytest.raises(RunError, match=r"cannot change model 'gcn' -> 'sage', lr 0.01 -> 0.05") as err:
         resume_config(tmp_path, TrainConfig(lr=0.05, model="sage"))
     assert "\n" not in str(err.value)
     with pytest.raises(RunError, match="nothing to resume"):
