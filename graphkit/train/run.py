@@ -86,14 +86,12 @@ def _on_rank0(make: Callable[[], Any], rank: int, world: int) -> Any:
 
 
 def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
-        echo: Any = print, on_epoch_end: Optional[Callable[[int, Dict[str, Any], float], None]] = None
-        ) -> Dict[str, Any]:
+        echo: Any = print) -> Dict[str, Any]:
     """Train as ``cfg`` says; returns the summary (also written to ``summary.json`` and echoed as a table).
 
     Under ``torch.distributed.run`` (``graphkit train --nproc N``) every rank trains a DDP replica on its share of
     the training nodes; rank 0 alone writes the run folder and prints, the others keep their checkpoints in
-    ``<run>/.rank<r>`` so that each can resume its own state. ``on_epoch_end(epoch, row, seconds)`` is the
-    Trainer's per-epoch callback (rank 0 only).
+    ``<run>/.rank<r>`` so that each can resume its own state.
     """
     from graphkit.train.base import task_class
     from graphkit.train.checkpoint import atomic_write_text
@@ -112,7 +110,7 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     if world > 1 and cfg.task != "node":
         raise RunError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} prediction data set")
     if rank != 0:
-        progress, echo, on_epoch_end = False, (lambda *_: None), None
+        progress, echo = False, (lambda *_: None)
     lock: Optional[RunLock] = None
 
     def make_run_dir() -> Path:
@@ -135,7 +133,7 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
             seed_everything(cfg.seed)
             task = task_class(cfg.task)(dataset, cfg, device)
             own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
-            trainer = Trainer(task, cfg, own_dir, device, progress=progress, echo=echo, on_epoch_end=on_epoch_end)
+            trainer = Trainer(task, cfg, own_dir, device, progress=progress, echo=echo)
             if resume:
                 trainer.resume()
                 echo(f"resuming {run_dir} after epoch {trainer.epoch}")

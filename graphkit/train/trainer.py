@@ -123,7 +123,8 @@ class Trainer:
         run_dir: the run folder (created and locked).
         device: where the task lives (default: ``resolve_device(cfg.device)``).
         progress: show a tqdm bar per epoch (default: only when stdout is a terminal).
-        on_epoch_end: ``f(epoch, row, seconds)`` after each epoch (``row`` is the ``metrics.jsonl`` line).
+        on_epoch_end: ``f(row)`` after each epoch, once it is saved (``row`` is the ``metrics.jsonl`` line:
+            ``epoch``, ``loss``, ``lr``, the scores of every split, ``seconds``).
         on_step: ``f(epoch, step)`` after each optimiser step (``epoch`` 0-based, ``step`` counts the run).
         echo: receives one-line notices (why training stopped early).
         amp_dtype: the autocast dtype when ``cfg.amp`` is ``"on"``/``"auto"`` (default: float16 with loss
@@ -134,7 +135,7 @@ class Trainer:
 
     def __init__(self, task: Task, cfg: TrainConfig, run_dir: Path, device: Optional[torch.device] = None,
                  progress: Optional[bool] = None, *,
-                 on_epoch_end: Optional[Callable[[int, Dict[str, Any], float], None]] = None,
+                 on_epoch_end: Optional[Callable[[Dict[str, Any]], None]] = None,
                  on_step: Optional[Callable[[int, int], None]] = None,
                  echo: Optional[Callable[[str], None]] = None, amp_dtype: Optional[torch.dtype] = None,
                  divergence: float = 1e4, timeout: float = 60.0):
@@ -168,6 +169,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.epoch, self.step = 0, 0
         self.best: Dict[str, Any] = {"epoch": 0, "valid": self.monitor.worst, "bad_epochs": 0}
+        self.best_scores: Dict[str, Dict[str, float]] = {}
         self.loss0: Optional[float] = None
         self.log = MetricsLog(self.dir)
         self.history: List[Dict[str, Any]] = []
@@ -189,7 +191,7 @@ class Trainer:
         return {"format": CHECKPOINT_FORMAT, "epoch": self.epoch, "step": self.step,
                 "model": self.module.state_dict(), "optimizer": self.opt.state_dict(),
                 "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng_state(),
-                "best": dict(self.best), "loss0": self.loss0}
+                "best": dict(self.best), "best_scores": self.best_scores, "loss0": self.loss0}
 
     def _load_model(self, weights: Dict[str, Any]) -> None:
         weights = dict(weights)
@@ -219,8 +221,15 @@ class Trainer:
         for group, base in zip(self.opt.param_groups, self.sched.base_lrs):
             group["lr"] = base * lr_factor(self.cfg.scheduler, self.sched.last_epoch, self.cfg.epochs)
         self.epoch, self.step, self.best = epoch, step, best
-        self.loss0 = state.get("loss0")
-        if int(best["epoch"]) > 0:
+        self.loss0, self.best_scores = state.get("loss0"), dict(state.get("best_scores") or {})
+        if int(best["epoch"]) == epoch:
+            # last.pt holds the best model itself, and best.pt is written right after it: a kill in between
+            # leaves an older or half-written best.pt, which is rebuilt from the model just loaded
+            try:
+                self._checked_best()
+            except CheckpointError:
+                self._save_best()
+        elif int(best["epoch"]) > 0:
             self._checked_best()
         self.history = self.log.read(up_to=self.epoch)
 
@@ -229,8 +238,7 @@ class Trainer:
         path = self.dir / "best.pt"
         best = load_checkpoint(path)
         epoch = best.get("epoch")
-        # best.pt is written just before last.pt, so it may be one epoch ahead of a checkpoint that a kill cut
-        if not isinstance(best.get("model"), dict) or epoch not in (self.best["epoch"], self.epoch + 1):
+        if not isinstance(best.get("model"), dict) or epoch != self.best["epoch"]:
             raise CheckpointError(f"checkpoint {path} does not belong to this run (epoch {epoch}, expected "
                                   f"{self.best['epoch']}); delete the run folder or start a new one")
         weights = dict(best["model"])
@@ -238,6 +246,10 @@ class Trainer:
         if set(weights) != set(self.module.state_dict()):
             raise CheckpointError(f"checkpoint {path} does not fit this model (different parameters)")
         return weights
+
+    def _save_best(self) -> None:
+        save_checkpoint({"format": CHECKPOINT_FORMAT, "epoch": self.best["epoch"], "model": self.module.state_dict(),
+                         "metrics": self.best_scores}, self.dir / "best.pt")
 
     # ------------------------------------------------------------------------------------------ loop
     def _autocast(self) -> Any:
@@ -342,15 +354,19 @@ class Trainer:
             self.log.append(row)  # before last.pt: a kill in between replays this epoch and rewrites the row
             self.history.append(row)
             value = scores[split][metric]
-            if self.monitor.better(value, self.best["valid"]):
+            improved = self.monitor.better(value, self.best["valid"])
+            if improved:
                 self.best.update(epoch=self.epoch, valid=value, bad_epochs=0)
-                save_checkpoint({"format": CHECKPOINT_FORMAT, "epoch": self.epoch,
-                                 "model": self.module.state_dict(), "metrics": scores}, self.dir / "best.pt")
+                self.best_scores = scores
             else:
                 self.best["bad_epochs"] += 1
+            # last.pt first: when it records this epoch as the best, its model is the best model, so resume()
+            # can rebuild a best.pt that a kill cut short, and best.pt is never ahead of last.pt
             save_checkpoint(self.state(), self.dir / "last.pt")
+            if improved:
+                self._save_best()
             if self.on_epoch_end is not None:
-                self.on_epoch_end(self.epoch, row, seconds)
+                self.on_epoch_end(row)
         stopped = self._stopped() if self.best["bad_epochs"] >= patience and self.epoch < self.cfg.epochs else None
         if stopped:
             self.echo(stopped)

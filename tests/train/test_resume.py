@@ -51,7 +51,7 @@ def test_node_batches_replay_an_epoch_after_a_restart():  # t04 (the batches of 
         return [b.n_id[: b.batch_size].tolist() for b in nb]
 
     run_ = NodeBatches(g, train, [3, 3], batch_size=16, seed=0)
-    e1, e2, e3 = seeds(run_), seeds(run_), seeds(run_)  # uninterrupted: epochs 1, 2, 3
+    e1, _, e3 = seeds(run_), seeds(run_), seeds(run_)  # uninterrupted: epochs 1, 2, 3
     assert e1 != e3
     resumed = NodeBatches(g, train, [3, 3], batch_size=16, seed=0)  # a process restarted after epoch 2
     resumed.epoch = 2  # what the Trainer sets through NodeTask.set_epoch
@@ -72,12 +72,20 @@ def test_mini_batch_resume_is_bit_identical(fixtures, tmp_path):
 
 
 def test_damaged_best_checkpoint_is_refused_before_training(fixtures, tmp_path):
-    _run(fixtures, tmp_path, epochs=2)
+    _run(fixtures, tmp_path, epochs=2, lr=1e-9)  # nothing improves after epoch 1: best.pt is epoch 1's
     (tmp_path / "best.pt").write_bytes((tmp_path / "best.pt").read_bytes()[:100])
     last = (tmp_path / "last.pt").read_bytes()
     with pytest.raises(CheckpointError, match="best.pt is corrupted or truncated"):
         _run(fixtures, tmp_path, resume=True, epochs=5)
     assert _epochs(tmp_path) == [1, 2] and (tmp_path / "last.pt").read_bytes() == last  # nothing trained
+
+
+def test_best_checkpoint_cut_after_last_is_rebuilt(fixtures, tmp_path):
+    _run(fixtures, tmp_path, epochs=1)  # epoch 1 is the best: last.pt holds the best model itself
+    (tmp_path / "best.pt").write_bytes((tmp_path / "best.pt").read_bytes()[:100])  # a kill mid-write
+    out = _run(fixtures, tmp_path, resume=True, epochs=2)
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == out["best_epoch"] and best["metrics"]["valid"] == out["final"]["valid"]
 
 
 def test_longer_resume_follows_the_longer_cosine_schedule(fixtures, tmp_path):
