@@ -39,8 +39,8 @@ class TrainConfig:
     override ``configure_optimizers``), with ``lr`` and ``weight_decay``.
     ``scheduler`` is ``"cosine"`` (to zero over ``epochs``), ``"step"`` (halve every quarter of the run) or
     ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off). ``amp`` is ``"auto"`` (mixed precision
-    on a GPU only), ``"on"`` (float16 with loss scaling on a GPU, bfloat16 on a CPU), ``"fp16"``, ``"bf16"`` or
-    ``"off"``. ``batch_size`` 0 means full batch (node prediction).
+    on a GPU only), ``"on"`` (bfloat16; float16 with loss scaling on a GPU without bfloat16), ``"fp16"`` (with
+    loss scaling), ``"bf16"`` or ``"off"``. ``batch_size`` 0 means full batch (node prediction).
     ``deterministic`` (default) runs CPU training on one intra-op thread: multi-threaded CPU reductions and
     BLAS calls are not bit-reproducible from one process to the next, and a resumed run must match an
     uninterrupted one exactly. Turn it off for speed on large graphs.

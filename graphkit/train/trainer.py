@@ -127,8 +127,9 @@ class Trainer:
             ``epoch``, ``loss``, ``lr``, the scores of every split, ``seconds``).
         on_step: ``f(epoch, step)`` after each optimiser step (``epoch`` 0-based, ``step`` counts the run).
         echo: receives one-line notices (why training stopped early).
-        amp_dtype: the autocast dtype when ``cfg.amp`` is ``"on"``/``"auto"`` (default: float16 with loss
-            scaling on CUDA, bfloat16 on CPU); ``cfg.amp`` ``"fp16"``/``"bf16"`` choose it by name.
+        amp_dtype: the autocast dtype when ``cfg.amp`` is ``"on"``/``"auto"`` (default: bfloat16, or float16 on
+            a GPU without bfloat16); ``cfg.amp`` ``"fp16"``/``"bf16"`` choose it by name. float16 always runs
+            with a ``GradScaler`` (loss scaling, checkpointed).
         divergence: stop when a step's loss exceeds this many times ``max(1, |first step's loss|)``; 0: never.
         timeout: seconds the process group's collectives wait for a peer (the group's own timeout rules).
     """
@@ -184,7 +185,13 @@ class Trainer:
             return named[amp]
         if amp not in ("on", "auto"):
             raise ValueError(f"amp must be auto, on, off, fp16 or bf16, got {amp!r}")
-        return dtype or (torch.float16 if self.device.type == "cuda" else torch.bfloat16)
+        if dtype is not None:
+            return dtype
+        # bfloat16 has float32's range (no loss scaling, no overflow in large sums); GPUs without it get float16
+        # with the GradScaler
+        if self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16
 
     # ------------------------------------------------------------------------------------------ state
     def state(self) -> Dict[str, Any]:
