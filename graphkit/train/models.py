@@ -13,15 +13,15 @@ from typing import Callable, Dict, List, Optional, Union
 
 from torch import Tensor, nn
 
-__all__ = ["MODELS", "register_model", "build_gnn", "NodeInput", "global_pool"]
+__all__ = ["BUILDERS", "register_model", "build_gnn", "NodeInput", "global_pool"]
 
 # A builder makes the GNN backbone: ``builder(in_channels, hidden_channels, num_layers, out_channels, dropout)``.
 ModelBuilder = Callable[[int, int, int, int, float], nn.Module]
 
 # ``--model`` name -> a builder, or the name of a class in graphkit.nn.models with PyG BasicGNN-style
 # constructors (imported on first use, so that the registry costs nothing at start-up)
-MODELS: Dict[str, Union[str, ModelBuilder]] = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE",
-                                               "gin": "GIN"}
+BUILDERS: Dict[str, Union[str, ModelBuilder]] = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE",
+                                                 "gin": "GIN"}
 
 
 def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callable[[ModelBuilder], ModelBuilder]:
@@ -33,12 +33,12 @@ def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callabl
     >>> _ = register_model("mlp2", lambda i, h, layers, o, p: nn.Sequential(nn.Linear(i, h), nn.ReLU(), nn.Linear(h, o)))
     >>> build_gnn("mlp2", 3, 8, 2, 4, 0.0)[-1].out_features
     4
-    >>> del MODELS["mlp2"]
+    >>> del BUILDERS["mlp2"]
     """
     def add(b: ModelBuilder) -> ModelBuilder:
         if not callable(b):
             raise TypeError(f"register_model({name!r}, ...) needs a callable builder, got {b!r}")
-        MODELS[name.lower()] = b
+        BUILDERS[name.lower()] = b
         return b
 
     if builder is not None:
@@ -49,9 +49,9 @@ def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callabl
 def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
     """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN>`` for the built-in names)."""
     key = name.lower()
-    if key not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(sorted(MODELS))}, got {name!r}")
-    entry = MODELS[key]
+    if key not in BUILDERS:
+        raise ValueError(f"model must be one of {', '.join(sorted(BUILDERS))}, got {name!r}")
+    entry = BUILDERS[key]
     if callable(entry):
         return entry(in_channels, hidden, layers, out_channels, dropout)
     try:

@@ -149,7 +149,7 @@ def test_callbacks(tmp_path):
 
 
 def test_register_task_and_model(tmp_path):
-    from graphkit.train.models import MODELS, build_gnn, register_model
+    from graphkit.train.models import BUILDERS, build_gnn, register_model
 
     @register_model("lin")
     def lin(i, h, layers, o, p):
@@ -166,7 +166,7 @@ def test_register_task_and_model(tmp_path):
         with pytest.raises(ValueError, match="task must be one of node, link, graph, toy, got 'nope'"):
             task_class("nope")
     finally:
-        MODELS.pop("lin", None)
+        BUILDERS.pop("lin", None)
         TASK_DEFAULTS.pop("toy", None)
         from graphkit.train.base import TASK_CLASSES
 
