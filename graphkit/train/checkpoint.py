@@ -12,13 +12,13 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Union
+from typing import IO, Any, Callable, Dict, Union
 
 import numpy as np
 import torch
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "atomic_write",
-           "atomic_write_text", "remove_stale_temps"]
+           "atomic_write_text"]
 
 
 class CheckpointError(RuntimeError):
@@ -67,7 +67,7 @@ def _fsync_dir(folder: Path) -> None:
 def atomic_write(path: Union[str, Path], write: Callable[[IO[Any]], Any], mode: str = "wb") -> None:
     """Write ``path`` through ``write(fh)``: a ``.<name>.tmp*`` file in the same folder, flushed, fsync-ed, then
     ``os.replace``-d over ``path`` (readers see the old or the complete new file). An exception removes the
-    temporary file; a kill cannot, which is what :func:`remove_stale_temps` is for."""
+    temporary file; a kill cannot (``RunLock`` deletes those in a run folder)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp")
     try:
@@ -84,15 +84,6 @@ def atomic_write(path: Union[str, Path], write: Callable[[IO[Any]], Any], mode: 
 
 def atomic_write_text(path: Union[str, Path], text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text), mode="w")
-
-
-def remove_stale_temps(folder: Union[str, Path]) -> List[Path]:
-    """Delete the ``.<name>.tmp*`` files killed writers left in ``folder`` (only call it under the folder's lock)."""
-    folder = Path(folder)
-    stale = [p for p in folder.glob(".*.tmp*") if p.is_file() and not p.is_symlink()] if folder.is_dir() else []
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return stale
 
 
 def save_checkpoint(state: Dict[str, Any], path: Union[str, Path]) -> None:

@@ -25,7 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from graphkit.train.checkpoint import atomic_write_text, remove_stale_temps
+from graphkit.train.checkpoint import atomic_write_text
 from graphkit.train.config import TrainConfig
 
 __all__ = ["RunError", "RunLock", "MetricsLog", "read_config", "resume_config", "RESUME_APPLIED"]
@@ -84,7 +84,9 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         RunLock._held[self._key] = [fd, 1]
-        remove_stale_temps(self.folder)  # nobody else writes here now: every temporary file is a killed write's
+        for tmp in self.folder.glob(".*.tmp*"):  # nobody else writes here now: each is a killed atomic write's
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
         return self
 
     def release(self) -> None:
