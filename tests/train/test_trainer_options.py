@@ -158,7 +158,7 @@ def test_register_task_and_model(tmp_path):
     try:
         assert build_gnn("LIN", 3, 8, 2, 5, 0.0).out_features == 5
 
-        @register_task("toy", defaults={**TASK_DEFAULTS["node"], "epochs": 3})
+        @register_task("toy", defaults={**TASK_DEFAULTS["node"], "epochs": 3, "batch_size": 16})
         class Toy(SupervisedTask):
             pass
 
