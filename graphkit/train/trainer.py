@@ -155,8 +155,6 @@ class Trainer:
         self.on_epoch_end, self.on_step, self.echo = on_epoch_end, on_step, echo or (lambda _msg: None)
         self.progress = sys.stdout.isatty() if progress is None else progress
         self.divergence, self.timeout = divergence, timeout
-        self.lock = RunLock(self.dir).acquire()
-        self._locked = True
         from graphkit.train.distributed import collective_guard, world, wrap_ddp
 
         self._world = world()[1]
@@ -176,6 +174,8 @@ class Trainer:
         self.history: List[Dict[str, Any]] = []
         crash = os.environ.get(CRASH_ENV, "")
         self.crash_after = int(crash) if crash.isdigit() else 0
+        self.lock = RunLock(self.dir).acquire()  # last: a constructor that fails leaves no lock behind
+        self._locked = True
 
     def _amp_dtype(self, amp: str, dtype: Optional[torch.dtype]) -> Optional[torch.dtype]:
         if amp == "off" or (amp == "auto" and self.device.type != "cuda"):

@@ -37,6 +37,7 @@ def test_optimizer_and_weight_decay_from_config(tmp_path):
     assert isinstance(Trainer(_task(), _cfg(optimizer="adamw"), tmp_path / "b").opt, torch.optim.AdamW)
     with pytest.raises(ValueError, match="optimizer must be one of adam, adamw, sgd, got 'lbfgs'"):
         Trainer(_task(), _cfg(optimizer="lbfgs"), tmp_path / "c")
+    assert not (tmp_path / "c" / ".lock").exists()  # a failed construction holds no lock
 
 
 def test_configure_optimizers_hook_is_used(tmp_path):
