@@ -122,3 +122,21 @@ def test_folder_in_use_is_refused(fixtures, tmp_path, lock_holder):  # conc: sam
     out = _run(fixtures, fresh, epochs=2)  # a dead holder's lock is taken over
     assert out["epochs_run"] == 2 and sorted(p.name for p in fresh.iterdir()) == [
         "best.pt", "config.json", "curves.png", "last.pt", "metrics.jsonl", "summary.json"]
+
+
+@pytest.mark.parametrize("damage", ["no rng", "no best", "bad rng", "negative epoch"])
+def test_a_last_checkpoint_that_loads_but_is_wrong_is_one_clear_error(fixtures, tmp_path, damage):  # finding 16
+    _run(fixtures, tmp_path, epochs=1)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    if damage == "no rng":
+        del state["rng"]
+    elif damage == "no best":
+        del state["best"]
+    elif damage == "bad rng":
+        state["rng"] = "not a state"
+    else:
+        state["epoch"] = -5
+    torch.save(state, tmp_path / "last.pt")
+    with pytest.raises(CheckpointError, match="last.pt does not fit this model/config") as err:
+        _run(fixtures, tmp_path, resume=True, epochs=3)
+    assert "\n" not in str(err.value) and _epochs(tmp_path) == [1]
