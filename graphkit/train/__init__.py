@@ -1,11 +1,33 @@
 """Training: node, link and graph prediction tasks, one Trainer, OGB metrics, checkpoints, plots.
 
-``run(TrainConfig(...))`` is what ``graphkit train`` calls; the pieces are importable on their own.
+``run(TrainConfig(...))`` is what ``graphkit train`` calls; ``load_run(run_dir)`` rebuilds a finished run's best
+model. The pieces are importable on their own. Names load on first use, so ``graphkit.train.config`` (all that
+``graphkit --help`` needs) does not import torch.
 """
-from graphkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from graphkit.train.config import TrainConfig
-from graphkit.train.run import RunError, load_dataset, run
-from graphkit.train.trainer import Trainer
+from __future__ import annotations
 
-__all__ = ["TrainConfig", "Trainer", "run", "load_dataset", "RunError", "CheckpointError", "save_checkpoint",
-           "load_checkpoint"]
+import importlib
+from typing import TYPE_CHECKING, Any, List
+
+__all__ = ["TrainConfig", "Trainer", "run", "load_run", "evaluate_run", "load_dataset", "RunError",
+           "CheckpointError", "save_checkpoint", "load_checkpoint"]
+
+_HOMES = {"TrainConfig": "config", "Trainer": "trainer", "run": "run", "load_run": "run", "evaluate_run": "run",
+          "load_dataset": "run", "RunError": "run", "CheckpointError": "checkpoint",
+          "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint"}
+
+if TYPE_CHECKING:
+    from graphkit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from graphkit.train.config import TrainConfig
+    from graphkit.train.run import RunError, evaluate_run, load_dataset, load_run, run
+    from graphkit.train.trainer import Trainer
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"graphkit.train.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'graphkit.train' has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -15,12 +15,17 @@ from torch import Tensor, nn
 
 __all__ = ["ENCODERS", "build_gnn", "NodeInput", "global_pool"]
 
-# command-line name -> class name in graphkit.nn.models (PyG BasicGNN-style constructors)
-ENCODERS = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE", "gin": "GIN"}
+# command-line name -> class name in graphkit.nn.models (PyG BasicGNN-style constructors) and its extra kwargs
+ENCODERS = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE", "gin": "GIN", "gat": "GAT",
+            "gatv2": "GAT", "transformer": "GraphTransformer"}
+_EXTRA = {"gatv2": {"v2": True}}
+# attention heads of the attention stacks (hidden layers concatenate hidden // HEADS channels per head)
+HEADS = 4
 
 
 def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
-    """``graphkit.nn.models.<GCN|GraphSAGE|GIN>(in_channels, hidden_channels, num_layers, out_channels, dropout)``."""
+    """``graphkit.nn.models.<GCN|GraphSAGE|GIN|GAT|GraphTransformer>(in_channels, hidden_channels, num_layers,
+    out_channels, dropout)``; the attention stacks get ``HEADS`` heads when ``hidden`` divides by it."""
     key = name.lower()
     if key not in ENCODERS:
         raise ValueError(f"model must be one of {', '.join(sorted(ENCODERS))}, got {name!r}")
@@ -29,8 +34,11 @@ def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channel
     except ImportError as exc:  # the operators are a separate part of the library; say which one is missing
         raise ImportError(f"model {name!r} needs graphkit.nn.models ({exc})") from None
     cls = getattr(models, ENCODERS[key])
+    kwargs = dict(_EXTRA.get(key, {}))
+    if key in ("gat", "gatv2", "transformer"):
+        kwargs["heads"] = HEADS if hidden % HEADS == 0 else 1
     return cls(in_channels=in_channels, hidden_channels=hidden, num_layers=layers, out_channels=out_channels,
-               dropout=dropout)
+               dropout=dropout, **kwargs)
 
 
 class NodeInput(nn.Module):

@@ -19,7 +19,7 @@ import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -60,10 +60,13 @@ class Trainer:
         run_dir: the run folder (created).
         device: where the task lives; bfloat16 autocast is used there when ``cfg.amp`` allows and it is a GPU.
         progress: show a tqdm bar per epoch (default: only when stdout is a terminal).
+        on_epoch_end: called with each epoch's ``metrics.jsonl`` row once it is saved (``graphkit train``
+            prints it; see :class:`~graphkit.train.progress.EpochReport`).
     """
 
     def __init__(self, task: Task, cfg: TrainConfig, run_dir: Path, device: torch.device,
-                 progress: Optional[bool] = None):
+                 progress: Optional[bool] = None,
+                 on_epoch_end: Optional[Callable[[Dict[str, Any]], None]] = None):
         self.task, self.cfg, self.dir, self.device = task, cfg, Path(run_dir), device
         self.dir.mkdir(parents=True, exist_ok=True)
         self.model = task.model
@@ -71,6 +74,7 @@ class Trainer:
         self.sched = _scheduler(self.opt, cfg)
         self.amp = cfg.amp == "on" or (cfg.amp == "auto" and device.type == "cuda")
         self.progress = sys.stdout.isatty() if progress is None else progress
+        self.on_epoch_end = on_epoch_end
         self.higher = higher_is_better(task.metric)
         self.epoch, self.step = 0, 0
         self.best: Dict[str, Any] = {"epoch": 0, "valid": -math.inf if self.higher else math.inf, "bad_epochs": 0}
@@ -175,11 +179,14 @@ class Trainer:
             else:
                 self.best["bad_epochs"] += 1
             save_checkpoint(self.state(), self.dir / "last.pt")
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(row)
         history = self._history()
         if (self.dir / "best.pt").is_file():
             self.model.load_state_dict(load_checkpoint(self.dir / "best.pt")["model"])
         final = self._evaluate()
         if history:
-            plot_curves(history, metric, self.dir / "curves.png")
+            title = f"{self.cfg.model} on {Path(str(self.cfg.dataset)).name}"
+            plot_curves(history, metric, self.dir / "curves.png", title=title, best=self.best["epoch"] or None)
         return {"final": final, "best_epoch": self.best["epoch"], "epochs_run": self.epoch,
                 "seconds": time.perf_counter() - start, "metric": metric}
