@@ -128,21 +128,23 @@ _TRAIN_FLAGS = ("task", "dataset", "model", "epochs", "out", "root", "lr", "weig
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    """YAML, then flags; every value checked by its type and range, before anything loads."""
-    from graphkit.train.config import TrainConfig, load_yaml
+    """YAML, then flags, each value checked against its type (no torch import yet: mistakes fail fast)."""
+    from graphkit.train.config import TrainConfig, check_device_name, load_yaml
 
     base = TrainConfig.from_dict(load_yaml(args.config), args.config) if args.config else TrainConfig()
     for name in ("epochs", "nproc"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise _UsageError(f"--{name} must be at least 1, got {value}")
-    return base.merged({k: getattr(args, k) for k in _TRAIN_FLAGS})
+    cfg = base.merged({k: getattr(args, k) for k in _TRAIN_FLAGS})
+    check_device_name(cfg.device)
+    return cfg
 
 
 def _train(args: argparse.Namespace) -> int:
+    cfg = _train_config(args)  # before importing the training code (torch): a typo costs milliseconds
     from graphkit.train.run import run
 
-    cfg = _train_config(args)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     run(cfg, resume=args.resume, progress=progress)
     return 0

@@ -1,8 +1,8 @@
 """``curves.png``: training loss and every split's main metric per epoch (matplotlib's Agg canvas).
 
-The loss is drawn on a log axis (a diverging run's 1e13 would flatten everything else on a linear one), epochs
-are whole numbers on the axis even for a 3-epoch run, and a dashed line marks the best validation epoch, whose
-model ``best.pt`` holds. matplotlib is imported here only, when a run ends, and without ``pyplot``.
+The loss is drawn on a log axis when it spans more than a factor of ten (a diverging run's 1e13 would flatten
+everything else on a linear one), epochs are whole numbers on the axis even for a 3-epoch run, a dashed line
+marks the best validation epoch (the model ``best.pt`` holds) and the title names the model and the data set. matplotlib is imported here only, when a run ends, and without ``pyplot``.
 """
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def plot_curves(history: List[Dict[str, Any]], metric: str, path: Union[str, Pat
     FigureCanvasAgg(fig)
     ax_loss, ax_metric = fig.subplots(1, 2)
     ax_loss.plot(epochs, losses, color="k", marker="." if len(epochs) < 30 else None)
-    if all(math.isfinite(v) and v > 0 for v in losses):
-        ax_loss.set_yscale("log")
+    if all(math.isfinite(v) and v > 0 for v in losses) and max(losses) > 10 * min(losses):
+        ax_loss.set_yscale("log")  # a loss over decades (a diverging run's 1e13) flattens the rest on a linear axis
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
     for split in ("train", "valid", "test"):
         values = [h.get(split, {}).get(metric, float("nan")) for h in history]
