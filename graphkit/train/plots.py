@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-__all__ = ["plot_curves", "best_epoch"]
+__all__ = ["plot_curves", "curves_figure", "best_epoch"]
 
 
 def best_epoch(history: List[Dict[str, Any]], metric: str) -> Optional[int]:
@@ -34,11 +34,17 @@ def plot_curves(history: List[Dict[str, Any]], metric: str, path: Union[str, Pat
     ``title`` heads the figure (``"gcn on ogbn-drosophila"``); ``best`` is the epoch to mark (default: the best
     validation epoch of ``history``).
     """
+    path = Path(path)
+    curves_figure(history, metric, title, best).savefig(path, dpi=100)
+    return path
+
+
+def curves_figure(history: List[Dict[str, Any]], metric: str, title: str = "", best: Optional[int] = None) -> Any:
+    """The ``matplotlib.figure.Figure`` that :func:`plot_curves` saves (axes: loss, then ``metric``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    path = Path(path)
     best = best_epoch(history, metric) if best is None else best
     epochs = [h["epoch"] for h in history]
     losses = [h["loss"] for h in history]
@@ -63,5 +69,4 @@ def plot_curves(history: List[Dict[str, Any]], metric: str, path: Union[str, Pat
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    return fig
