@@ -53,7 +53,7 @@ class EpochReport:
         if self.live:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=epochs, initial=first_epoch, unit="epoch", desc="train", dynamic_ncols=True,
+            self.bar = tqdm(total=epochs, initial=first_epoch, unit="epoch", desc="train",
                             file=sys.stdout)
 
     def __call__(self, row: Dict[str, Any]) -> None:
