@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 __all__ = ["main", "build_parser"]
@@ -164,17 +165,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _datasets(root: Optional[str] = None) -> int:
+    """The registry as a table that fits a terminal, with the task ``graphkit train`` trains each as."""
     from graphkit.datasets import registry
-    from graphkit.datasets.ogb import dataset_dir
-    from graphkit.train.run import fixtures_dir
+    from graphkit.datasets.ogb import default_root
+    from graphkit.train.run import fixtures_dir, trainable_task
     from graphkit.train.summary import format_table
 
-    fixtures_dir()  # registers the committed OGB-format fixtures
-    rows = []
-    for name, info in registry.available(root).items():
-        where = str(dataset_dir(name, root)) if info["kind"] in ("ogbn", "ogbl", "ogbg") else ""
-        rows.append([name, info["kind"], "yes" if info["on_disk"] else "no", info["description"], where])
-    print(format_table(["name", "kind", "on disk", "description", "folder"], rows))
+    bundled = fixtures_dir()  # registers the committed OGB-format fixtures
+    rows = [[name, trainable_task(name, info["kind"]) or "-", "yes" if info["on_disk"] else "no",
+             info["description"]] for name, info in registry.available(root).items()]
+    print(format_table(["name", "train as", "on disk", "description"], rows))
+    print("`graphkit train --dataset NAME` trains the sets with a task.")
+    print(f"OGB sets live in {Path(root) if root else default_root()}/<name, _ for -> (--root or $GRAPHKIT_DATA)"
+          + (f";\nthe bundled ones in {bundled}." if bundled else "."))
     return 0
 
 

@@ -91,7 +91,21 @@ def implied_task(name: str, root: Optional[str] = None) -> Optional[str]:
         raise RunError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
     if info["kind"] in _NOT_TRAINABLE:
         raise RunError(f"graphkit train cannot train {name}, {_NOT_TRAINABLE[info['kind']]}")
-    return "graph"  # images, point clouds, meshes and molecules: one label per graph
+    return trainable_task(name, info["kind"])
+
+
+def trainable_task(name: str, kind: str) -> Optional[str]:
+    """The task ``graphkit train`` trains a registry entry of ``kind`` as, or None when it cannot train it."""
+    if kind in TASK_OF_PREFIX:
+        from graphkit.datasets.ogb import meta_info
+
+        meta = meta_info(name)
+        # heterogeneous graphs, knowledge graphs and sub-token prediction (ogbn-mag, ogbl-wikikg2, ogbg-code2)
+        if meta.get("is hetero", "False") == "True" or meta.get("task type", "") in ("KG completion",
+                                                                                     "subtoken prediction"):
+            return None
+        return TASK_OF_PREFIX[kind]
+    return None if kind in _NOT_TRAINABLE else "graph"  # images, point clouds, meshes, molecules: per graph
 
 
 def _run_dir(cfg: TrainConfig, resume: bool) -> Path:

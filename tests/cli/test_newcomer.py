@@ -282,3 +282,13 @@ def test_curves_have_title_best_epoch_integer_ticks_and_log_loss():
         assert any(list(line.get_xdata()) == [2, 2] for line in ax.lines)  # the best-epoch marker
     calm = [{**h, "loss": 1.0 / h["epoch"]} for h in history]
     assert curves_figure(calm, "acc").axes[0].get_yscale() == "linear"
+
+
+def test_datasets_table_fits_a_terminal_and_says_what_trains(fixtures, capsys, monkeypatch):
+    monkeypatch.setenv("GRAPHKIT_FIXTURES", str(fixtures))
+    assert main(["datasets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 120
+    task = {ln.split()[0]: ln.split()[1] for ln in lines[2:] if len(ln.split()) > 2}
+    assert (task["ogbn-drosophila"], task["ogbl-connectome"], task["ogbg-freesolv"]) == ("node", "link", "graph")
+    assert task["movielens-100k"] == task["ogbn-mag"] == task["ogbg-code2"] == "-"
