@@ -240,8 +240,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 from graphkit.train.distributed import launch
                 from graphkit.train.run import prepare
 
-                cfg = _train_config(args)
-                prepare(cfg, resume=args.resume, world=args.nproc)  # refuse here what every worker would refuse
+                cfg, _ = prepare(_train_config(args), resume=args.resume)  # refuse here what workers would
+                if cfg.task != "node":
+                    raise _UsageError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} "
+                                      "prediction data set")
                 return launch(args.nproc, list(sys.argv[1:] if argv is None else argv))
             return _train(args)
         if args.command == "evaluate":

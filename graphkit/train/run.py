@@ -157,7 +157,7 @@ def _device(name: str) -> torch.device:
     return dev
 
 
-def prepare(cfg: TrainConfig, resume: bool = False, world: int = 1) -> Tuple[TrainConfig, torch.device]:
+def prepare(cfg: TrainConfig, resume: bool = False) -> Tuple[TrainConfig, torch.device]:
     """Check everything that can be checked before the data set loads; returns the resolved config and device.
 
     The data set's task comes from its name (``--task`` alone picks that task's bundled data set), the model must
@@ -171,8 +171,6 @@ def prepare(cfg: TrainConfig, resume: bool = False, world: int = 1) -> Tuple[Tra
         raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {cfg.task}; without "
                        f"--dataset, --task {cfg.task} trains the bundled {DEFAULT_DATASETS[cfg.task]}")
     cfg = cfg.merged({"task": cfg.task or implied}).resolved()
-    if world > 1 and cfg.task != "node":
-        raise RunError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} prediction data set")
     return cfg, _device(cfg.device)
 
 
