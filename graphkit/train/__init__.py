@@ -7,6 +7,8 @@ model. The pieces are importable on their own. Names load on first use, so ``gra
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any, List
 
 __all__ = ["TrainConfig", "Trainer", "run", "load_run", "evaluate_run", "load_dataset", "RunError",
@@ -25,8 +27,24 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        return getattr(importlib.import_module(f"graphkit.train.{_HOMES[name]}"), name)
+        value = getattr(importlib.import_module(f"graphkit.train.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'graphkit.train' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """``graphkit.train.run`` is the function ``run``, as it always was, although a module has the same name:
+    importing the module ``graphkit.train.run`` must not replace the function on the package (the module itself
+    stays importable: ``from graphkit.train.run import fixtures_dir``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> List[str]:
