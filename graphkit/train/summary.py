@@ -26,8 +26,8 @@ def stop_note(summary: Dict[str, Any]) -> str:
     >>> stop_note({"epochs_run": 121, "epochs": 200, "patience": 50, "best_epoch": 71, "metric": "acc"})
     'stopped early: valid acc did not improve for 50 epochs'
     """
-    if summary.get("stopped"):  # the trainer's own reason (e.g. divergence)
-        return f"stopped: {summary['stopped']}"
+    if "stopped" in summary:  # a Trainer that reports early stopping itself (its echo), before the summary
+        return ""
     planned, run = summary.get("epochs"), summary.get("epochs_run")
     if planned is None or run is None or run >= planned:
         return ""
