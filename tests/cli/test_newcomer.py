@@ -142,7 +142,7 @@ def test_cuda_without_a_gpu_is_one_line_before_anything_loads(fresh, tmp_path, c
     monkeypatch.setenv("GRAPHKIT_FIXTURES", str(fresh))
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--device", "cuda"]) == 1
-    assert "torch sees no CUDA device; use --device cpu" in capsys.readouterr().err
+    assert "torch sees no CUDA device" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists() and _loaded(fresh) == []
 
 
