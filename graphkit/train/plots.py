@@ -13,15 +13,13 @@ from typing import Any, Dict, List, Optional, Union
 __all__ = ["plot_curves", "curves_figure", "best_epoch"]
 
 
-def best_epoch(history: List[Dict[str, Any]], metric: str) -> Optional[int]:
-    """The epoch with the best finite validation ``metric`` (first one on ties), or None.
+def best_epoch(history: List[Dict[str, Any]], metric: str, mode: str = "max") -> Optional[int]:
+    """The epoch with the best finite validation ``metric`` (``mode`` "max" or "min"; first one on ties), or None.
 
-    >>> best_epoch([{"epoch": 1, "valid": {"rmse": 2.0}}, {"epoch": 2, "valid": {"rmse": 1.5}}], "rmse")
+    >>> best_epoch([{"epoch": 1, "valid": {"rmse": 2.0}}, {"epoch": 2, "valid": {"rmse": 1.5}}], "rmse", "min")
     2
     """
-    from graphkit.train.metrics import higher_is_better
-
-    sign = 1.0 if higher_is_better(metric) else -1.0
+    sign = 1.0 if mode == "max" else -1.0
     scored = [(sign * h["valid"][metric], -h["epoch"]) for h in history
               if math.isfinite(h.get("valid", {}).get(metric, math.nan))]
     return -max(scored)[1] if scored else None
@@ -31,8 +29,8 @@ def plot_curves(history: List[Dict[str, Any]], metric: str, path: Union[str, Pat
                 best: Optional[int] = None) -> Path:
     """Draw loss (left) and ``metric`` on train/valid/test (right) against the epoch; returns the file path.
 
-    ``title`` heads the figure (``"gcn on ogbn-drosophila"``); ``best`` is the epoch to mark (default: the best
-    validation epoch of ``history``).
+    ``title`` heads the figure (``"gcn on ogbn-drosophila"``); ``best`` is the epoch to mark (default: the
+    epoch of ``history`` with the highest validation ``metric``).
     """
     path = Path(path)
     curves_figure(history, metric, title, best).savefig(path, dpi=100)

@@ -39,14 +39,15 @@ class EpochReport:
     Args:
         epochs: the run's epoch budget (the bar's total, the lines' denominator).
         metric: the main metric (the one that selects the best epoch).
+        mode: ``"max"`` or ``"min"``, the direction in which ``metric`` improves.
         live: a tqdm bar (True) or one printed line per epoch (False); ``None``: a bar when stdout is a terminal.
         first_epoch: epochs already done (a resumed run's bar starts there).
         echo: where the lines go (``print`` by default).
     """
 
-    def __init__(self, epochs: int, metric: str, live: Optional[bool] = None, first_epoch: int = 0,
-                 echo: Callable[[str], Any] = print):
-        self.epochs, self.metric, self.echo = epochs, metric, echo
+    def __init__(self, epochs: int, metric: str, mode: str = "max", live: Optional[bool] = None,
+                 first_epoch: int = 0, echo: Callable[[str], Any] = print):
+        self.epochs, self.metric, self.mode, self.echo = epochs, metric, mode, echo
         self.live = sys.stdout.isatty() if live is None else live
         self.best: Optional[float] = None
         self.bar: Any = None
@@ -61,10 +62,9 @@ class EpochReport:
             self.echo(format_epoch(row, self.epochs, self.metric))
             sys.stdout.flush()
             return
-        from graphkit.train.metrics import higher_is_better
-
         valid = row.get("valid", {}).get(self.metric, math.nan)
-        if math.isfinite(valid) and (self.best is None or (valid > self.best) == higher_is_better(self.metric)):
+        if math.isfinite(valid) and (self.best is None or (valid > self.best if self.mode == "max"
+                                                           else valid < self.best)):
             self.best = valid
         post = {"loss": _loss(row["loss"]), f"valid {self.metric}": f"{valid:.4f}"}
         if self.best is not None:

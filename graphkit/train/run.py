@@ -246,7 +246,9 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
             trainer.resume()
             echo(f"resuming {run_dir} after epoch {trainer.epoch}")
         if rank == 0:
-            report = EpochReport(cfg.epochs, task.metric, live=progress, first_epoch=trainer.epoch, echo=echo)
+            mode = "max" if trainer.higher else "min"
+            report = EpochReport(cfg.epochs, task.metric, mode, live=progress, first_epoch=trainer.epoch,
+                                 echo=echo)
             trainer.on_epoch_end = report
         result = trainer.fit()
     finally:  # run() may be called inside a larger program: give its settings back

@@ -272,7 +272,7 @@ def test_curves_have_title_best_epoch_integer_ticks_and_log_loss():
 
     history = [{"epoch": e, "loss": loss, "train": {"acc": 0.5}, "valid": {"acc": v}, "test": {"acc": 0.4}}
                for e, (loss, v) in enumerate([(1.27, 0.48), (4.96e13, 0.52), (5.3e12, 0.12)], start=1)]
-    assert best_epoch(history, "acc") == 2
+    assert best_epoch(history, "acc") == 2 and best_epoch(history, "acc", "min") == 3
     fig = curves_figure(history, "acc", title="gcn on ogbn-drosophila")
     ax_loss, ax_metric = fig.axes
     assert fig.get_suptitle() == "gcn on ogbn-drosophila"
