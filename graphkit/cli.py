@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, help=f"most epochs to train {_task_default('epochs')}")
     t.add_argument("--out", help="run folder (default: runs/<dataset>-<model>[-N])")
     t.add_argument("--resume", action="store_true", help="continue the run in --out (or the newest default one)")
-    t.add_argument("--config", help="YAML file of settings (the names below, with _ for -); flags override it (default: none)")
+    t.add_argument("--config", help="YAML file of settings (the names below, with _ for -); flags override it "
+                                    "(default: none)")
     t.add_argument("--root", help="where OGB data sets live (default: $GRAPHKIT_DATA or ~/.cache/graphkit/ogb)")
     t.add_argument("--lr", type=float, help=f"learning rate {_task_default('lr')}")
     t.add_argument("--weight-decay", type=float, help=f"L2 penalty of the optimiser {_task_default('weight_decay')}")

@@ -2,7 +2,8 @@
 
 The loss is drawn on a log axis when it spans more than a factor of ten (a diverging run's 1e13 would flatten
 everything else on a linear one), epochs are whole numbers on the axis even for a 3-epoch run, a dashed line
-marks the best validation epoch (the model ``best.pt`` holds) and the title names the model and the data set. matplotlib is imported here only, when a run ends, and without ``pyplot``.
+marks the best validation epoch (the model ``best.pt`` holds) and the title names the model and the data set.
+matplotlib is imported here only, when a run ends, and without ``pyplot``.
 """
 from __future__ import annotations
 
