@@ -32,7 +32,7 @@ def test_round_trip_is_exact(parts: list) -> None:
 @given(st.lists(graphs(fields=False), min_size=1, max_size=5))
 def test_edges_never_join_two_graphs(parts: list) -> None:
     batch = Batch.from_graphs(parts)
-    ei = batch._edges_or_empty()
+    ei = batch.edge_index_or_empty()
     assert torch.equal(batch.batch[ei[0]], batch.batch[ei[1]])
     # the batch's CSR is the block-diagonal union of the parts' CSRs
     rowptr, col, _ = batch.csr()

@@ -108,7 +108,7 @@ def test_csr_invalidated_when_edges_change() -> None:
 @given(graphs(fields=False))
 def test_csr_matches_a_sort_of_the_edges(g: Graph) -> None:
     rowptr, col, perm = g.csr()
-    ei = g._edges_or_empty()
+    ei = g.edge_index_or_empty()
     assert rowptr[-1].item() == g.num_edges and rowptr.numel() == g.num_nodes + 1
     assert torch.equal(torch.sort(perm).values, torch.arange(g.num_edges))
     tgt = ei[1, perm]

@@ -45,7 +45,7 @@ def test_pyg_batch_round_trip(parts: list) -> None:
     batch = Batch.from_graphs(parts)
     pyg_batch = to_pyg(batch)
     assert pyg_batch.num_graphs == len(parts)
-    assert torch.equal(pyg_batch.batch, batch.batch) and torch.equal(pyg_batch.edge_index, batch._edges_or_empty())
+    assert torch.equal(pyg_batch.batch, batch.batch) and torch.equal(pyg_batch.edge_index, batch.edge_index_or_empty())
     back = from_pyg(pyg_batch)
     assert isinstance(back, Batch)
     for a, b in zip(back.to_graphs(), parts):
@@ -119,7 +119,7 @@ def test_scipy_round_trip(g: Graph) -> None:
     assert_graphs_equal(from_scipy(A), g)
     dense = torch.from_numpy(to_scipy(g, format="csr").toarray())
     ref = torch.zeros(g.num_nodes, g.num_nodes, dtype=torch.float64)
-    ei = g._edges_or_empty()
+    ei = g.edge_index_or_empty()
     ref.index_put_((ei[0], ei[1]), g.edge_weight, accumulate=True)
     assert torch.allclose(dense, ref)
 
