@@ -85,6 +85,8 @@ class Batch(Graph):
             values = [g._store[name] for g in graphs]
             if kind != GRAPH or all(isinstance(v, Tensor) for v in values):
                 cls._check_same_dtype(name, values)
+            if kind in (NODE, EDGE, NODE_INDEX):
+                cls._check_same_shape(name, values, kind)
             if kind in (NODE, EDGE):
                 value: Any = torch.cat(values, dim=0)
             elif kind == NODE_INDEX:
@@ -160,6 +162,18 @@ class Batch(Graph):
                 object.__setattr__(out, name, fn(value))
         extra = self.__dict__.get("_meta_extra", {})
         object.__setattr__(out, "_meta_extra", {k: fn(v) for k, v in extra.items()})
+
+    @staticmethod
+    def _check_same_shape(name: str, values: List[Tensor], kind: str) -> None:
+        # Every dim but the one that is concatenated must agree; say which field and graph differ.
+        def rest(v: Tensor) -> List[int]:
+            return list(v.shape[:-1]) if kind == NODE_INDEX else list(v.shape[1:])
+
+        ref = rest(values[0])
+        for i, v in enumerate(values):
+            if rest(v) != ref:
+                what = "leading" if kind == NODE_INDEX else "trailing"
+                raise ValueError(f"field {name!r} has {what} shape {rest(v)} in graphs[{i}] but {ref} in graphs[0]")
 
     @staticmethod
     def _check_same_dtype(name: str, values: List[Any]) -> None:

@@ -311,8 +311,14 @@ class Graph:
 
     @num_nodes.setter
     def num_nodes(self, value: int) -> None:
+        if isinstance(value, Tensor):
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"num_nodes must be a non-negative int, got {value!r}")
         if value < self._edge_max + 1:
             raise ValueError(f"num_nodes {value} is smaller than edge_index's largest index {self._edge_max}")
+        for name in self.fields(NODE):
+            self._check_rows(name, self._store[name], value, "num_nodes")
         object.__setattr__(self, "_num_nodes", int(value))
         object.__setattr__(self, "_adj", None)
 
@@ -408,8 +414,25 @@ class Graph:
     # ---------------------------------------------------------------- checks
     def validate(self) -> "Graph":
         """Check every invariant; raise ``ValueError``/``TypeError`` naming the field and value. Returns ``self``."""
+        devices = {v.device for v in self._store.values() if isinstance(v, Tensor)}
+        if self._edge_index is not None:
+            devices.add(self._edge_index.device)
+        if len(devices) > 1:
+            raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
         if self._adj is not None and self._adj.stale():
             self._set_edge_index(self._edge_index)
+        self._check_structure()
+        for name in _NAN_CHECKED:
+            value = self._store.get(name)
+            if isinstance(value, Tensor) and value.is_floating_point() and value.device.type != "meta":
+                bad = ~torch.isfinite(value)
+                if bool(bad.any()):
+                    where = bad.nonzero()[0].tolist()
+                    raise ValueError(f"{name} has a non-finite value {value[tuple(where)].item()} at {where}")
+        return self
+
+    def _check_structure(self) -> None:
+        """Sizes and indices against ``num_nodes``/``num_edges`` (what a file could get wrong)."""
         n = self.num_nodes
         if self._edge_index is not None:
             self._check_bounds("edge_index", self._edge_index, n)
@@ -421,19 +444,6 @@ class Graph:
                 self._check_rows(name, value, self.num_edges, "num_edges")
             elif kind == NODE_INDEX:
                 self._check_bounds(name, value, n)
-        for name in _NAN_CHECKED:
-            value = self._store.get(name)
-            if isinstance(value, Tensor) and value.is_floating_point():
-                bad = ~torch.isfinite(value)
-                if bool(bad.any()):
-                    where = bad.nonzero()[0].tolist()
-                    raise ValueError(f"{name} has a non-finite value {value[tuple(where)].item()} at {where}")
-        devices = {v.device for v in self._store.values() if isinstance(v, Tensor)}
-        if self._edge_index is not None:
-            devices.add(self._edge_index.device)
-        if len(devices) > 1:
-            raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
-        return self
 
     # ------------------------------------------------------------- transfers
     def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
@@ -484,6 +494,13 @@ class Graph:
             object.__setattr__(self, key, value)
         object.__setattr__(self, "_adj", None)
         object.__setattr__(self, "_edge_key", _edge_key(self._edge_index))
+        ei = self._edge_index
+        if ei is not None:  # a file is input like any other: re-derive what it could have got wrong
+            if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.size(0) != 2:
+                raise ValueError(f"a loaded {type(self).__name__} has an edge_index of shape "
+                                 f"{list(getattr(ei, 'shape', []))}, not [2, E]")
+            object.__setattr__(self, "_edge_max", int(ei.max()) if ei.numel() else -1)
+        self._check_structure()
 
     def __copy__(self) -> "Graph":
         out = type(self).__new__(type(self))

@@ -93,8 +93,13 @@ def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
     torch's stable sort of a 1-D integer key is a radix sort, linear in E. Indices come back in the dtype of
     ``rows`` (int32 stays int32, which is what the kernels then read).
     """
-    counts = torch.bincount(rows, minlength=num_rows) if rows.numel() else rows.new_zeros(num_rows, dtype=torch.long)
-    rowptr = counts.new_zeros(num_rows + 1)
+    try:
+        counts = torch.bincount(rows, minlength=num_rows) if rows.numel() else rows.new_zeros(num_rows,
+                                                                                              dtype=torch.long)
+        rowptr = counts.new_zeros(num_rows + 1)
+    except RuntimeError as exc:  # e.g. num_nodes=2**40: name the size rather than the allocator
+        raise ValueError(f"a CSR over {num_rows} rows needs {8 * (num_rows + 1)} bytes for its row pointer, which "
+                         f"cannot be allocated ({str(exc).splitlines()[0][:80]}); is num_nodes right?") from exc
     torch.cumsum(counts, 0, out=rowptr[1:])
     perm = torch.sort(rows, stable=True).indices
     col = cols[perm]
