@@ -129,3 +129,16 @@ def test_interop_type_errors() -> None:
         to_pyg(torch.zeros(2))
     with pytest.raises(TypeError, match="scipy.sparse"):
         from_scipy(torch.zeros(2, 2))
+
+
+def test_missing_peer_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ux.md P27: a dotted name used to turn the install hint into KeyError: 'torch_geometric.data'.
+    import sys
+
+    from graphkit.interop import to_pyg
+
+    for name in [m for m in sys.modules if m == "torch_geometric" or m.startswith("torch_geometric.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch_geometric", None)  # makes the import fail as if not installed
+    with pytest.raises(ImportError, match=r"needs 'torch_geometric'.*pip install torch-geometric==2\.8\.1"):
+        to_pyg(Graph(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]])))
