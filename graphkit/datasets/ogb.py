@@ -87,10 +87,7 @@ def register_meta(path: Union[str, Path]) -> List[str]:
 
 def _register_names(names: List[str]) -> None:
     """Make OGB names loadable through ``graphkit.datasets.registry`` as well (``graphkit datasets`` lists them)."""
-    try:
-        from graphkit.datasets import registry
-    except ImportError:  # the registry is optional for load_ogb itself
-        return
+    from graphkit.datasets import registry  # here: graphkit.datasets/__init__ imports this module first
     for name in names:
         def loader(root: Optional[str] = None, _name: str = name, **kwargs: Any) -> "OGBDataset":
             return load_ogb(_name, root, **kwargs)
