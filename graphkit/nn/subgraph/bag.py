@@ -30,7 +30,6 @@ from torch import Tensor
 
 from graphkit.batch import Batch
 from graphkit.graph import DROP, GRAPH, NODE, Graph
-from graphkit.ops.adjacency import build_csr
 from graphkit.nn.subgraph.policies import (
     MARKED, POLICIES, segment_arange, all_pairs, candidate_roots, ego_pairs, sample_roots,
 )
@@ -61,7 +60,6 @@ class SubgraphBatch(Batch):
         return self.derived("subgraph_root_adj", self._root_adj)
 
     def _root_adj(self) -> Graph:
-        ei0 = self.meta("orig_edge_index")
         n0, root, sub = self.num_original_nodes, self.subgraph_root, self.batch
         if self.policy not in ("node_deleted", "node_marked", "ego", "ego_plus"):
             raise ValueError(f"root_adj needs a node-rooted policy, got policy {self.policy!r}")
@@ -69,7 +67,7 @@ class SubgraphBatch(Batch):
         sub_of_root = torch.full((n0,), -1, dtype=torch.long, device=root.device)
         is_node = root >= 0
         sub_of_root[root[is_node]] = is_node.nonzero().view(-1)
-        rowptr, col, _ = build_csr(ei0[1], ei0[0], n0)  # neighbours w -> u, grouped by u
+        rowptr, col, _ = self.original().csr()  # neighbours w -> u, grouped by u (memoised)
         u = root[sub]
         u_safe = u.clamp(min=0)
         deg = torch.where(u >= 0, rowptr[u_safe + 1] - rowptr[u_safe], torch.zeros_like(u))
@@ -133,7 +131,7 @@ class SubgraphBag:
         num_subs = graph_c.numel()
 
         if self.policy in ("ego", "ego_plus"):
-            rowptr, col, _ = graph.csr_t() if graph.edge_index is not None else build_csr(ei[0], ei[1], n)
+            rowptr, col, _ = graph.csr_t()
             rooted = (root_node >= 0).nonzero().view(-1)
             s, node = ego_pairs(root_node[rooted], self.k, rowptr, col, n)
             sub = rooted[s]
@@ -145,7 +143,7 @@ class SubgraphBag:
 
         # Edges: for every kept pair (s, u) and edge u -> v of the original graph, keep (s, u) -> (s, v) when
         # (s, v) is kept too. Pairs are sorted by (s, node), so a key lookup is one searchsorted.
-        rowptr, col, perm = build_csr(ei[0], ei[1], n)  # outgoing edges by source
+        rowptr, col, perm = graph.csr_t()  # outgoing edges by source, the input graph's own (memoised)
         keys = sub * n + node
         deg = rowptr[node + 1] - rowptr[node]
         src = torch.repeat_interleave(torch.arange(sub.numel(), device=device), deg)
