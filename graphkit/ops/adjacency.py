@@ -39,6 +39,7 @@ True
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from typing import Any, Callable, Dict, Optional, Protocol, Tuple, TypeVar, Union
 
 import torch
@@ -164,13 +165,17 @@ class _Entry:
 
 
 # The single memo for bare tensors: id(edge_index) -> _Entry, dropped by a weakref callback when the tensor dies.
-# Entries never hold the tensor itself (nor may derived values), so they cannot keep it alive.
-_TABLE: Dict[int, _Entry] = {}
+# Entries never hold the tensor itself. A derived value might (a layer's structure object that keeps its
+# edge_index): then the tensor lives on, so the table also keeps only the most recently used _TABLE_SIZE tensors.
+_TABLE: "OrderedDict[int, _Entry]" = OrderedDict()
+_TABLE_SIZE = 16
 
 
 def _forget(key: int) -> Callable[[Any], None]:
-    def drop(_: Any) -> None:
-        _TABLE.pop(key, None)
+    def drop(ref: Any) -> None:
+        entry = _TABLE.get(key)
+        if entry is not None and entry.ref is ref:  # not a newer tensor that reused the id
+            del _TABLE[key]
 
     return drop
 
@@ -214,6 +219,10 @@ class Adjacency:
         if entry is None or entry.ref() is not ei or entry.stamp != _stamp(ei):
             entry = _Entry(weakref.ref(ei, _forget(key)), ei)
             _TABLE[key] = entry
+            if len(_TABLE) > _TABLE_SIZE:
+                _TABLE.popitem(last=False)
+        else:
+            _TABLE.move_to_end(key)
         n_src, n_dst = _fill_sizes(num_src, num_dst, lambda: max(entry.hi) + 1)
         for row, bound, what in ((0, n_src, src_bound), (1, n_dst, dst_bound)):
             check_range(f"edge_index[{row}]", entry.lo[row], entry.hi[row], bound, what)

@@ -96,6 +96,11 @@ def test_weak_table_lets_the_tensor_die() -> None:
     del ei
     gc.collect()
     assert key not in adjacency_module._TABLE
+    # a derived value that holds its tensor keeps it alive, but the table keeps only the latest few tensors
+    for _ in range(adjacency_module._TABLE_SIZE + 4):
+        t = torch.tensor([[0, 1], [1, 0]])
+        Adjacency.of(t).derived("holds", lambda t=t: t)
+    assert len(adjacency_module._TABLE) <= adjacency_module._TABLE_SIZE
 
 
 def test_derived_memo_is_dropped_with_the_structure() -> None:
