@@ -21,8 +21,9 @@ Conventions, written down once:
 * ``adj`` is the graph's structure (:class:`graphkit.ops.adjacency.Adjacency`), built once and shared by every
   op and layer: ``csr()`` (incoming edges grouped by target: ``rowptr``, ``col`` = sources, ``perm`` = edge ids),
   ``csr_t()`` (outgoing edges grouped by source) and everything memoised with ``derived(key, build)``. All of it
-  is dropped when ``edge_index`` is replaced or modified in place (the tensor's version counter, and on CPU a
-  checksum for edits that bypass it), or when ``num_nodes`` changes.
+  is dropped when ``edge_index`` is replaced or modified in place through torch (the tensor's version counter),
+  or when ``num_nodes`` changes. ``validate()``, ``to()`` and ``clone()`` also catch edits that bypass the counter
+  (``.data``, ``.numpy()``, shared storage) with a checksum; call ``validate()`` after such an edit.
 * ``Batch`` (``graphkit.batch``) is a ``Graph``; ``graph.py`` and ``batch.py`` are the only modules that touch
   their private state. Others build through ``Graph(...)``, :meth:`Graph.trusted`, :meth:`Graph.select` and
   ``Batch.from_parts``, and read through ``items()`` and ``edge_index_or_empty()``.
@@ -335,12 +336,14 @@ class Graph:
 
     @property
     def adj(self) -> Adjacency:
-        """The graph's structure, built once: every op and layer given this graph runs on it and its memo."""
+        """The graph's structure, built once: every op and layer given this graph runs on it and its memo.
+
+        Rebuilt when ``edge_index`` is replaced or edited through torch (its version counter: O(1) per use). An
+        edit that bypasses the counter (``.data``, ``.numpy()``, another tensor on the same storage) is found by
+        ``validate()``, ``to()`` and ``clone()``, which compare a checksum: call ``g.validate()`` after one.
+        """
         self._sync()
         adj = self._adj
-        if adj is not None and adj.stale():
-            self._set_edge_index(self._edge_index)  # edited behind the version counter: re-check, rebuild
-            adj = None
         n = self.num_nodes
         if adj is None or adj.num_dst != n:  # a node field set later can fix a larger num_nodes
             adj = Adjacency(self.edge_index_or_empty(), n, n)
@@ -419,8 +422,7 @@ class Graph:
             devices.add(self._edge_index.device)
         if len(devices) > 1:
             raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
-        if self._adj is not None and self._adj.stale():
-            self._set_edge_index(self._edge_index)
+        self._refresh()
         self._check_structure()
         for name in _NAN_CHECKED:
             value = self._store.get(name)
@@ -446,14 +448,20 @@ class Graph:
                 self._check_bounds(name, value, n)
 
     # ------------------------------------------------------------- transfers
-    def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
+    def _refresh(self) -> None:
+        """Drop the structure if ``edge_index`` changed behind its version counter (an O(E) checksum)."""
         self._sync()
+        if self._adj is not None and self._adj.stale():
+            self._set_edge_index(self._edge_index)  # re-check the bounds, rebuild on next use
+
+    def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
+        self._refresh()
         out = copy.copy(self)
         object.__setattr__(out, "_store", {k: fn(v) if isinstance(v, Tensor) else v for k, v in self._store.items()})
         object.__setattr__(out, "_kinds", dict(self._kinds))
         ei = None if self._edge_index is None else fn(self._edge_index)
         adj = self._adj
-        if adj is not None and (ei is None or adj.stale()):
+        if adj is not None and ei is None:
             adj = None
         elif adj is not None:
             adj = adj.transfer(ei, fn)  # the CSRs move with the graph, so they are not rebuilt there

@@ -20,12 +20,13 @@ Where an ``Adjacency`` comes from (:data:`graphkit.typing.AdjLike` is any of the
 * a torch-sparse ``SparseTensor`` or a ``torch.sparse`` matrix (PyG's transposed ``adj_t``): :meth:`from_adj`.
 
 **When the memo is dropped.** Derived data is valid while ``edge_index`` is the same tensor with the same content.
-An edit through torch (``ei[0, 3] = 5``) bumps the tensor's version counter; an edit that bypasses it (through
-``.data``, ``.numpy()``, or another tensor sharing the storage) does not, so a CPU structure also records a
-position-weighted checksum of ``edge_index`` when its memo is first filled, and compares it when it is resolved
-again (``graph.adj``, :meth:`of`): one pass over ``2E`` integers, about 4% of a sort. On an accelerator the
-content check is skipped (it would synchronise every layer; ``.numpy()`` cannot write there): there, edit
-``edge_index`` through torch, or assign a new one.
+An edit through torch (``ei[0, 3] = 5``) bumps the tensor's version counter, which is compared on every use (O(1)).
+An edit that bypasses it (through ``.data``, ``.numpy()``, or another tensor sharing the storage) does not, so a
+CPU structure also records a position-weighted checksum of ``edge_index`` (one pass over ``2E`` integers) when its
+memo is first filled, and :meth:`Adjacency.stale` compares it. A bare tensor is checked on every
+:meth:`Adjacency.of` (still far cheaper than the sort it saves); a ``Graph`` is checked by ``validate()``,
+``to()`` and ``clone()``, not by every op: a per-use pass would cost up to a third of an ``F=16`` ``spmm``. On an
+accelerator only the version counter is read (``.numpy()`` cannot write there; a checksum would synchronise).
 
 >>> import torch
 >>> adj = Adjacency.from_adj(torch.tensor([[0, 1, 2], [1, 2, 1]]), size=(3, 3))
