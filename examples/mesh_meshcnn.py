@@ -274,7 +274,7 @@ def main() -> None:
             torch.manual_seed(k)
             model = make_model()
             task = MeshTask(model, inputs_for(model, graphs, pool, seed=1000 + k), ds.y, split, metric="loss",
-                            batch_size=8, eval_batch_size=64, train_eval=16)
+                            mode="min", batch_size=8, eval_batch_size=64, train_eval=16)
             del task.eval_split["test"]  # the test fold is scored once, after selection, and never seen before
             res = fit_supervised(task, Path(args.out) / f"fold{k}" / name, args.epochs, lr=2e-3,
                                  weight_decay=args.weight_decay, verbose=False)

@@ -37,7 +37,7 @@ def evaluate(scores: torch.Tensor, ds: MovieLens100K, split: str = "test", k: in
 class BPRTask(Task):
     """LightGCN trained with BPR on uniformly sampled negatives; Recall@20 on every split (valid selects)."""
 
-    metric = "recall@20"
+    monitor = ("valid", "recall@20", "max")
 
     def __init__(self, model: LightGCN, ds: MovieLens100K, batch_size: int = 8192) -> None:
         self.model, self.ds, self.batch_size = model, ds, batch_size

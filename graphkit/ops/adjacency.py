@@ -48,8 +48,8 @@ from torch import Tensor
 
 from graphkit.ops._checks import check_bounds, check_index, check_range
 
-__all__ = ["Adjacency", "HasAdjacency", "structure_of", "resolve", "build_csr", "is_sparse_adj", "is_compiling", "check_bounds", "FLOWS",
-           "CSR"]
+__all__ = ["Adjacency", "HasAdjacency", "structure_of", "resolve", "build_csr", "is_sparse_adj", "is_compiling",
+           "check_bounds", "FLOWS", "CSR"]
 
 CSR = Tuple[Tensor, Tensor, Tensor]
 T = TypeVar("T")

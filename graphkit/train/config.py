@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
-__all__ = ["TrainConfig", "TASK_DEFAULTS", "load_yaml", "TASKS"]
+__all__ = ["TrainConfig", "TASK_DEFAULTS", "load_yaml", "TASKS", "AMP_MODES"]
 
 TASKS = ("node", "link", "graph")
+AMP_MODES = ("auto", "on", "off", "fp16", "bf16")
 
 # What a task uses when neither the YAML file nor a flag says otherwise: each is a setting that trains the
 # committed fixture of that task to a meaningful metric within seconds on a CPU.
@@ -34,9 +35,12 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
 class TrainConfig:
     """Every knob of a run; ``None`` means "the task's default" (see ``TASK_DEFAULTS``).
 
+    ``optimizer`` is ``"adam"``, ``"adamw"`` or ``"sgd"`` (``graphkit.train.base.OPTIMIZERS``; a task may
+    override ``configure_optimizers``), with ``lr`` and ``weight_decay``.
     ``scheduler`` is ``"cosine"`` (to zero over ``epochs``), ``"step"`` (halve every quarter of the run) or
-    ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off). ``amp`` is ``"auto"`` (bfloat16 autocast
-    on a GPU only), ``"on"`` or ``"off"``. ``batch_size`` 0 means full batch (node prediction).
+    ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off). ``amp`` is ``"auto"`` (mixed precision
+    on a GPU only), ``"on"`` (bfloat16; float16 with loss scaling on a GPU without bfloat16), ``"fp16"`` (with
+    loss scaling), ``"bf16"`` or ``"off"``. ``batch_size`` 0 means full batch (node prediction).
     ``deterministic`` (default) runs CPU training on one intra-op thread: multi-threaded CPU reductions and
     BLAS calls are not bit-reproducible from one process to the next, and a resumed run must match an
     uninterrupted one exactly. Turn it off for speed on large graphs.
@@ -48,6 +52,7 @@ class TrainConfig:
     epochs: Optional[int] = None
     lr: Optional[float] = None
     weight_decay: Optional[float] = None
+    optimizer: str = "adam"
     hidden: Optional[int] = None
     layers: Optional[int] = None
     dropout: Optional[float] = None
@@ -77,8 +82,8 @@ class TrainConfig:
     def resolved(self) -> "TrainConfig":
         """Fill the ``None`` settings from the task's defaults and check every value."""
         task = self.task or "node"
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        if task not in TASK_DEFAULTS:  # the built-in TASKS and those added by graphkit.train.register_task
+            raise ValueError(f"task must be one of {', '.join(TASK_DEFAULTS)}, got {task!r}")
         cfg = dataclasses.replace(self, task=task)
         for k, v in TASK_DEFAULTS[task].items():
             if getattr(cfg, k) is None:
@@ -92,8 +97,8 @@ class TrainConfig:
             raise ValueError(f"dropout must be in [0, 1), got {cfg.dropout}")
         if cfg.scheduler not in ("cosine", "step", "none"):
             raise ValueError(f"scheduler must be cosine, step or none, got {cfg.scheduler!r}")
-        if cfg.amp not in ("auto", "on", "off"):
-            raise ValueError(f"amp must be auto, on or off, got {cfg.amp!r}")
+        if cfg.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {', '.join(AMP_MODES)}, got {cfg.amp!r}")
         if cfg.batch_size < 0 or cfg.patience < 0 or cfg.clip < 0:
             raise ValueError("batch_size, patience and clip must be non-negative, got "
                              f"{cfg.batch_size}, {cfg.patience}, {cfg.clip}")

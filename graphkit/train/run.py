@@ -12,9 +12,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
-import torch
-
 from graphkit.train.config import TrainConfig
+from graphkit.train.rundir import RunError, RunLock, resume_config
 from graphkit.train.summary import format_summary
 
 __all__ = ["run", "load_dataset", "fixtures_dir", "DEFAULT_DATASET", "TASK_OF_PREFIX", "RunError"]
@@ -23,20 +22,11 @@ DEFAULT_DATASET = "ogbn-drosophila"
 TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
 
 
-class RunError(ValueError):
-    """A run cannot start (bad folder state, task/data mismatch); the message says what to do."""
-
-
 def fixtures_dir() -> Optional[Path]:
-    """``datasets/fixtures`` of a source checkout (also ``$GRAPHKIT_FIXTURES``), registered with load_ogb."""
-    from graphkit.datasets.ogb import register_meta
+    """:func:`graphkit.datasets.fixtures.fixtures_dir`, imported on call so this module stays light."""
+    from graphkit.datasets.fixtures import fixtures_dir as registered_fixtures
 
-    env = os.environ.get("GRAPHKIT_FIXTURES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
-    if (path / "master.csv").is_file():
-        register_meta(path / "master.csv")
-        return path
-    return None
+    return registered_fixtures()
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
@@ -79,26 +69,6 @@ def _run_dir(cfg: TrainConfig, resume: bool) -> Path:
     return next(p for p in taken if not p.exists())
 
 
-def _saved_config(run_dir: Path, epochs: Optional[int]) -> TrainConfig:
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise RunError(f"nothing to resume in {run_dir} (no config.json)")
-    try:
-        saved = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path} is not valid JSON ({exc})") from None
-    return TrainConfig.from_dict(saved, str(path)).merged({"epochs": epochs})
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for but torch sees no CUDA device")
-    return dev
-
-
 def _on_rank0(make: Callable[[], Any], rank: int, world: int) -> Any:
     """``make()`` on rank 0, its result shared with every rank (one run folder, not one per rank)."""
     if world == 1:
@@ -118,15 +88,14 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     the training nodes; rank 0 alone writes the run folder and prints, the others keep their checkpoints in
     ``<run>/.rank<r>`` so that each can resume its own state.
     """
-    from graphkit.train.distributed import cleanup, init_distributed, wrap_ddp
-    from graphkit.train.graph import GraphTask
-    from graphkit.train.link import LinkTask
-    from graphkit.train.node import NodeTask
-    from graphkit.train.trainer import Trainer, seed_everything
+    from graphkit.train.base import task_class
+    from graphkit.io.atomic import atomic_write_text
+    from graphkit.train.distributed import cleanup, init_distributed
+    from graphkit.train.trainer import Trainer, resolve_device, seed_everything
 
-    asked_epochs = cfg.epochs  # None unless given: a resumed run keeps its own unless told otherwise
+    asked = cfg
     if resume and cfg.out:  # the run folder's own settings say which data set and model to rebuild
-        cfg = _saved_config(Path(cfg.out), asked_epochs)
+        cfg = resume_config(Path(cfg.out), asked)
     cfg = cfg.merged({"dataset": cfg.dataset or DEFAULT_DATASET})
     dataset, implied = load_dataset(cfg.dataset, cfg.root)
     if cfg.task and cfg.task != implied:
@@ -137,44 +106,42 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
         raise RunError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} prediction data set")
     if rank != 0:
         progress, echo = False, (lambda *_: None)
+    lock: Optional[RunLock] = None
 
     def make_run_dir() -> Path:
+        nonlocal lock
         path = _run_dir(cfg, resume)
+        lock = RunLock(path).acquire()  # held to the end; checked again under the lock (another run may have won)
+        _run_dir(cfg.merged({"out": str(path)}), resume)
         if not resume:
-            path.mkdir(parents=True, exist_ok=True)
-            (path / "config.json").write_text(cfg.to_json() + "\n")
+            atomic_write_text(path / "config.json", cfg.to_json() + "\n")
         return path
 
     run_dir = _on_rank0(make_run_dir, rank, world)
-    if resume:  # the saved settings win; only --epochs may extend a resumed run
-        cfg = _saved_config(run_dir, asked_epochs).resolved()
-    device = _device(cfg.device)
-    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    if cfg.deterministic:  # see TrainConfig: one CPU thread makes CPU results reproducible across processes
-        if device.type == "cpu":
-            torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
-         f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
     try:
-        seed_everything(cfg.seed)
-        task = {"node": NodeTask, "link": LinkTask, "graph": GraphTask}[cfg.task](dataset, cfg, device)
-        task.model = wrap_ddp(task.model)
-        own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
-        trainer = Trainer(task, cfg, own_dir, device, progress=progress)
-        if resume:
-            trainer.resume()
-            echo(f"resuming {run_dir} after epoch {trainer.epoch}")
-        result = trainer.fit()
-    finally:  # run() may be called inside a larger program: give its settings back
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det)
-        cleanup()
-    summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
-               "parameters": sum(p.numel() for p in task.model.parameters()), "device": str(device),
-               "run_dir": str(run_dir), **result}
-    if rank == 0:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if resume:  # the saved settings win, in the folder named; only RESUME_APPLIED settings may change
+            cfg = resume_config(run_dir, asked).resolved()
+        device = resolve_device(cfg.device)
+        echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
+             f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
+        try:
+            seed_everything(cfg.seed)
+            task = task_class(cfg.task)(dataset, cfg, device)
+            own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
+            trainer = Trainer(task, cfg, own_dir, device, progress=progress, echo=echo)
+            if resume:
+                trainer.resume()
+                echo(f"resuming {run_dir} after epoch {trainer.epoch}")
+            result = trainer.fit()
+        finally:
+            cleanup()
+        summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
+                   "parameters": sum(p.numel() for p in trainer.module.parameters()), "device": str(device),
+                   "run_dir": str(run_dir), **result}
+        if rank == 0:
+            atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    finally:
+        if lock is not None:
+            lock.release()
     echo(format_summary(summary))
     return summary
-
