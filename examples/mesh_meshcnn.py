@@ -41,6 +41,9 @@ validation cross-entropy and accuracy, and never scores a test fold; designs are
 
     python examples/mesh_meshcnn.py [--folds 5] [--epochs 25] [--hidden 24] [--stretch 0.2] [--slide 0.2] [--copies 6]
                                     [--dna 15] [--hks 0] [--genus 0] [--select]
+
+Data: CGAL's meshes (``apt-get install libcgal-demo``) or pyvista's (``pip install --no-deps pyvista==0.49.1``);
+``make examples`` installs the data of every example.
 """
 from __future__ import annotations
 
@@ -334,4 +337,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

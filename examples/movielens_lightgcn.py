@@ -9,6 +9,9 @@ interactions, with every training and validation interaction removed from the ca
 LightGCN trains with ``graphkit.train.Trainer`` (cosine LR; the epoch with the best validation Recall@20 is kept).
 
     python examples/movielens_lightgcn.py [--epochs 30]
+
+Data: recbole's copy of MovieLens-100k (``pip install --no-deps recbole==1.2.1``); ``make examples`` installs the
+data of every example.
 """
 from __future__ import annotations
 
@@ -96,4 +99,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

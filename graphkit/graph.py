@@ -550,3 +550,8 @@ def _edge_key(ei: Optional[Tensor]) -> Optional[Tuple[int, Optional[int]]]:
 def field_kinds(graph: Graph) -> Dict[str, str]:
     """``{name: kind}`` of every field of ``graph`` (``edge_index`` left out), e.g. to record them elsewhere."""
     return {name: kind for name, kind, _ in graph.items() if kind != "edge_index"}
+
+
+# A saved Graph holds only tensors, dicts, lists and ints; allow-listing the class lets
+# ``torch.load(path, weights_only=True)`` rebuild it without unpickling arbitrary code.
+torch.serialization.add_safe_globals([Graph])

@@ -11,7 +11,19 @@ from graphkit.ops.adjacency import Adjacency
 from graphkit.nn import conv
 from graphkit.nn.conv import *  # noqa: F403 - the convolutions; their list lives once, in conv.__all__
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.models import DGCNN, GCN, GIN, MLP, BasicGNN, BPRLoss, GraphSAGE, LightGCN, NeuralFingerprint
+from graphkit.nn.models import (
+    DGCNN,
+    GAT,
+    GCN,
+    GIN,
+    MLP,
+    BasicGNN,
+    BPRLoss,
+    GraphSAGE,
+    GraphTransformer,
+    LightGCN,
+    NeuralFingerprint,
+)
 from graphkit.nn.pool import (
     AttentionalAggregation,
     GlobalAttention,
@@ -38,6 +50,8 @@ __all__ = [
     "GCN",
     "GraphSAGE",
     "GIN",
+    "GAT",
+    "GraphTransformer",
     "DGCNN",
     "LightGCN",
     "BPRLoss",

@@ -21,7 +21,12 @@ ModelBuilder = Callable[[int, int, int, int, float], nn.Module]
 # ``--model`` name -> a builder, or the name of a class in graphkit.nn.models with PyG BasicGNN-style
 # constructors (imported on first use, so that the registry costs nothing at start-up)
 BUILDERS: Dict[str, Union[str, ModelBuilder]] = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE",
-                                                 "gin": "GIN"}
+                                                 "gin": "GIN", "gat": "GAT", "gatv2": "GAT",
+                                                 "transformer": "GraphTransformer"}
+# extra constructor arguments of the built-in names
+_EXTRA = {"gatv2": {"v2": True}}
+# attention heads of the attention stacks (hidden layers concatenate hidden // HEADS channels per head)
+HEADS = 4
 
 
 def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callable[[ModelBuilder], ModelBuilder]:
@@ -47,7 +52,8 @@ def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callabl
 
 
 def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
-    """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN>`` for the built-in names)."""
+    """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN|GAT|GraphTransformer>`` for the
+    built-in names; the attention stacks get ``HEADS`` heads when ``hidden`` divides by it)."""
     key = name.lower()
     if key not in BUILDERS:
         raise ValueError(f"model must be one of {', '.join(sorted(BUILDERS))}, got {name!r}")
@@ -59,8 +65,11 @@ def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channel
     except ImportError as exc:  # the operators are a separate part of the library; say which one is missing
         raise ImportError(f"model {name!r} needs graphkit.nn.models ({exc})") from None
     cls = getattr(models, entry)
+    kwargs = dict(_EXTRA.get(key, {}))
+    if key in ("gat", "gatv2", "transformer"):
+        kwargs["heads"] = HEADS if hidden % HEADS == 0 else 1
     return cls(in_channels=in_channels, hidden_channels=hidden, num_layers=layers, out_channels=out_channels,
-               dropout=dropout)
+               dropout=dropout, **kwargs)
 
 
 class NodeInput(nn.Module):

@@ -381,6 +381,7 @@ class Trainer:
             self.module.load_state_dict(self._checked_best())
         final = self._evaluate()
         if self.history:
-            plot_curves(self.history, metric, self.dir / "curves.png")
+            title = f"{self.cfg.model} on {Path(str(self.cfg.dataset)).name}"
+            plot_curves(self.history, metric, self.dir / "curves.png", title=title, best=self.best["epoch"] or None)
         return {"final": final, "best_epoch": self.best["epoch"], "epochs_run": self.epoch,
                 "seconds": time.perf_counter() - start, "metric": metric, "stopped": stopped}

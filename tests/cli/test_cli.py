@@ -83,7 +83,7 @@ def test_corrupted_checkpoint_is_reported(fixtures, tmp_path, capsys, monkeypatc
     (["train", "--epochs", "0"], 2, "--epochs must be at least 1"),
     (["train", "--dataset", "ogbn-nope"], 1, "unknown data set 'ogbn-nope'"),
     (["train", "--dataset", "no-such-set"], 1, "unknown data set 'no-such-set'"),
-    (["train", "--task", "graph"], 1, "is for --task node"),
+    (["train", "--task", "graph", "--dataset", "ogbn-drosophila"], 1, "is for --task node"),
     (["train", "--config", "/nonexistent.yaml"], 1, "does not exist"),
     (["train", "--resume", "--out", "/nonexistent/run"], 1, "nothing to resume"),
     (["frobnicate"], 2, "invalid choice"),
