@@ -173,10 +173,11 @@ _TABLE_SIZE = 16
 
 
 def _forget(key: int) -> Callable[[Any], None]:
-    def drop(ref: Any) -> None:
-        entry = _TABLE.get(key)
+    # The table is bound now: at interpreter exit the module's globals are gone before the last tensors die.
+    def drop(ref: Any, table: "OrderedDict[int, _Entry]" = _TABLE) -> None:
+        entry = table.get(key)
         if entry is not None and entry.ref is ref:  # not a newer tensor that reused the id
-            del _TABLE[key]
+            del table[key]
 
     return drop
 
