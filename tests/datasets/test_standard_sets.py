@@ -1,0 +1,107 @@
+"""Planetoid and TUDataset on raw-format fixtures of real data, against PyG's own raw readers; the safe unpickler."""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from graphkit.datasets import DataNotFoundError, Planetoid, TUDataset, available
+from graphkit.datasets.safe_pickle import PLANETOID_TYPES, UnsafePickleError, load_pickle
+from graphkit.transforms import NormalizeFeatures
+
+FIX = Path(__file__).resolve().parents[2] / "datasets" / "fixtures" / "standard"
+pyg_planetoid = pytest.importorskip("torch_geometric.io.planetoid") if os.environ.get("GRAPHKIT_REQUIRE_PEERS") != "1" \
+    else __import__("torch_geometric.io.planetoid", fromlist=["x"])
+
+
+def _copy(tmp_path: Path, name: str) -> str:
+    shutil.copytree(FIX / name, tmp_path / name)
+    return str(tmp_path)
+
+
+def test_planetoid_matches_pyg_readers(tmp_path):
+    root = _copy(tmp_path, "Drosophila")
+    ds = Planetoid(root, "Drosophila", download=False)
+    g = ds[0]
+    raw = tmp_path / "Drosophila" / "raw"
+    x, tx, allx, y, ty, ally, graph, test_index = (pyg_planetoid.read_file(str(raw), "drosophila", p) for p in
+                                                   ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"))
+    feats = torch.cat([allx, tx])
+    feats[test_index] = feats[test_index.sort()[0]]
+    labels = torch.cat([ally, ty]).max(1)[1]
+    labels[test_index] = labels[test_index.sort()[0]]
+    torch.testing.assert_close(g.x, feats, rtol=0, atol=0)
+    assert torch.equal(g.y, labels)
+    assert torch.equal(g.edge_index, pyg_planetoid.edge_index_from_dict(graph, num_nodes=labels.numel()))
+    assert torch.equal(g.train_mask.nonzero().view(-1), torch.arange(y.size(0)))
+    assert torch.equal(g.test_mask.nonzero().view(-1), test_index.sort()[0])
+    assert not (g.val_mask & g.test_mask).any() and int(g.val_mask.sum()) == allx.size(0) - y.size(0)
+    assert ds.num_classes == 4 and len(ds) == 1
+    # transform= on every access; the cached graph itself is unchanged
+    normed = Planetoid(root, "Drosophila", transform=NormalizeFeatures(), download=False)[0]
+    torch.testing.assert_close(normed.x, NormalizeFeatures()(g).x)
+    full = Planetoid(root, "Drosophila", split="full", download=False)[0]
+    assert int(full.train_mask.sum()) == 209 - int(g.val_mask.sum()) - int(g.test_mask.sum())
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_malicious_planetoid_file_is_refused(tmp_path, monkeypatch):
+    root = _copy(tmp_path, "Drosophila")
+    target = tmp_path / "Drosophila" / "raw" / "ind.drosophila.graph"
+    target.write_bytes(pickle.dumps({0: [_Boom()]}, protocol=2))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnsafePickleError, match=r"ind\.drosophila\.graph asks for posix\.system"):
+        Planetoid(root, "Drosophila", download=False)
+    assert not (tmp_path / "PWNED").exists()
+    for bad in (pickle.dumps(eval), pickle.dumps(np.load), pickle.dumps(torch.load, protocol=2)):
+        with pytest.raises(UnsafePickleError, match="not an allowed type"):
+            load_pickle(__import__("io").BytesIO(bad), PLANETOID_TYPES)
+
+
+def test_planetoid_offline_and_unknown_name(tmp_path):
+    with pytest.raises(DataNotFoundError, match=r"download=False.*|ind\.cora\.x is missing"):
+        Planetoid(str(tmp_path), "Cora", download=False)
+    with pytest.raises(DataNotFoundError, match="must be one of"):
+        Planetoid(str(tmp_path), "Nope", download=False)
+
+
+@pytest.mark.parametrize("name,use_attr", [("FREESOLV", True), ("FREESOLV", False), ("B3DB", False)])
+def test_tudataset_matches_pyg(tmp_path, name, use_attr):
+    from torch_geometric.datasets import TUDataset as PyGTU
+
+    root = _copy(tmp_path, name)
+    ours = TUDataset(root, name, use_node_attr=use_attr, download=False)
+    shutil.copytree(FIX / name, tmp_path / "pyg" / name)
+    theirs = PyGTU(str(tmp_path / "pyg"), name, use_node_attr=use_attr, force_reload=True)
+    assert len(ours) == len(theirs)
+    for i in range(len(ours)):
+        a, b = ours[i], theirs[i]
+        assert torch.equal(a.edge_index, b.edge_index)
+        torch.testing.assert_close(a.x, b.x, rtol=0, atol=0)
+        if b.edge_attr is not None:
+            torch.testing.assert_close(a.edge_attr, b.edge_attr, rtol=0, atol=0)
+        torch.testing.assert_close(a.y, b.y, rtol=0, atol=0)
+    assert (ours.task_type == "regression") == (name == "FREESOLV")
+
+
+def test_tudataset_transform_and_offline(tmp_path):
+    root = _copy(tmp_path, "B3DB")
+    ds = TUDataset(root, "B3DB", transform=NormalizeFeatures(), download=False)
+    torch.testing.assert_close(ds[3].x.sum(1), torch.ones(ds[3].num_nodes))
+    assert ds.num_classes == 2 and sorted(ds.split) == ["test", "train", "valid"]
+    with pytest.raises(DataNotFoundError, match=r"MUTAG\.zip"):
+        TUDataset(str(tmp_path), "MUTAG", download=False)
+
+
+def test_registered():
+    names = available()
+    assert {"cora", "citeseer", "pubmed"} <= set(names)
