@@ -15,9 +15,10 @@ from graphkit.datasets.planetoid import Planetoid
 from graphkit.datasets.pointclouds import PointCloudShapes
 from graphkit.datasets.registry import available, load, register
 from graphkit.datasets.tu import TUDataset
+from graphkit.datasets.zinc import ZINC
 
 __all__ = [
     "load_ogb", "registry", "available", "load", "register", "GraphDataset", "DataNotFoundError",
     "FashionMNIST", "Digits", "PointCloudShapes", "MeshShapes", "MoleculeDataset", "FreeSolv", "Solubility",
-    "B3DB", "MovieLens100K", "Planetoid", "TUDataset",
+    "B3DB", "MovieLens100K", "Planetoid", "TUDataset", "ZINC",
 ]

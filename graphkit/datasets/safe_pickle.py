@@ -28,8 +28,11 @@ from typing import IO, Any, Callable, Dict, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp
+import torch
+import torch._utils
 
-__all__ = ["AllowListUnpickler", "UnsafePickleError", "load_pickle", "PLANETOID_TYPES", "numpy_reconstruct"]
+__all__ = ["AllowListUnpickler", "UnsafePickleError", "load_pickle", "PLANETOID_TYPES", "TORCH_TENSOR_TYPES",
+           "numpy_reconstruct"]
 
 Table = Dict[Tuple[str, str], Any]
 
@@ -110,3 +113,23 @@ def load_pickle(file: Union[str, "os.PathLike[str]", IO[bytes]], allowed: Table,
         with open(file, "rb") as fh:
             return AllowListUnpickler(io.BytesIO(fh.read()), allowed, str(file), what).load()
     return AllowListUnpickler(file, allowed, what=what).load()
+
+
+def _storage_from_bytes(data: bytes) -> Any:
+    """``torch.storage._load_from_bytes`` as a pickled tensor names it, but with ``weights_only=True``.
+
+    torch's own version calls ``torch.load(..., weights_only=False)``, i.e. a full unpickler on bytes that the
+    file supplies; here those bytes go through torch's restricted loader, which admits storages and tensors only.
+    """
+    if not isinstance(data, bytes):
+        raise UnsafePickleError(f"a tensor storage must be bytes, got {type(data).__name__}")
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+# What ``pickle.dump`` of a list of dicts of torch tensors holds (ZINC's ``molecules/*.pickle``).
+TORCH_TENSOR_TYPES: Table = {
+    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+    ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
+    ("collections", "OrderedDict"): collections.OrderedDict, ("_codecs", "encode"): _latin1,
+    ("builtins", "dict"): dict, ("builtins", "list"): list,
+}

@@ -105,3 +105,51 @@ def test_tudataset_transform_and_offline(tmp_path):
 def test_registered():
     names = available()
     assert {"cora", "citeseer", "pubmed"} <= set(names)
+
+
+@pytest.mark.parametrize("subset", [True, False])
+def test_zinc_matches_pyg(tmp_path, subset):
+    from torch_geometric.datasets import ZINC as PyGZINC
+
+    from graphkit.datasets import ZINC
+
+    root = _copy(tmp_path, "ZINC")
+    ours = ZINC(root, subset=subset, transform=None, download=False)
+    shutil.copytree(FIX / "ZINC", tmp_path / "pyg" / "ZINC")
+    theirs = [g for part in ("train", "val", "test")
+              for g in PyGZINC(str(tmp_path / "pyg" / "ZINC"), subset=subset, split=part)]
+    assert len(ours) == len(theirs) == (7 if subset else 10)
+    assert [len(v) for v in ours.split.values()] == ([3, 2, 2] if subset else [4, 3, 3])
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+        assert torch.equal(a.edge_attr, b.edge_attr) and torch.equal(a.y, b.y)
+
+
+def test_zinc_pickle_cannot_run_code(tmp_path, monkeypatch):
+    from graphkit.datasets import ZINC
+
+    root = _copy(tmp_path, "ZINC")
+    (tmp_path / "ZINC" / "raw" / "val.pickle").write_bytes(pickle.dumps([{"atom_type": _Boom()}]))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnsafePickleError, match=r"val\.pickle asks for posix\.system"):
+        ZINC(root, download=False)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_tensor_storage_bytes_are_loaded_weights_only(tmp_path, monkeypatch):
+    import io
+
+    import torch.storage
+
+    buf = io.BytesIO()
+    torch.save(_Boom(), buf)  # what a crafted storage inside a ZINC pickle would carry
+
+    class _Storage:
+        def __reduce__(self):
+            return (torch.storage._load_from_bytes, (buf.getvalue(),))
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        load_pickle(io.BytesIO(pickle.dumps([_Storage()])), __import__(
+            "graphkit.datasets.safe_pickle", fromlist=["x"]).TORCH_TENSOR_TYPES)
+    assert not (tmp_path / "PWNED").exists()
