@@ -13,6 +13,7 @@ from graphkit.datasets.movielens import MovieLens100K
 from graphkit.datasets.ogb import load_ogb
 from graphkit.datasets.planetoid import Planetoid
 from graphkit.datasets.pointclouds import PointCloudShapes
+from graphkit.datasets.qm9 import QM9
 from graphkit.datasets.registry import available, load, register
 from graphkit.datasets.tu import TUDataset
 from graphkit.datasets.zinc import ZINC
@@ -20,5 +21,5 @@ from graphkit.datasets.zinc import ZINC
 __all__ = [
     "load_ogb", "registry", "available", "load", "register", "GraphDataset", "DataNotFoundError",
     "FashionMNIST", "Digits", "PointCloudShapes", "MeshShapes", "MoleculeDataset", "FreeSolv", "Solubility",
-    "B3DB", "MovieLens100K", "Planetoid", "TUDataset", "ZINC",
+    "B3DB", "MovieLens100K", "Planetoid", "TUDataset", "ZINC", "QM9",
 ]

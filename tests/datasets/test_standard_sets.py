@@ -153,3 +153,24 @@ def test_tensor_storage_bytes_are_loaded_weights_only(tmp_path, monkeypatch):
         load_pickle(io.BytesIO(pickle.dumps([_Storage()])), __import__(
             "graphkit.datasets.safe_pickle", fromlist=["x"]).TORCH_TENSOR_TYPES)
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_qm9_matches_pyg(tmp_path):
+    pytest.importorskip("rdkit")
+    from torch_geometric.datasets import QM9 as PyGQM9
+
+    from graphkit.datasets import QM9
+    from graphkit.transforms import RadiusGraph
+
+    root = _copy(tmp_path, "QM9")
+    ours = QM9(root, download=False)
+    shutil.copytree(FIX / "QM9", tmp_path / "pyg" / "QM9")
+    theirs = PyGQM9(str(tmp_path / "pyg" / "QM9"))
+    assert len(ours) == len(theirs) == 7  # the 3rd of 8 is listed as uncharacterized
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.z, b.z) and torch.equal(a.edge_index, b.edge_index)
+        for field in ("x", "pos", "edge_attr", "y"):
+            torch.testing.assert_close(getattr(a, field), getattr(b, field), rtol=0, atol=0)
+        assert int(a.idx) == int(b.idx)
+    radius = QM9(root, transform=RadiusGraph(1.5), download=False)[1]
+    assert radius.num_edges > 0 and torch.equal(radius.pos, ours[1].pos)
