@@ -106,8 +106,10 @@ class Planetoid(GraphDataset):
                                     f"files must be in {raw_dir}), got {name!r}")
 
         def build() -> tuple:
+            note = f" (and likewise ind.{key}.{{{','.join(PARTS)}}} from {PLANETOID_URL}/)"
             for p in PARTS:
-                fetch(f"{PLANETOID_URL}/ind.{key}.{p}", raw_dir / f"ind.{key}.{p}", f"Planetoid {self.name}", download)
+                fetch(f"{PLANETOID_URL}/ind.{key}.{p}", raw_dir / f"ind.{key}.{p}", f"Planetoid {self.name}", download,
+                      note=note)
             return read_planetoid(raw_dir, key), {}
 
         arrays, _ = cached(root, self.name, {"planetoid": key, "format": 1}, build)

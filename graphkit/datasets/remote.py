@@ -24,13 +24,17 @@ def missing_hint(dataset: str, url: str, path: Union[str, Path]) -> str:
     return f"{dataset}: {path} is missing; download {url} and save it as {path}"
 
 
-def fetch(url: str, path: Union[str, Path], dataset: str, download: bool = True, timeout: float = 60.0) -> Path:
-    """``path`` if it exists, else download ``url`` there; :class:`DataNotFoundError` (one line) when that fails."""
+def fetch(url: str, path: Union[str, Path], dataset: str, download: bool = True, timeout: float = 60.0,
+          note: str = "") -> Path:
+    """``path`` if it exists, else download ``url`` there; :class:`DataNotFoundError` (one line) when that fails.
+
+    ``note`` is appended to the error (e.g. the other files the data set needs from the same place).
+    """
     path = Path(path)
     if path.is_file():
         return path
     if not download:
-        raise DataNotFoundError(missing_hint(dataset, url, path) + " (download=False)")
+        raise DataNotFoundError(missing_hint(dataset, url, path) + note + " (download=False)")
     path.parent.mkdir(parents=True, exist_ok=True)
     print(f"graphkit: downloading {url}", file=sys.stderr)
     try:
@@ -38,7 +42,7 @@ def fetch(url: str, path: Union[str, Path], dataset: str, download: bool = True,
             atomic_write(path, lambda fh: shutil.copyfileobj(response, fh, 1 << 20))
     except Exception as exc:  # URLError, HTTPError, timeouts, DNS failures
         reason = getattr(exc, "reason", None) or exc
-        raise DataNotFoundError(f"cannot download {url} ({reason}); {missing_hint(dataset, url, path)}") from None
+        raise DataNotFoundError(f"cannot download {url} ({reason}); {missing_hint(dataset, url, path)}{note}") from None
     return path
 
 

@@ -1,22 +1,29 @@
-"""Planetoid and TUDataset on raw-format fixtures of real data, against PyG's own raw readers; the safe unpickler."""
+"""Planetoid, TUDataset, ZINC and QM9 on raw-format fixtures of real data (``datasets/fixtures/standard``), each
+against PyG's own reader of the same files; the allow-list unpickler refuses crafted files; the download path."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
+import urllib.error
+import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from graphkit.datasets import DataNotFoundError, Planetoid, TUDataset, available
-from graphkit.datasets.safe_pickle import PLANETOID_TYPES, UnsafePickleError, load_pickle
-from graphkit.transforms import NormalizeFeatures
+import graphkit.datasets.planetoid as planetoid_module
+from graphkit.datasets import QM9, ZINC, DataNotFoundError, Planetoid, TUDataset, available
+from graphkit.datasets.planetoid import PARTS, PLANETOID_URL
+from graphkit.datasets.safe_pickle import PLANETOID_TYPES, TORCH_TENSOR_TYPES, UnsafePickleError, load_pickle
+from graphkit.datasets.tu import TU_URL
+from graphkit.testing.peers import require_peer
+from graphkit.transforms import NormalizeFeatures, RadiusGraph
 
 FIX = Path(__file__).resolve().parents[2] / "datasets" / "fixtures" / "standard"
-pyg_planetoid = pytest.importorskip("torch_geometric.io.planetoid") if os.environ.get("GRAPHKIT_REQUIRE_PEERS") != "1" \
-    else __import__("torch_geometric.io.planetoid", fromlist=["x"])
 
 
 def _copy(tmp_path: Path, name: str) -> str:
@@ -25,6 +32,7 @@ def _copy(tmp_path: Path, name: str) -> str:
 
 
 def test_planetoid_matches_pyg_readers(tmp_path):
+    pyg_planetoid = require_peer("torch_geometric.io.planetoid")
     root = _copy(tmp_path, "Drosophila")
     ds = Planetoid(root, "Drosophila", download=False)
     g = ds[0]
@@ -64,7 +72,7 @@ def test_malicious_planetoid_file_is_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "PWNED").exists()
     for bad in (pickle.dumps(eval), pickle.dumps(np.load), pickle.dumps(torch.load, protocol=2)):
         with pytest.raises(UnsafePickleError, match="not an allowed type"):
-            load_pickle(__import__("io").BytesIO(bad), PLANETOID_TYPES)
+            load_pickle(io.BytesIO(bad), PLANETOID_TYPES)
 
 
 def test_planetoid_offline_and_unknown_name(tmp_path):
@@ -76,8 +84,7 @@ def test_planetoid_offline_and_unknown_name(tmp_path):
 
 @pytest.mark.parametrize("name,use_attr", [("FREESOLV", True), ("FREESOLV", False), ("B3DB", False)])
 def test_tudataset_matches_pyg(tmp_path, name, use_attr):
-    from torch_geometric.datasets import TUDataset as PyGTU
-
+    PyGTU = require_peer("torch_geometric.datasets").TUDataset
     root = _copy(tmp_path, name)
     ours = TUDataset(root, name, use_node_attr=use_attr, download=False)
     shutil.copytree(FIX / name, tmp_path / "pyg" / name)
@@ -102,17 +109,17 @@ def test_tudataset_transform_and_offline(tmp_path):
         TUDataset(str(tmp_path), "MUTAG", download=False)
 
 
-def test_registered():
-    names = available()
-    assert {"cora", "citeseer", "pubmed"} <= set(names)
+def test_registered(tmp_path):
+    names = available(str(tmp_path))
+    assert {"cora", "citeseer", "pubmed", "mutag", "proteins", "zinc", "zinc-full", "qm9"} <= set(names)
+    assert not names["cora"]["on_disk"]
+    _copy(tmp_path, "ZINC")
+    assert available(str(tmp_path))["zinc"]["on_disk"]
 
 
 @pytest.mark.parametrize("subset", [True, False])
 def test_zinc_matches_pyg(tmp_path, subset):
-    from torch_geometric.datasets import ZINC as PyGZINC
-
-    from graphkit.datasets import ZINC
-
+    PyGZINC = require_peer("torch_geometric.datasets").ZINC
     root = _copy(tmp_path, "ZINC")
     ours = ZINC(root, subset=subset, transform=None, download=False)
     shutil.copytree(FIX / "ZINC", tmp_path / "pyg" / "ZINC")
@@ -126,8 +133,6 @@ def test_zinc_matches_pyg(tmp_path, subset):
 
 
 def test_zinc_pickle_cannot_run_code(tmp_path, monkeypatch):
-    from graphkit.datasets import ZINC
-
     root = _copy(tmp_path, "ZINC")
     (tmp_path / "ZINC" / "raw" / "val.pickle").write_bytes(pickle.dumps([{"atom_type": _Boom()}]))
     monkeypatch.chdir(tmp_path)
@@ -137,8 +142,6 @@ def test_zinc_pickle_cannot_run_code(tmp_path, monkeypatch):
 
 
 def test_tensor_storage_bytes_are_loaded_weights_only(tmp_path, monkeypatch):
-    import io
-
     import torch.storage
 
     buf = io.BytesIO()
@@ -150,18 +153,13 @@ def test_tensor_storage_bytes_are_loaded_weights_only(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        load_pickle(io.BytesIO(pickle.dumps([_Storage()])), __import__(
-            "graphkit.datasets.safe_pickle", fromlist=["x"]).TORCH_TENSOR_TYPES)
+        load_pickle(io.BytesIO(pickle.dumps([_Storage()])), TORCH_TENSOR_TYPES)
     assert not (tmp_path / "PWNED").exists()
 
 
 def test_qm9_matches_pyg(tmp_path):
     pytest.importorskip("rdkit")
-    from torch_geometric.datasets import QM9 as PyGQM9
-
-    from graphkit.datasets import QM9
-    from graphkit.transforms import RadiusGraph
-
+    PyGQM9 = require_peer("torch_geometric.datasets").QM9
     root = _copy(tmp_path, "QM9")
     ours = QM9(root, download=False)
     shutil.copytree(FIX / "QM9", tmp_path / "pyg" / "QM9")
@@ -174,3 +172,40 @@ def test_qm9_matches_pyg(tmp_path):
         assert int(a.idx) == int(b.idx)
     radius = QM9(root, transform=RadiusGraph(1.5), download=False)[1]
     assert radius.num_edges > 0 and torch.equal(radius.pos, ours[1].pos)
+
+
+class _Served:
+    """``urllib.request.urlopen`` replaced by files served from memory: the download path runs without network."""
+
+    def __init__(self, files):
+        self.files, self.asked = files, []
+
+    def __call__(self, url, timeout=None):
+        self.asked.append(url)
+        if url not in self.files:
+            raise urllib.error.URLError("no network in this test")
+        return io.BytesIO(self.files[url])
+
+
+def test_download_path_parses_the_same(tmp_path, monkeypatch):
+    raw = FIX / "Drosophila" / "raw"
+    files = {f"{PLANETOID_URL}/ind.drosophila.{p}": (raw / f"ind.drosophila.{p}").read_bytes() for p in PARTS}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:  # the TU archives hold NAME/NAME_*.txt
+        for path in (FIX / "B3DB" / "raw").iterdir():
+            zf.write(path, f"B3DB/{path.name}")
+    files[f"{TU_URL}/B3DB.zip"] = buf.getvalue()
+    served = _Served(files)
+    monkeypatch.setattr(urllib.request, "urlopen", served)
+    monkeypatch.setitem(planetoid_module.PLANETOID_NAMES, "drosophila", "Drosophila")  # served like Cora
+    downloaded = Planetoid(str(tmp_path), "drosophila")[0]
+    local = Planetoid(_copy(tmp_path / "local", "Drosophila"), "Drosophila", download=False)[0]
+    assert torch.equal(downloaded.x, local.x) and torch.equal(downloaded.edge_index, local.edge_index)
+    tu = TUDataset(str(tmp_path), "B3DB")
+    ref = TUDataset(_copy(tmp_path / "local", "B3DB"), "B3DB", download=False)
+    assert len(tu) == len(ref) and torch.equal(tu[4].edge_index, ref[4].edge_index)
+    assert not (tmp_path / "B3DB" / "raw" / "B3DB.zip").exists()
+    with pytest.raises(DataNotFoundError, match=r"cannot download .*ind\.cora\.x \(no network in this test\); "
+                                                r".*save it as .*ind\.cora\.x \(and likewise"):
+        Planetoid(str(tmp_path), "Cora")
+    assert not any(p.name.startswith(".ind.cora") for p in (tmp_path / "Cora" / "raw").iterdir())
