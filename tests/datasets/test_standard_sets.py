@@ -209,3 +209,41 @@ def test_download_path_parses_the_same(tmp_path, monkeypatch):
                                                 r".*save it as .*ind\.cora\.x \(and likewise"):
         Planetoid(str(tmp_path), "Cora")
     assert not any(p.name.startswith(".ind.cora") for p in (tmp_path / "Cora" / "raw").iterdir())
+
+
+def test_citeseer_isolated_test_nodes_get_zero_rows(tmp_path):
+    """CiteSeer's test.index has gaps (isolated nodes without a tx row): they get zero features and no split."""
+    src = FIX / "Drosophila" / "raw"
+    raw = tmp_path / "CiteSeer" / "raw"
+    raw.mkdir(parents=True)
+    for p in PARTS:
+        shutil.copy(src / f"ind.drosophila.{p}", raw / f"ind.citeseer.{p}")
+    test_index = np.loadtxt(src / "ind.drosophila.test.index", dtype=np.int64)
+    gone = np.sort(test_index)[[10, 30]]  # two ids inside the range, so the span stays the same
+    keep = ~np.isin(test_index, gone)
+    tx, ty = (load_pickle(src / f"ind.drosophila.{p}", PLANETOID_TYPES) for p in ("tx", "ty"))
+    (raw / "ind.citeseer.tx").write_bytes(pickle.dumps(tx[np.flatnonzero(keep)], protocol=2))
+    (raw / "ind.citeseer.ty").write_bytes(pickle.dumps(ty[keep], protocol=2))
+    (raw / "ind.citeseer.test.index").write_text("".join(f"{i}\n" for i in test_index[keep]))
+    g = Planetoid(str(tmp_path), "CiteSeer", download=False)[0]
+    ref = Planetoid(_copy(tmp_path / "ref", "Drosophila"), "Drosophila", download=False)[0]
+    others = torch.from_numpy(~np.isin(np.arange(209), gone))
+    assert torch.equal(g.x[others], ref.x[others]) and torch.equal(g.y[others], ref.y[others])
+    assert not g.x[torch.from_numpy(gone)].any() and not g.test_mask[torch.from_numpy(gone)].any()
+    assert int(g.test_mask.sum()) == 58
+
+
+def test_bad_raw_files_name_the_file(tmp_path):
+    root = _copy(tmp_path, "B3DB")
+    a = tmp_path / "B3DB" / "raw" / "B3DB_A.txt"
+    a.write_text(a.read_text() + "1, 99999\n")
+    with pytest.raises(ValueError, match=r"B3DB_A\.txt: every line must be 'row, col' with 1 <= id <= \d+"):
+        TUDataset(root, "B3DB", download=False)
+    a.write_text("1, x\n")
+    with pytest.raises(ValueError, match=r"B3DB_A\.txt: not a comma-separated table of int64"):
+        TUDataset(root, "B3DB", download=False)
+    root = _copy(tmp_path, "Drosophila")
+    index = tmp_path / "Drosophila" / "raw" / "ind.drosophila.test.index"
+    index.write_text(index.read_text() + "5\n")
+    with pytest.raises(ValueError, match=r"test\.index lists 61 nodes but tx has 60 rows"):
+        Planetoid(root, "Drosophila", download=False)
