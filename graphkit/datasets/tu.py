@@ -12,6 +12,7 @@ files put there by hand); the processed graphs are a :class:`graphkit.io.ArraySt
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -138,6 +139,7 @@ class TUDataset(GraphDataset):
                 extracted = raw.parent / name  # the zip holds NAME/NAME_*.txt
                 for path in extracted.glob(f"{name}_*.txt"):
                     path.replace(raw / path.name)
+                shutil.rmtree(extracted, ignore_errors=True)
                 archive.unlink()
             graphs = read_tu(raw, name)
             arrays, meta = pack_graphs(graphs, prefix="g:")

@@ -13,6 +13,7 @@ The benchmark's own split is ``split["train"|"valid"|"test"]`` (10k / 1k / 1k fo
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -51,6 +52,9 @@ def read_zinc_split(raw: Path, part: str, subset: bool) -> List[Graph]:
             atoms, adj, target = mol["atom_type"], mol["bond_type"], mol["logP_SA_cycle_normalized"]
         except (KeyError, TypeError):
             raise ValueError(f"{path}: molecule {i} lacks atom_type / bond_type / logP_SA_cycle_normalized") from None
+        if not all(isinstance(t, torch.Tensor) for t in (atoms, adj, target)):
+            raise ValueError(f"{path}: molecule {i} must hold tensors, got {type(atoms).__name__}, "
+                             f"{type(adj).__name__}, {type(target).__name__}")
         n = atoms.numel()
         if adj.shape != (n, n):
             raise ValueError(f"{path}: molecule {i} has {n} atoms but a bond_type matrix of shape {tuple(adj.shape)}")
@@ -87,6 +91,7 @@ class ZINC(GraphDataset):
                 raw.mkdir(parents=True, exist_ok=True)
                 for path in (folder / "molecules").glob("*.pickle"):
                     path.replace(raw / path.name)
+                shutil.rmtree(folder / "molecules", ignore_errors=True)
                 archive.unlink()
             graphs: List[Graph] = []
             counts = {}

@@ -130,6 +130,8 @@ def test_zinc_matches_pyg(tmp_path, subset):
     for a, b in zip(ours, theirs):
         assert torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
         assert torch.equal(a.edge_attr, b.edge_attr) and torch.equal(a.y, b.y)
+    batch = next(iter(ours.loader("test", batch_size=8)))
+    assert batch.num_graphs == len(ours.split["test"]) and batch.y.shape == (batch.num_graphs,)
 
 
 def test_zinc_pickle_cannot_run_code(tmp_path, monkeypatch):
@@ -204,6 +206,7 @@ def test_download_path_parses_the_same(tmp_path, monkeypatch):
     tu = TUDataset(str(tmp_path), "B3DB")
     ref = TUDataset(_copy(tmp_path / "local", "B3DB"), "B3DB", download=False)
     assert len(tu) == len(ref) and torch.equal(tu[4].edge_index, ref[4].edge_index)
+    assert sorted(p.name for p in (tmp_path / "B3DB").iterdir()) == ["processed", "raw"]
     assert not (tmp_path / "B3DB" / "raw" / "B3DB.zip").exists()
     with pytest.raises(DataNotFoundError, match=r"cannot download .*ind\.cora\.x \(no network in this test\); "
                                                 r".*save it as .*ind\.cora\.x \(and likewise"):
