@@ -26,7 +26,19 @@ from graphkit.nn.conv import (
     SGConv,
 )
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.models import DGCNN, GCN, GIN, MLP, BasicGNN, BPRLoss, GraphSAGE, LightGCN, NeuralFingerprint
+from graphkit.nn.models import (
+    DGCNN,
+    GAT,
+    GCN,
+    GIN,
+    MLP,
+    BasicGNN,
+    BPRLoss,
+    GraphSAGE,
+    GraphTransformer,
+    LightGCN,
+    NeuralFingerprint,
+)
 from graphkit.nn.pool import (
     AttentionalAggregation,
     GlobalAttention,
@@ -67,6 +79,8 @@ __all__ = [
     "GCN",
     "GraphSAGE",
     "GIN",
+    "GAT",
+    "GraphTransformer",
     "DGCNN",
     "LightGCN",
     "BPRLoss",
