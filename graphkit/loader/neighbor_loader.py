@@ -61,7 +61,7 @@ class SubgraphSampler:
         ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A batch's
             ``x`` is then valid for ``ring - 1`` further batches (``ring - prefetch - 2`` in a prefetching loader,
             which keeps at least one); ``clone()`` it to keep it longer.
-        backend: ``"auto"``, ``"cpp"`` or ``"torch"`` (see :func:`sample_neighbors`).
+        backend: ``None`` (graphkit's back-end switch), ``"ext"`` or ``"torch"`` (see :func:`sample_neighbors`).
     """
 
     def __init__(
@@ -71,12 +71,12 @@ class SubgraphSampler:
         replace: bool = False,
         features: Union[FeatureStore, Tensor, None] = None,
         ring: int = 4,
-        backend: str = "auto",
+        backend: Optional[str] = None,
     ) -> None:
         if not isinstance(graph, Graph):
             raise TypeError(f"graph must be a graphkit.Graph, got {type(graph).__name__}")
         self.graph = graph
-        self.num_neighbors = _check_fanouts(list(num_neighbors))
+        self.num_neighbors = _check_fanouts(list(num_neighbors), bool(replace))
         self.replace = bool(replace)
         self.backend = backend
         # A 1-D graph.x (one scalar per node) is stored as width 1 and handed back 1-D.
@@ -89,10 +89,10 @@ class SubgraphSampler:
             raise ValueError(f"features has {features.num_rows} rows but num_nodes is {graph.num_nodes}")
         self.features: Optional[FeatureStore] = features
         self._ring = RingBuffer(features.width, features.dtype, ring) if features is not None and ring else None
-        self.csr = graph.csr()
+        graph.csr()  # built once here, then a cache hit per batch (graphkit built it: no per-batch CSR check)
 
     def __call__(self, seeds: Tensor, seed: int) -> Graph:
-        out = sample_neighbors(self.csr, seeds, self.num_neighbors, self.replace, seed, self.backend)
+        out = sample_neighbors(self.graph, seeds, self.num_neighbors, self.replace, seed, self.backend)
         x = None
         if self.features is not None:
             buf = self._ring.next(out.n_id.numel()) if self._ring is not None else None
@@ -143,7 +143,7 @@ class NeighborLoader:
         prefetch: int = 1,
         ring: int = 4,
         transform: Optional[Callable[[Graph], Graph]] = None,
-        backend: str = "auto",
+        backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

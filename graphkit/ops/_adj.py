@@ -10,7 +10,7 @@ from typing import Callable, Optional, Tuple
 import torch
 from torch import Tensor
 
-from graphkit.ops._checks import check_bounds, check_index
+from graphkit.ops._checks import check_bounds, check_index, check_size
 
 __all__ = ["CSRAdj", "resolve_adj", "build_csr"]
 
@@ -55,8 +55,10 @@ def resolve_adj(
     adj: object, num_src: Optional[int], num_nodes: Optional[int], device: torch.device, src_name: str = "x"
 ) -> CSRAdj:
     """``num_src``: rows of the source-side operand ``src_name`` (sources must be below it); ``num_nodes``: targets."""
+    if num_nodes is not None:
+        num_nodes = check_size("num_nodes", num_nodes)
     if hasattr(adj, "csr") and hasattr(adj, "csr_t") and hasattr(adj, "num_nodes"):
-        n = int(adj.num_nodes)  # type: ignore[attr-defined]
+        n = check_size("num_nodes", adj.num_nodes)  # type: ignore[attr-defined]
         if num_src is not None and num_src != n:
             raise ValueError(f"{src_name} has {num_src} rows but the graph has num_nodes {n}")
         if num_nodes is not None and num_nodes != n:

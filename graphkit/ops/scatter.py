@@ -9,7 +9,7 @@ from torch import Tensor
 
 from graphkit.ops import _kernels as K
 from graphkit.ops._adj import build_csr
-from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device
+from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device, check_size
 from graphkit.ops._torch_kernels import rows_of
 
 __all__ = ["scatter", "segment"]
@@ -80,8 +80,11 @@ def scatter(
         raise ValueError("src must have at least one dimension, got a 0-dim tensor")
     if index.dim() != 1 or index.size(0) != src.size(0):
         raise ValueError(f"index must have shape [{src.size(0)}] (one group per row of src), got {list(index.shape)}")
+    row_bytes = src.element_size() * math.prod(src.shape[1:]) + 8  # an output row and a rowptr entry
     if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() else 0
+        dim_size = check_size("index.max() + 1", int(index.max()) + 1 if index.numel() else 0, row_bytes)
+    else:
+        dim_size = check_size("dim_size", dim_size, row_bytes)
     check_bounds("index", index, dim_size, "dim_size")
     rowptr, col, _ = build_csr(index, torch.arange(index.numel(), device=index.device, dtype=index.dtype), dim_size)
     out, arg = _GroupReduce.apply(rowptr, col, index.long(), _as3(src), reduce)

@@ -111,8 +111,4 @@ at::Tensor& gather_rows_uva(const at::Tensor& src, const at::Tensor& index, cons
 }  // namespace uva
 }  // namespace graphkit
 
-TORCH_LIBRARY_FRAGMENT(graphkit, m) {
-  m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream) -> Tensor(a!)");
-}
-
 TORCH_LIBRARY_IMPL(graphkit, CUDA, m) { m.impl("gather_rows_uva", &graphkit::uva::gather_rows_uva); }
