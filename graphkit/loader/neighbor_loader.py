@@ -58,9 +58,9 @@ class SubgraphSampler:
         num_neighbors: fan-out per hop, e.g. ``[15, 10, 5]``; ``-1`` takes all incoming edges.
         replace: sample with replacement.
         features: a ``FeatureStore`` or tensor to read ``x`` from; default ``graph.x`` (not copied).
-        ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A batch's
-            ``x`` is then valid for ``ring - 1`` further batches (``ring - prefetch - 2`` in a prefetching loader,
-            which keeps at least one); ``clone()`` it to keep it longer.
+        ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A buffer is
+            reused only once nothing outside the ring holds it, so a batch (or a slice of its ``x``) that the
+            consumer keeps, e.g. ``list(loader)``, stays valid: its buffer is left to it and replaced by a new one.
         backend: ``None`` (graphkit's back-end switch), ``"ext"`` or ``"torch"`` (see :func:`sample_neighbors`).
     """
 

@@ -43,12 +43,12 @@ def _as3(src: Tensor) -> Tensor:
     return src.reshape(src.size(0), 1, math.prod(src.shape[1:])).contiguous()  # explicit: -1 fails on 0 rows
 
 
-def _finish(out: Tensor, arg: Tensor, src: Tensor, col: Optional[Tensor], return_arg: bool):
+def _finish(out: Tensor, arg: Tensor, src: Tensor, col: Optional[Tensor], reduce: str, return_arg: bool):
     out = out.view((out.size(0),) + tuple(src.shape[1:]))
     if not return_arg:
         return out
-    if arg.numel() == 0:
-        raise ValueError("return_arg=True needs reduce 'max' or 'min'")
+    if reduce not in ("max", "min"):
+        raise ValueError(f"return_arg=True needs reduce 'max' or 'min', got {reduce!r}")
     if col is not None and col.numel():  # CSR positions -> positions in src (no edges: every arg is -1)
         arg = torch.where(arg >= 0, col.long()[arg.clamp(min=0)], arg)
     return out, arg.view_as(out)
@@ -88,7 +88,7 @@ def scatter(
     check_bounds("index", index, dim_size, "dim_size")
     rowptr, col, _ = build_csr(index, torch.arange(index.numel(), device=index.device, dtype=index.dtype), dim_size)
     out, arg = _GroupReduce.apply(rowptr, col, index.long(), _as3(src), reduce)
-    return _finish(out, arg, src, col, return_arg)
+    return _finish(out, arg, src, col, reduce, return_arg)
 
 
 def segment(
@@ -122,4 +122,4 @@ def segment(
     if ptr.numel() > 1 and bool((ptr[1:] < ptr[:-1]).any()):
         raise ValueError("ptr must be non-decreasing")
     out, arg = _GroupReduce.apply(ptr, None, rows_of(ptr), _as3(src[:last]), reduce)
-    return _finish(out, arg, src, None, return_arg)
+    return _finish(out, arg, src, None, reduce, return_arg)
