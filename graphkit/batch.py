@@ -188,3 +188,6 @@ class Batch(Graph):
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", num_graphs={self.num_graphs})"
+
+
+torch.serialization.add_safe_globals([Batch])  # as Graph (graph.py): loadable with weights_only=True

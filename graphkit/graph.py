@@ -430,3 +430,8 @@ class Graph:
         if not any(self._kinds.get(k) == NODE for k in self._store):
             parts.append(f"num_nodes={self.num_nodes}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# A saved Graph holds only tensors, dicts, lists and ints; allow-listing the class lets
+# ``torch.load(path, weights_only=True)`` rebuild it without unpickling arbitrary code.
+torch.serialization.add_safe_globals([Graph])

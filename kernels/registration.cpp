@@ -10,6 +10,19 @@
 
 static bool has_cuda() { return GRAPHKIT_WITH_CUDA != 0; }
 
+// graphkit.ops.cuda's error-flag mode (kernels/cuda/errors.cu); without CUDA there is nothing to check.
+namespace graphkit {
+namespace cuda {
+#if GRAPHKIT_WITH_CUDA
+bool set_sync_checks(bool enable);
+void raise_pending(int64_t device);
+#else
+static bool set_sync_checks(bool) { return true; }
+static void raise_pending(int64_t) {}
+#endif
+}  // namespace cuda
+}  // namespace graphkit
+
 TORCH_LIBRARY(graphkit, m) {
   m.def("csr_reduce(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce) -> (Tensor, Tensor)");
   m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
@@ -17,11 +30,13 @@ TORCH_LIBRARY(graphkit, m) {
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
   m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
   m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)");
-  m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream) -> Tensor(a!)");
+  m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream, bool check=True) -> Tensor(a!)");
   m.def(
       "sample_neighbors(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, int[] fanouts, bool replace, "
       "int seed) -> (Tensor n_id, Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, "
       "Tensor edges_per_hop)");
+  m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
+  m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
   m.def("has_cuda() -> bool", &has_cuda);
 }
 

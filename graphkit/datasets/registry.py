@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
-__all__ = ["DatasetInfo", "register", "unregister", "available", "load", "names"]
+__all__ = ["DatasetInfo", "register", "unregister", "available", "load", "names", "package_path"]
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,20 @@ def _lazy(module: str, cls: str) -> Callable[..., Any]:
     return loader
 
 
-def _package_has(package: str, *parts: str) -> Callable[[Optional[str]], bool]:
-    def check(root: Optional[str]) -> bool:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            return False
-        return os.path.exists(os.path.join(spec.submodule_search_locations[0], *parts))
+def package_path(package: str, *parts: str) -> Optional[str]:
+    """Path of a data file shipped inside an installed package (without importing it), or None if absent.
 
-    return check
+    The one "does this package have that file" test: :func:`graphkit.datasets.base.package_file` raises on None.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], *parts)
+    return path if os.path.exists(path) else None
+
+
+def _package_has(package: str, *parts: str) -> Callable[[Optional[str]], bool]:
+    return lambda root: package_path(package, *parts) is not None
 
 
 def _fashion_on_disk(root: Optional[str]) -> bool:

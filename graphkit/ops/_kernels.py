@@ -22,7 +22,7 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva"]
 
 
 def csr_reduce(
@@ -63,12 +63,13 @@ def arg_backward(
 ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
 
-    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` on the CPU with the
-    extension is one column-parallel kernel (``arg_scatter``); the rest (CUDA, the weight gradient, the torch
-    backend) is torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None`` where not needed).
+    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` with the extension is
+    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA); the weight
+    gradient and the torch backend are torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
+    where not needed).
     """
     grad_x = grad_w = None
-    if need_x and use_ext(x) and x.device.type == "cpu":  # a column-parallel C++ scatter (kernels/cpu/arg_scatter.cpp)
+    if need_x and use_ext(x):  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
         grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
         need_x = False
         if not need_w or weight is None:
@@ -111,3 +112,8 @@ def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
     if backend() == "cpu-ext":
         return torch.ops.graphkit.gather_rows(src, index, out)
     return T.gather_rows(src, index, out)
+
+
+def gather_rows_uva(src: Tensor, index: Tensor, pos: Tensor, out: Tensor, stream: int, check: bool) -> Tensor:
+    """``out[pos[i]] = src[index[i]]`` on the GPU from page-locked host ``src`` (CUDA build only; no fallback)."""
+    return torch.ops.graphkit.gather_rows_uva(src, index, pos, out, stream, check)

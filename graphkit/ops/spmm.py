@@ -37,7 +37,9 @@ class _SpMM(torch.autograd.Function):
             gx, gw = K.arg_backward(col, perm if w is not None else None, w, x, arg, grad, need_x, need_w)
             return None, gx, gw, None
         if reduce == "mean":
-            grad = grad / adj.degree().clamp(min=1).to(grad.dtype).view(-1, 1, 1)
+            # in float32 at least: a float16 degree above 65504 is inf (and would zero the gradient)
+            deg = adj.degree().clamp(min=1).to(torch.promote_types(grad.dtype, torch.float32))
+            grad = (grad / deg.view(-1, 1, 1)).to(grad.dtype)
         gx = gw = None
         if need_x:  # d out[t] / d x[s] = w_e: a sum-SpMM over the transpose (outgoing edges by source)
             rowptr_t, col_t, perm_t = adj.csr_t()
