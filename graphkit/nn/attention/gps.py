@@ -9,7 +9,7 @@ from torch import Tensor
 from torch.nn import Dropout, Linear, Sequential
 
 from graphkit.batch import Batch
-from graphkit.nn.attention._norm import resolve_act, resolve_norm
+from graphkit.nn.norm import activation_resolver, normalization_resolver
 
 __all__ = ["GPSConv", "LinearAttention", "to_padded", "global_attention"]
 
@@ -142,12 +142,12 @@ class GPSConv(torch.nn.Module):
         else:
             raise ValueError(f"attn_type must be 'multihead' or 'linear', got {attn_type!r}")
         self.mlp = Sequential(
-            Linear(channels, channels * 2), resolve_act(act, **(act_kwargs or {})), Dropout(dropout),
+            Linear(channels, channels * 2), activation_resolver(act, **(act_kwargs or {})), Dropout(dropout),
             Linear(channels * 2, channels), Dropout(dropout),
         )
-        self.norm1 = resolve_norm(norm, channels, **(norm_kwargs or {}))
-        self.norm2 = resolve_norm(norm, channels, **(norm_kwargs or {}))
-        self.norm3 = resolve_norm(norm, channels, **(norm_kwargs or {}))
+        self.norm1 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
+        self.norm2 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
+        self.norm3 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
 
     def reset_parameters(self) -> None:
         if self.conv is not None and hasattr(self.conv, "reset_parameters"):
