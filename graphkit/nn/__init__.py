@@ -8,23 +8,8 @@ from typing import Any
 
 from graphkit.nn import aggr
 from graphkit.nn.adjacency import Adjacency
-from graphkit.nn.conv import (
-    APPNP,
-    DAGNNConv,
-    DynamicEdgeConv,
-    EdgeConv,
-    GCNConv,
-    GINConv,
-    GINEConv,
-    GraphConv,
-    LGConv,
-    LightGCNConv,
-    MeshConv,
-    MFConv,
-    RGCNConv,
-    SAGEConv,
-    SGConv,
-)
+from graphkit.nn import conv
+from graphkit.nn.conv import *  # noqa: F401,F403  (the convolutions: one list, conv.__all__)
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.models import DGCNN, GCN, GIN, MLP, BasicGNN, BPRLoss, GraphSAGE, LightGCN, NeuralFingerprint
 from graphkit.nn.pool import (
@@ -40,22 +25,8 @@ __all__ = [
     "MessagePassing",
     "Adjacency",
     "aggr",
-    "GCNConv",
-    "SAGEConv",
-    "GINConv",
-    "GINEConv",
-    "GraphConv",
-    "SGConv",
-    "APPNP",
-    "DAGNNConv",
-    "EdgeConv",
-    "DynamicEdgeConv",
-    "MeshConv",
-    "MFConv",
-    "RGCNConv",
+    *conv.__all__,
     "NeuralFingerprint",
-    "LightGCNConv",
-    "LGConv",
     "global_add_pool",
     "global_sum_pool",
     "global_mean_pool",

@@ -38,7 +38,7 @@ Per-edge scores go through ``edge_updater`` + ``edge_update`` (same ``_i``/``_j`
 ``message_and_aggregate`` has two calling conventions, chosen by the class attribute ``fused_adjacency``:
 
 * ``fused_adjacency = True`` (graphkit's own layers, e.g. the attention layers): it is called for every input
-  with the resolved :class:`~graphkit.nn.adjacency.Adjacency`, so the fused path is the only path;
+  with the resolved :class:`~graphkit.nn.adjacency.Adjacency` (unless ``fuse=False``);
 * ``False`` (the default, PyG's convention, for layers ported from PyG): it is called only when the input is a
   sparse matrix (and ``flow="source_to_target"``), with that matrix itself (``adj_t``); any other input takes the
   ``message`` -> ``aggregate`` path.
@@ -146,7 +146,6 @@ class MessagePassing(torch.nn.Module):
         # PyG's name for the structure, accepted by every layer whose forward calls it ``adj`` (see __call__).
         fwd = inspect.signature(self.forward).parameters
         self._adj_alias = "adj" in fwd and "edge_index" not in fwd
-        # Node-feature names whose sizes fix the two node sets (from x_i / x_j arguments).
         # Which side (0: sources via _j, 1: targets via _i) each node-feature name fixes, as PyG infers sizes.
         self._size_sides: Dict[str, set] = {self.fused_input: {0}}
         for n, _ in self._msg_params + self._edge_params:
@@ -252,7 +251,7 @@ class MessagePassing(torch.nn.Module):
         """Will ``propagate`` take the fused ``spmm`` path (given the layer, its aggregation and ``fuse``)?"""
         if not self.fuse or not self.aggr_module.fusable or not self._default_aggregate:
             return False
-        return self._custom_fused or self._copy_message or self.fused_weight is not None
+        return (self._custom_fused and self.fused_adjacency) or self._copy_message or self.fused_weight is not None
 
     def fused_aggregate(self, adj: Adjacency, x: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
         r""":math:`\bigoplus_{j \to i} w_{ji} x_j` with the layer's aggregation(s), through ``spmm``."""
@@ -316,7 +315,7 @@ class MessagePassing(torch.nn.Module):
             collected = self._collect(self._mag_params, adj_, kwargs, "message_and_aggregate")
             out = self.message_and_aggregate(adj, **collected)
         elif self.fusable():
-            if self._custom_fused:
+            if self._custom_fused and self.fused_adjacency:
                 out = self.message_and_aggregate(adj_, **self._collect(self._mag_params, adj_, kwargs,
                                                                        "message_and_aggregate"))
             else:

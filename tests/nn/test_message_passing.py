@@ -118,10 +118,12 @@ def test_graph_sparse_tensor_and_edge_index_agree() -> None:
 
 def test_graph_csr_is_cached_across_layers() -> None:
     g = random_graph(12, 40, 3)
+    assert not g.has_csr()
     Copy()(g.x, g)
+    assert g.has_csr()  # the first layer built the Graph's CSR ...
     first = g.csr()
     Copy(aggr="max")(g.x, g)
-    assert g.csr()[0] is first[0]
+    assert g.csr()[0] is first[0]  # ... and the second reused it
 
 
 def test_edge_updater_gathers_like_message() -> None:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphkit.graph import Graph
+from graphkit.batch import Batch
 from graphkit.nn.norm import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MLP"]
@@ -121,8 +121,8 @@ class BasicGNN(torch.nn.Module):
     def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
         """Shapes: x ``(|V|, F_in)`` -> ``(|V|, F_out)``; ``batch`` only feeds graph-wise norms."""
-        if batch is None and isinstance(adj, Graph) and "batch" in dir(type(adj)):
-            batch = adj.batch  # type: ignore[attr-defined]
+        if batch is None and isinstance(adj, Batch):
+            batch = adj.batch
         xs: List[Tensor] = []
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
