@@ -94,12 +94,13 @@ class AttentionConv(MessagePassing):
             A, edge_attr = with_self_loops(A, edge_attr, min(A.num_src, A.num_dst), fill_value)
         return A, edge_attr
 
-    def attend(self, A: Adjacency, logits: Tensor, values: Tensor, **kwargs: Any) -> Tuple[Tensor, Tensor]:
-        """``edge_softmax`` -> dropout -> aggregate (``kwargs`` go to ``propagate``):
-        ``(out [N_dst, H, F], alpha [E, H])``."""
+    def attend(self, A: Adjacency, logits: Tensor, values: Tensor, **kwargs: Any) -> Tuple[Tensor, Tensor, Tensor]:
+        """``edge_softmax`` -> dropout -> aggregate (``kwargs`` go to ``propagate``): ``(out [N_dst, H, F],
+        alpha [E, H], weights [E, H])``, ``weights`` being ``alpha`` after dropout (GAT and GATv2 report the
+        weights, TransformerConv reports alpha, each as PyG does)."""
         alpha = A.edge_softmax(logits)
         weights = F.dropout(alpha, p=self.dropout, training=self.training)
-        return self.propagate(A, x=values, alpha=weights, **kwargs), alpha
+        return self.propagate(A, x=values, alpha=weights, **kwargs), alpha, weights
 
     def message_and_aggregate(self, adj: Adjacency, x: Tensor, alpha: Tensor) -> Tensor:
         r""":math:`\sum_j \alpha_{ij}^h x_j^h` as one multi-head ``spmm`` on ``[E, H]`` weights."""

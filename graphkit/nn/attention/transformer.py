@@ -105,7 +105,7 @@ class TransformerConv(AttentionConv):
             raise ValueError(f"edge_dim is {self.edge_dim} but no edge_attr was given")
 
         logits = self.edge_updater(A, query=query, key=key, edge_attr=edge_attr)
-        out, alpha = self.attend(A, logits, value, edge_attr=edge_attr)
+        out, alpha, _ = self.attend(A, logits, value, edge_attr=edge_attr)
         out = self.merge_heads(out)
         if self.root_weight:
             x_r = self.lin_skip(x_dst)
