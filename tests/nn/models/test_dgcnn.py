@@ -1,6 +1,8 @@
 """DGCNN: per-cloud kNN and backpropagation."""
 from __future__ import annotations
 
+import torch
+
 from graphkit import Batch
 from graphkit import nn as gnn
 from graphkit.testing.layers import random_graph
