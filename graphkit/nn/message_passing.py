@@ -61,7 +61,7 @@ import torch
 from torch import Tensor
 
 from graphkit.nn.adjacency import FLOWS, Adjacency, is_sparse_adj
-from graphkit.nn.aggr import AggrLike, Aggregation, MultiAggregation, aggr_resolver
+from graphkit.nn.aggr import AggrLike, Aggregation, MultiAggregation, aggr_resolver, is_fusable
 
 __all__ = ["MessagePassing"]
 
@@ -159,7 +159,7 @@ class MessagePassing(torch.nn.Module):
 
     def aggregate(self, inputs: Tensor, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
         """Reduce the messages per target with ``self.aggr_module``."""
-        return self.aggr_module(inputs, index, dim_size)
+        return self.aggr_module(inputs, index, dim_size=dim_size)
 
     def update(self, inputs: Tensor) -> Tensor:
         r"""The update :math:`\gamma`; identity by default."""
@@ -249,7 +249,7 @@ class MessagePassing(torch.nn.Module):
 
     def fusable(self) -> bool:
         """Will ``propagate`` take the fused ``spmm`` path (given the layer, its aggregation and ``fuse``)?"""
-        if not self.fuse or not self.aggr_module.fusable or not self._default_aggregate:
+        if not self.fuse or not is_fusable(self.aggr_module) or not self._default_aggregate:
             return False
         return (self._custom_fused and self.fused_adjacency) or self._copy_message or self.fused_weight is not None
 
@@ -336,7 +336,7 @@ class MessagePassing(torch.nn.Module):
                 f"{type(self).__name__}.message must return one row per edge ({adj_.num_edges}), "
                 f"got {getattr(first, 'shape', type(first).__name__)}"
             )
-        if isinstance(msg, Tensor) and self._default_aggregate and self.aggr_module.fusable \
+        if isinstance(msg, Tensor) and self._default_aggregate and is_fusable(self.aggr_module) \
                 and adj_.graph is not None:
             return self._reduce_on_csr(msg, adj_)
         return self.aggregate(msg, **self._collect(self._aggr_params, adj_, kwargs, "aggregate"))

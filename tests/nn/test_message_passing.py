@@ -312,3 +312,12 @@ def test_pyg_edge_index_honours_its_sparse_size() -> None:
     torch.testing.assert_close(Copy()(x, pyg.EdgeIndex(raw)), Copy()(x, raw))  # no sparse_size: from x
     with pytest.raises(ValueError, match="source"):
         Copy()(torch.randn(3, 2), pyg.EdgeIndex(raw, sparse_size=(5, 5)))
+
+
+def test_another_librarys_aggregation_module_is_used_as_is() -> None:
+    pyg = require_peer("torch_geometric")
+    g = random_graph(10, 35, 3)
+    foreign = pyg.nn.aggr.PowerMeanAggregation(p=1.0)  # p = 1: the mean
+    layer = Copy(aggr=foreign)
+    assert layer.aggr_module is foreign and not layer.fusable()
+    torch.testing.assert_close(layer(g.x, g.edge_index), Copy(aggr="mean")(g.x, g.edge_index), atol=1e-6, rtol=0)

@@ -24,14 +24,27 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear, Parameter
 
-from graphkit.nn.adjacency import Adjacency
+from graphkit.nn.adjacency import Adjacency, is_sparse_adj
 from graphkit.nn.attention._common import FillValue, graph_edge_attr, split_pair, with_self_loops
 from graphkit.nn.message_passing import MessagePassing
 
-__all__ = ["AttentionConv", "Pair", "AttentionOutput"]
+__all__ = ["AttentionConv", "attention_weights", "Pair", "AttentionOutput"]
 
 Pair = Union[Tensor, Tuple[Tensor, Optional[Tensor]]]
 AttentionOutput = Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]
+
+
+def attention_weights(A: Adjacency, alpha: Tensor, adj: Any = None) -> Any:
+    """What ``return_attention_weights=True`` returns next to the output, in PyG's format: ``(edge_index,
+    alpha)``; for a ``torch.sparse`` input ``(adj_t with the weights as values, alpha)``; for a ``SparseTensor``
+    input that ``SparseTensor`` with the weights as values. ``edge_index`` includes any added self-loops."""
+    if not is_sparse_adj(adj):
+        return A.edge_index, alpha
+    rows_cols = torch.stack([A.dst, A.src])  # adj_t is [targets, sources]
+    if isinstance(adj, Tensor):
+        weighted = torch.sparse_coo_tensor(rows_cols, alpha, (A.num_dst, A.num_src) + tuple(alpha.shape[1:]))
+        return weighted.coalesce(), alpha
+    return type(adj)(row=rows_cols[0], col=rows_cols[1], value=alpha, sparse_sizes=(A.num_dst, A.num_src))
 
 
 class AttentionConv(MessagePassing):
@@ -111,7 +124,7 @@ class AttentionConv(MessagePassing):
         return x_j * alpha.unsqueeze(-1)
 
     def finish(self, out: Tensor, A: Adjacency, alpha: Tensor, res: Optional[Tensor],
-               return_attention_weights: Optional[bool]) -> AttentionOutput:
+               return_attention_weights: Optional[bool], adj: Any = None) -> AttentionOutput:
         """Merge heads, add the residual and the bias, and return the weights if asked (PyG's format)."""
         out = self.merge_heads(out)
         if res is not None:
@@ -120,7 +133,7 @@ class AttentionConv(MessagePassing):
         if isinstance(bias, Tensor):
             out = out + bias
         if return_attention_weights:
-            return out, (A.edge_index, alpha)
+            return out, attention_weights(A, alpha, adj)
         return out
 
     def merge_heads(self, out: Tensor) -> Tensor:

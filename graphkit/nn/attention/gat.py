@@ -124,7 +124,7 @@ class GATConv(AttentionConv):
         alpha_dst = (x_dst * self.att_dst).sum(-1) if x_dst is not None else alpha_src.new_zeros(A.num_dst, H)
         logits = self.edge_updater(A, alpha_src=alpha_src, alpha_dst=alpha_dst, edge_attr=edge_attr)
         out, _, weights = self.attend(A, logits, x_src)
-        return self.finish(out, A, weights, res, return_attention_weights)
+        return self.finish(out, A, weights, res, return_attention_weights, adj)
 
     def edge_update(self, adj: Adjacency, alpha_src: Tensor, alpha_dst: Tensor,
                     edge_attr: Optional[Tensor]) -> Tensor:

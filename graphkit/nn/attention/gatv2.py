@@ -106,7 +106,7 @@ class GATv2Conv(AttentionConv):
         A, edge_attr = self.structure(x_l, x_r, adj, edge_attr, size, self.add_self_loops, self.fill_value)
         logits = self.edge_updater(A, x_l=x_l, x_r=x_r, edge_attr=edge_attr)
         out, _, weights = self.attend(A, logits, x_l)
-        return self.finish(out, A, weights, res, return_attention_weights)
+        return self.finish(out, A, weights, res, return_attention_weights, adj)
 
     def edge_update(self, adj: Adjacency, x_l: Tensor, x_r: Tensor, edge_attr: Optional[Tensor]) -> Tensor:
         """``[E, H]`` logits ``a.LeakyReLU(W_l x_j + W_r x_i + W_e e_ij)``, walked in edge chunks."""

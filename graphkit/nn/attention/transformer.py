@@ -10,7 +10,7 @@ from torch.nn import Linear
 
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.attention._edgewise import edge_node_dot, edge_weighted_sum
-from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair
+from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair, attention_weights
 
 __all__ = ["TransformerConv"]
 
@@ -115,7 +115,7 @@ class TransformerConv(AttentionConv):
             else:
                 out = out + x_r
         if return_attention_weights:
-            return out, (A.edge_index, alpha)
+            return out, attention_weights(A, alpha, adj)
         return out
 
     def _edge_weight(self) -> Optional[Tensor]:

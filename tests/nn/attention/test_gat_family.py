@@ -300,3 +300,23 @@ def test_attention_constructor_calls_reset_parameters(name, monkeypatch):
     monkeypatch.setattr(LAYERS[name], "reset_parameters", lambda self: calls.append(1))
     LAYERS[name](6, 4)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_attention_weights_of_a_sparse_input_come_back_sparse_like_pyg(name):
+    pyg = require_peer("torch_geometric")
+    x, ei, _ = _graph()
+    theirs = getattr(pyg.nn, name)(6, 4, heads=2).double().eval()
+    ours = LAYERS[name](6, 4, heads=2).double().eval()
+    ours.load_state_dict(theirs.state_dict())
+    ei = torch.unique(ei, dim=1)  # a sparse matrix holds each edge once
+    adj_t = torch.sparse_coo_tensor(ei.flip(0), torch.ones(ei.size(1), dtype=torch.float64), (23, 23)).coalesce()
+    out, (weighted, alpha) = ours(x, adj_t, return_attention_weights=True)
+    ref_out, (ref_weighted, ref_alpha) = theirs(x, adj_t, return_attention_weights=True)
+    torch.testing.assert_close(out, ref_out, atol=1e-10, rtol=1e-10)
+    if name == "TransformerConv":  # PyG hands back adj_t unchanged here; we put the weights in, as for GAT
+        assert ref_weighted is adj_t
+        ref_weighted = torch.sparse_coo_tensor(adj_t.indices(), ref_alpha, (23, 23, 2))
+    assert weighted.is_sparse and weighted.shape == ref_weighted.shape == (23, 23, 2)
+    torch.testing.assert_close(weighted.to_dense(), ref_weighted.to_dense(), atol=1e-10, rtol=1e-10)
+    assert alpha.shape == ref_alpha.shape
