@@ -321,3 +321,14 @@ def test_another_librarys_aggregation_module_is_used_as_is() -> None:
     layer = Copy(aggr=foreign)
     assert layer.aggr_module is foreign and not layer.fusable()
     torch.testing.assert_close(layer(g.x, g.edge_index), Copy(aggr="mean")(g.x, g.edge_index), atol=1e-6, rtol=0)
+
+
+def test_every_graph_operator_is_a_message_passing() -> None:
+    from graphkit.nn.attention import GATConv, GATv2Conv, GPSConv, NeighborhoodAttention2d, TransformerConv
+    from graphkit.nn.conv import MeshConv
+    from graphkit.nn.sheaf import SheafDiffusion
+    from graphkit.nn.subgraph import DSSLayer, SSWLLayer
+
+    for cls in (GATConv, GATv2Conv, TransformerConv, GPSConv, NeighborhoodAttention2d, SheafDiffusion, DSSLayer,
+                SSWLLayer, MeshConv):
+        assert issubclass(cls, MessagePassing), cls.__name__
