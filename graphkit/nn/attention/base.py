@@ -112,6 +112,9 @@ class AttentionConv(MessagePassing):
         alpha [E, H], weights [E, H])``, ``weights`` being ``alpha`` after dropout (GAT and GATv2 report the
         weights, TransformerConv reports alpha, each as PyG does)."""
         alpha = A.edge_softmax(logits)
+        # Drop the [E, H] logits now (callers pass them inline): softmax keeps its output, not its input, and
+        # holding them through the aggregation raised the measured peak by one [E, H] buffer.
+        del logits
         weights = F.dropout(alpha, p=self.dropout, training=self.training)
         return self.propagate(A, x=values, alpha=weights, **kwargs), alpha, weights
 

@@ -30,7 +30,8 @@ class GATConv(AttentionConv):
     node gets two scalars per head (:math:`a_s^\top \Theta x`, :math:`a_t^\top \Theta x`) and the edge term
     folds into one ``[D, H]`` matrix :math:`(a_{e,h}^\top \Theta_{e,h})_h`; ``edge_update`` forms the ``[E, H]``
     logits with an ``sddmm(op="add")``, ``edge_softmax`` normalises them, dropout acts on the ``[E, H]``
-    weights, and the fused ``message_and_aggregate`` (one multi-head ``spmm``) aggregates ``[N, H, F]`` features. Nothing of size ``[E, H, F]`` is built, in forward or (given fused ops) backward.
+    weights, and the fused ``message_and_aggregate`` (one multi-head ``spmm``) aggregates ``[N, H, F]``
+    features. Nothing of size ``[E, H, F]`` is built, in forward or (given fused ops) backward.
 
     Args:
         in_channels: input size, or ``(src, dst)`` sizes for a bipartite graph.
@@ -122,8 +123,8 @@ class GATConv(AttentionConv):
         A, edge_attr = self.structure(x_src, x_dst, adj, edge_attr, size, self.add_self_loops, self.fill_value)
         alpha_src = (x_src * self.att_src).sum(-1)  # [N_src, H]
         alpha_dst = (x_dst * self.att_dst).sum(-1) if x_dst is not None else alpha_src.new_zeros(A.num_dst, H)
-        logits = self.edge_updater(A, alpha_src=alpha_src, alpha_dst=alpha_dst, edge_attr=edge_attr)
-        out, _, weights = self.attend(A, logits, x_src)
+        out, _, weights = self.attend(
+            A, self.edge_updater(A, alpha_src=alpha_src, alpha_dst=alpha_dst, edge_attr=edge_attr), x_src)
         return self.finish(out, A, weights, res, return_attention_weights, adj)
 
     def edge_update(self, adj: Adjacency, alpha_src: Tensor, alpha_dst: Tensor,

@@ -104,8 +104,7 @@ class GATv2Conv(AttentionConv):
         res = self.res(x_in_r) if self.res is not None else None
 
         A, edge_attr = self.structure(x_l, x_r, adj, edge_attr, size, self.add_self_loops, self.fill_value)
-        logits = self.edge_updater(A, x_l=x_l, x_r=x_r, edge_attr=edge_attr)
-        out, _, weights = self.attend(A, logits, x_l)
+        out, _, weights = self.attend(A, self.edge_updater(A, x_l=x_l, x_r=x_r, edge_attr=edge_attr), x_l)
         return self.finish(out, A, weights, res, return_attention_weights, adj)
 
     def edge_update(self, adj: Adjacency, x_l: Tensor, x_r: Tensor, edge_attr: Optional[Tensor]) -> Tensor:

@@ -26,11 +26,12 @@ class TransformerConv(AttentionConv):
     (heads concatenated, or averaged with ``concat=False``). With ``beta=True`` the skip is gated:
     :math:`x_i' = \beta_i W_s x_i + (1 - \beta_i) m_i`, :math:`\beta_i = \sigma(w^\top [m_i, W_s x_i, m_i - W_s x_i])`.
 
-    How it runs (:class:`~graphkit.nn.attention.base.AttentionConv`): the query-key logits are one ``sddmm``; the edge terms never form ``W_e e`` per edge
-    (``[E, H, F]``): the logit part is :math:`e_{ij}^\top (W_{e,h}^\top q_{i,h})`, a per-edge dot with a
-    ``[N, H, D]`` node tensor, and the value part is :math:`W_{e,h} \sum_j \alpha_{ij}^h e_{ij}`, a per-head
-    weighted sum of raw edge features; both walk the edges in chunks (``[chunk, H, D]`` at most). Values are
-    aggregated by one multi-head ``spmm`` on ``[E, H]`` weights. No self-loops are added (as in PyG).
+    How it runs (:class:`~graphkit.nn.attention.base.AttentionConv`): the query-key logits are one ``sddmm``;
+    the edge terms never form ``W_e e`` per edge (``[E, H, F]``): the logit part is
+    :math:`e_{ij}^\top (W_{e,h}^\top q_{i,h})`, a per-edge dot with a ``[N, H, D]`` node tensor, and the value
+    part is :math:`W_{e,h} \sum_j \alpha_{ij}^h e_{ij}`, a per-head weighted sum of raw edge features; both walk
+    the edges in chunks (``[chunk, H, D]`` at most). Values are aggregated by one multi-head ``spmm`` on
+    ``[E, H]`` weights. No self-loops are added (as in PyG).
 
     Args:
         in_channels: input size, or ``(src, dst)`` sizes. out_channels: features per head ``F``.
@@ -104,8 +105,8 @@ class TransformerConv(AttentionConv):
         if self.lin_edge is not None and edge_attr is None:
             raise ValueError(f"edge_dim is {self.edge_dim} but no edge_attr was given")
 
-        logits = self.edge_updater(A, query=query, key=key, edge_attr=edge_attr)
-        out, alpha, _ = self.attend(A, logits, value, edge_attr=edge_attr)
+        out, alpha, _ = self.attend(A, self.edge_updater(A, query=query, key=key, edge_attr=edge_attr), value,
+                                    edge_attr=edge_attr)
         out = self.merge_heads(out)
         if self.root_weight:
             x_r = self.lin_skip(x_dst)
