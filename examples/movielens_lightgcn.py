@@ -9,6 +9,9 @@ interactions, with every training and validation interaction removed from the ca
 LightGCN trains with ``graphkit.train.Trainer`` (cosine LR; the epoch with the best validation Recall@20 is kept).
 
     python examples/movielens_lightgcn.py [--epochs 30]
+
+Data: recbole's copy of MovieLens-100k (``pip install --no-deps recbole==1.2.1``); ``make examples`` installs the
+data of every example.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ def evaluate(scores: torch.Tensor, ds: MovieLens100K, split: str = "test", k: in
 class BPRTask(Task):
     """LightGCN trained with BPR on uniformly sampled negatives; Recall@20 on every split (valid selects)."""
 
-    metric = "recall@20"
+    monitor = ("valid", "recall@20", "max")
 
     def __init__(self, model: LightGCN, ds: MovieLens100K, batch_size: int = 8192) -> None:
         self.model, self.ds, self.batch_size = model, ds, batch_size
@@ -96,4 +99,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

@@ -12,6 +12,9 @@ neighbours: a shared per-point MLP and a max-pool (PointNet without its transfor
 The DGCNN's MLPs use BatchNorm and LeakyReLU(0.2), as in Wang et al. (2019): EdgeConv's edge features
 ``[x_i, x_j - x_i]`` mix absolute coordinates with small offsets whose scales differ by an order of magnitude,
 and without normalisation the max over neighbours is dominated by the absolute part early in training.
+
+Data: CGAL's meshes (``apt-get install libcgal-demo``) or pyvista's (``pip install --no-deps pyvista==0.49.1``);
+``make examples`` installs the data of every example.
 """
 from __future__ import annotations
 
@@ -88,4 +91,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _data import run_example
+
+    run_example(main)

@@ -9,11 +9,27 @@
 
 static bool has_cuda() { return GRAPHKIT_WITH_CUDA != 0; }
 
+// graphkit.ops.cuda's error-flag mode (kernels/cuda/errors.cu); without CUDA there is nothing to check.
+namespace graphkit {
+namespace cuda {
+#if GRAPHKIT_WITH_CUDA
+bool set_sync_checks(bool enable);
+void raise_pending(int64_t device);
+#else
+static bool set_sync_checks(bool) { return true; }
+static void raise_pending(int64_t) {}
+#endif
+}  // namespace cuda
+}  // namespace graphkit
+
 TORCH_LIBRARY(graphkit, m) {
   m.def("csr_reduce(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce) -> (Tensor, Tensor)");
   m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
   m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
+  m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream, bool check=True) -> Tensor(a!)");
+  m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
+  m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
   m.def("has_cuda() -> bool", &has_cuda);
 }
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: deterministic seeds and a couple of small graphs."""
+"""Shared fixtures: deterministic seeds, and a session-wide copy of the OGB-format fixtures."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pytest
 import torch
+
+from graphkit.testing.ogb_fixtures import copy_fixtures
 
 # Two cores are shared by CI; intra-op threads beyond that only add contention in tests.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -26,3 +28,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory):
+    """A copy of datasets/fixtures, registered with load_ogb (loading writes a cache next to it, not in the tree)."""
+    return copy_fixtures(tmp_path_factory.mktemp("ogb_fixtures"))

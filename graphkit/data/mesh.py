@@ -13,9 +13,13 @@ Bad meshes, handled the way MeshCNN's ``remove_non_manifolds`` does, with the co
 
 * **degenerate faces** (a repeated vertex, or zero area): dropped (``on_degenerate="drop"``) or
   ``ValueError`` (``"raise"``).
-* **non-manifold faces** (a face repeating a directed edge of an earlier face: a third face on an edge, or a
-  flipped face): dropped in face order (``on_non_manifold="drop"``) or ``ValueError``. Only the edge graph needs
-  this; the vertex graph is defined for any face soup.
+* **inconsistently oriented faces** (two faces crossing their shared edge in the same direction): re-oriented
+  by :func:`orient_faces`, a breadth-first walk over faces sharing an edge that flips each face to agree with
+  the face it was reached from (the first face of each connected piece keeps its orientation).
+* **non-manifold faces** (a face repeating a directed edge of an earlier face after orientation: a third face on
+  an edge, a duplicated face, or a non-orientable surface such as a Moebius strip): dropped in face order
+  (``on_non_manifold="drop"``) or ``ValueError``. Only the edge graph needs this; the vertex graph is defined for
+  any face soup.
 * **boundary edges** (one incident face): gemm slots 2 and 3 are missing. ``gemm`` holds the edge's own id
   there and ``gemm_mask`` is ``False``, so a MeshConv reads zeros for them, as MeshCNN's zero padding does.
   The features mirror the one face, as MeshCNN's ``get_side_points`` does: the face folded onto itself, so
@@ -27,7 +31,8 @@ features here are the true angles and ratios.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from collections import defaultdict, deque
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -36,7 +41,7 @@ from torch import Tensor
 from graphkit.data.mesh_io import read_mesh
 from graphkit.graph import Graph
 
-__all__ = ["mesh_to_graph", "mesh_edge_graph", "read_mesh", "clean_faces", "mesh_edges"]
+__all__ = ["mesh_to_graph", "mesh_edge_graph", "read_mesh", "clean_faces", "orient_faces", "mesh_edges"]
 
 _CHOICES = ("drop", "raise")
 
@@ -70,10 +75,68 @@ def _face_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     return np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
 
 
+def _half_edges(f: np.ndarray, num_vertices: int) -> np.ndarray:
+    """``[F, 3]`` keys of the directed edges ``(f[i], f[i+1])``."""
+    return f * num_vertices + np.roll(f, -1, axis=1)
+
+
+def orient_faces(f: np.ndarray, num_vertices: int) -> Tuple[np.ndarray, int]:
+    """Flip faces so that neighbours cross each shared edge in opposite directions: ``(faces, number flipped)``.
+
+    A breadth-first walk over faces joined by a manifold edge (exactly two faces); the first face of each connected
+    piece keeps its orientation. A mesh that is already consistent is returned unchanged (the common case costs
+    one ``np.unique``). Edges with three or more faces, duplicated faces and non-orientable pieces are left for
+    :func:`clean_faces` to reject.
+
+    >>> orient_faces(np.array([[0, 1, 2], [0, 1, 3]]), 4)  # both cross edge 0 -> 1: the second is flipped
+    (array([[0, 1, 2],
+           [0, 3, 1]]), 1)
+    """
+    directed = _half_edges(f, num_vertices).ravel()
+    if len(np.unique(directed)) == len(directed):
+        return f, 0
+    f = f.copy()
+    faces = f.tolist()
+    of_edge: Dict[Tuple[int, int], List[int]] = defaultdict(list)
+    for i, face in enumerate(faces):
+        for j in range(3):
+            a, b = face[j], face[(j + 1) % 3]
+            of_edge[(min(a, b), max(a, b))].append(i)
+    seen = [False] * len(faces)
+    flipped = 0
+    for start in range(len(faces)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        queue = deque([start])
+        while queue:
+            i = queue.popleft()
+            face = faces[i]
+            for j in range(3):
+                a, b = face[j], face[(j + 1) % 3]
+                pair = of_edge[(min(a, b), max(a, b))]
+                if len(pair) != 2:  # boundary, or non-manifold: nothing to agree with
+                    continue
+                k = pair[0] if pair[1] == i else pair[1]
+                other = faces[k]
+                if seen[k] or set(other) == set(face):  # a duplicated face is clean_faces' business
+                    continue
+                if any(other[t] == a and other[(t + 1) % 3] == b for t in range(3)):  # same direction: flip
+                    faces[k] = [other[0], other[2], other[1]]
+                    flipped += 1
+                seen[k] = True
+                queue.append(k)
+    f[:] = np.asarray(faces, dtype=f.dtype).reshape(f.shape)
+    return f, flipped
+
+
 def clean_faces(
     v: np.ndarray, f: np.ndarray, on_degenerate: str = "drop", on_non_manifold: str = "drop", manifold: bool = True
 ) -> Tuple[np.ndarray, int, int]:
-    """Drop (or reject) degenerate and, if ``manifold``, non-manifold faces: ``(kept faces, n_degen, n_nonman)``."""
+    """Drop (or reject) degenerate and, if ``manifold``, non-manifold faces: ``(kept faces, n_degen, n_nonman)``.
+
+    With ``manifold``, inconsistently oriented faces are first re-oriented by :func:`orient_faces`.
+    """
     for name, value in (("on_degenerate", on_degenerate), ("on_non_manifold", on_non_manifold)):
         if value not in _CHOICES:
             raise ValueError(f"{name} must be one of {_CHOICES}, got {value!r}")
@@ -87,7 +150,8 @@ def clean_faces(
     f = f[~degenerate]
     n_nonman = 0
     if manifold and len(f):
-        directed = (f * len(v) + np.roll(f, -1, axis=1)).ravel()  # key of half-edge (f[i], f[i+1])
+        f, _ = orient_faces(f, len(v))
+        directed = _half_edges(f, len(v)).ravel()
         if len(np.unique(directed)) != len(directed):
             keep = np.ones(len(f), dtype=bool)
             seen: set = set()

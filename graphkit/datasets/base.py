@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from graphkit.data.collate import collate
+from graphkit.datasets.registry import package_path
 from graphkit.graph import Graph
 
 __all__ = ["GraphDataset", "package_file", "DataNotFoundError"]
@@ -27,14 +28,14 @@ class DataNotFoundError(FileNotFoundError):
 
 
 def package_file(package: str, *parts: str, install: str) -> str:
-    """Path of a data file shipped inside an installed package, without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    """Path of a data file shipped inside an installed package; :class:`DataNotFoundError` names what to install."""
+    path = package_path(package, *parts)
+    if path is not None:
+        return path
+    if importlib.util.find_spec(package) is None:
         raise DataNotFoundError(f"package {package!r} is not installed; its data needs: {install}")
-    path = os.path.join(spec.submodule_search_locations[0], *parts)
-    if not os.path.exists(path):
-        raise DataNotFoundError(f"{path} is missing from the installed {package!r}; reinstall with: {install}")
-    return path
+    raise DataNotFoundError(f"{os.path.join(*parts)} is missing from the installed {package!r}; "
+                            f"reinstall with: {install}")
 
 
 class GraphDataset(Dataset):

@@ -1,11 +1,13 @@
 """Scaling past full-batch training: neighbour sampling, zero-copy features, prefetching, partitioning.
 
+* :class:`DataLoader`: mini-batches of whole graphs (a list of ``Graph`` -> ``Batch``), as PyG's.
 * :class:`NeighborLoader` / :class:`LinkNeighborLoader`: node and link mini-batches with sampled ``L``-hop
   neighbourhoods (C++ multithreaded sampler, reproducible under a seed; pure-torch fallback).
 * :class:`FeatureStore`: features in pinned host memory or a memory-mapped ``.npy``, gathered by row.
 * :class:`Prefetcher`: the next batch is built on a background thread while the current one trains.
 * :func:`partition_graph` / :class:`PartitionedFeatureStore`: METIS parts and per-rank halo features.
 """
+from graphkit.loader.dataloader import DataLoader
 from graphkit.loader.feature_store import FeatureStore, RingBuffer, write_npy
 from graphkit.loader.link_loader import LinkNeighborLoader
 from graphkit.loader.neighbor_loader import NeighborLoader, SubgraphSampler
@@ -14,6 +16,7 @@ from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import SampleOutput, has_extension, sample_neighbors, to_subgraph
 
 __all__ = [
+    "DataLoader",
     "NeighborLoader",
     "LinkNeighborLoader",
     "SubgraphSampler",

@@ -9,7 +9,9 @@ for data larger than RAM, and a mini-batch reads only its rows.
   so nothing is allocated per batch and the prefetch thread fills the next slot while the model trains.
 * GPU path: ``gather_cuda(index)`` launches kernels/cuda/gather.cu, which reads the requested rows straight
   from pinned host memory over UVA (indices sorted, warp reads aligned to 128 bytes) on a side stream: no CPU
-  gather, no staging copy. It needs a CUDA build and the store pinned in place.
+  gather, no staging copy. It needs a CUDA build and a pinned store. ``pin=True`` page-locks the existing
+  storage in place (``cudaHostRegister``): no second copy, and no rounding up to a power of two as
+  ``Tensor.pin_memory()`` does (a 65 GB store would otherwise pin 128 GB).
 * Memory-mapped: ``FeatureStore.from_npy(path)`` maps the file copy-on-write; only touched pages are read.
 
 Shapes:
@@ -24,19 +26,76 @@ from __future__ import annotations
 
 import mmap
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+import threading
+import warnings
+import weakref
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from graphkit.loader.sampler import has_extension
+from graphkit.ops import ext_available
 
-__all__ = ["FeatureStore", "RingBuffer", "write_npy"]
+__all__ = ["FeatureStore", "RingBuffer", "guard_host_buffers", "pin_in_place", "write_npy"]
 
 
 def _cuda() -> bool:
     return torch.cuda.is_available()
+
+
+# cudaHostRegister flags: Portable (every context) | Mapped (a device pointer for UVA reads).
+_REGISTER_FLAGS = 1 | 2
+
+
+def _unregister(ptr: int) -> None:
+    torch.cuda.cudart().cudaHostUnregister(ptr)
+
+
+def pin_in_place(data: Tensor, owner: object) -> Tensor:
+    """Page-lock ``data``'s memory where it is (``cudaHostRegister``) for as long as ``owner`` lives.
+
+    ``Tensor.pin_memory()`` copies into the caching host allocator, which rounds every block up to a power of
+    two: twice the memory at worst, plus the pageable original during the copy. Registering in place costs
+    neither. Falls back to ``pin_memory()`` (with a warning) where the driver refuses.
+    """
+    nbytes = data.numel() * data.element_size()
+    if nbytes == 0 or data.is_pinned():
+        return data
+    err = torch.cuda.cudart().cudaHostRegister(data.data_ptr(), nbytes, _REGISTER_FLAGS)
+    if int(err) != 0:
+        warnings.warn(f"cudaHostRegister failed ({err}); copying into pinned memory instead", stacklevel=3)
+        return data.pin_memory()
+    weakref.finalize(owner, _unregister, data.data_ptr())
+    return data
+
+
+# Ring slots whose asynchronous copy to the GPU may still be reading them: slot storage -> the copy's event.
+_RING_STORAGES: "weakref.WeakValueDictionary[int, RingBuffer]" = weakref.WeakValueDictionary()
+_PENDING_DMA: Dict[int, "torch.cuda.Event"] = {}
+_DMA_LOCK = threading.Lock()
+
+
+def guard_host_buffers(tensors: Iterable[Tensor], event: "torch.cuda.Event") -> None:
+    """Note that an asynchronous copy, done when ``event`` completes, reads these host tensors.
+
+    A :class:`RingBuffer` waits for that event before handing the same slot out again, so the CPU never
+    overwrites a slot whose DMA is still in flight (called by the Prefetcher after each copy).
+    """
+    with _DMA_LOCK:
+        for t in tensors:
+            if t.device.type == "cpu" and t.numel():
+                ptr = t.untyped_storage().data_ptr()
+                if ptr in _RING_STORAGES:
+                    _PENDING_DMA[ptr] = event
+
+
+def _wait_dma(slot: Tensor) -> None:
+    with _DMA_LOCK:
+        event = _PENDING_DMA.pop(slot.untyped_storage().data_ptr(), None)
+    if event is not None:
+        event.synchronize()
 
 
 class FeatureStore:
@@ -64,7 +123,8 @@ class FeatureStore:
         if pin is None:
             pin = _cuda() and not mapped
         if pin and not data.is_pinned():
-            data = data.pin_memory()
+            # a memory map stays a copy (locking a larger-than-RAM file in place is not what anyone wants)
+            data = data.pin_memory() if mapped else pin_in_place(data, self)
         self.data = data
         self.mapped = mapped
 
@@ -110,6 +170,16 @@ class FeatureStore:
             raise TypeError(f"index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
         return index.reshape(-1).long().cpu()
 
+    def _check_range(self, index: Tensor) -> None:
+        """Every entry of a CPU ``index`` in ``[0, num_rows)``, else ``ValueError`` naming the first bad one."""
+        if index.numel():
+            lo, hi = torch.aminmax(index)
+            lo, hi = int(lo), int(hi)
+            if lo < 0 or hi >= self.num_rows:
+                bad = lo if lo < 0 else hi
+                pos = int((index == bad).nonzero()[0])
+                raise ValueError(f"index[{pos}] is {bad} but the store has {self.num_rows} rows")
+
     def gather(self, index: Tensor, out: Optional[Tensor] = None) -> Tensor:
         """``data[index]`` written into ``out`` (``[len(index), width]``, same dtype) or a new tensor."""
         index = self._index(index)
@@ -117,12 +187,7 @@ class FeatureStore:
             out = torch.empty(index.numel(), self.width, dtype=self.dtype)
         if has_extension("gather_rows"):
             return torch.ops.graphkit.gather_rows(self.data, index, out)
-        if index.numel():
-            lo, hi = int(index.min()), int(index.max())
-            if lo < 0 or hi >= self.num_rows:
-                bad = lo if lo < 0 else hi
-                pos = int((index == bad).nonzero()[0])
-                raise ValueError(f"index[{pos}] is {bad} but the store has {self.num_rows} rows")
+        self._check_range(index)
         if tuple(out.shape) != (index.numel(), self.width) or out.dtype != self.dtype:
             raise ValueError(
                 f"out must have shape [{index.numel()}, {self.width}] and dtype {self.dtype}, "
@@ -135,21 +200,36 @@ class FeatureStore:
     def gather_cuda(self, index: Tensor, stream: Optional["torch.cuda.Stream"] = None) -> Tensor:
         """Zero-copy GPU gather of rows from pinned host memory (kernels/cuda/gather.cu), on ``stream``.
 
-        Returns a CUDA tensor; the caller synchronises with ``torch.cuda.current_stream().wait_stream(stream)``
-        (the prefetcher does). Sorting the indices makes neighbouring warps read neighbouring host pages.
+        ``stream`` (default: the current one) first waits for the caller's current stream, so an ``index`` (or
+        anything else) the caller is still producing on the GPU is ready. The result is recorded as used by the
+        caller's stream (``record_stream``), so dropping it never lets the side stream reuse its memory while
+        the caller's kernels still read it. Before reading it on another stream than ``stream``, the caller
+        waits: ``torch.cuda.current_stream().wait_stream(stream)`` (the Prefetcher waits on its event).
+        A CPU ``index`` is range-checked on the CPU (no device sync); a CUDA one in the kernel (one sync).
         """
         if not _cuda():
             raise RuntimeError("gather_cuda needs a CUDA device; use gather() on the CPU")
         if not self.data.is_pinned():
             raise ValueError("gather_cuda reads host memory over UVA: build the store with pin=True")
-        if not has_extension("gather_rows_uva"):
+        if not ext_available(torch.device("cuda")):
             raise RuntimeError("graphkit._C was built without CUDA: gather_rows_uva is not available")
-        stream = stream or torch.cuda.current_stream()
+        if not isinstance(index, Tensor) or index.is_floating_point() or index.dtype == torch.bool:
+            raise TypeError(f"index must be an integer tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+        on_gpu = index.is_cuda
+        if not on_gpu:
+            index = self._index(index)
+            self._check_range(index)
+        caller = torch.cuda.current_stream(index.device if on_gpu else None)
+        stream = stream or caller
+        if stream != caller:
+            stream.wait_stream(caller)
         with torch.cuda.stream(stream):
-            idx = index.reshape(-1).long().to("cuda", non_blocking=True)
+            idx = index.reshape(-1).long().to(stream.device, non_blocking=True)
             sorted_idx, pos = torch.sort(idx)
-            out = torch.empty(idx.numel(), self.width, dtype=self.dtype, device="cuda")
-            torch.ops.graphkit.gather_rows_uva(self.data, sorted_idx, pos, out, stream.cuda_stream)
+            out = torch.empty(idx.numel(), self.width, dtype=self.dtype, device=stream.device)
+            torch.ops.graphkit.gather_rows_uva(self.data, sorted_idx, pos, out, stream.cuda_stream, on_gpu)
+        if stream != caller:
+            out.record_stream(caller)
         return out
 
 
@@ -192,13 +272,18 @@ class RingBuffer:
         self._next = 0
 
     def next(self, rows: int) -> Tensor:
+        """The next slot, ``rows`` long; waits for a copy to the GPU that may still be reading it."""
         i = self._next
         self._next = (i + 1) % self.depth
         slot = self._slots[i]
+        if slot is not None:
+            _wait_dma(slot)
         if slot is None or slot.size(0) < rows:
             cap = max(rows, int(1.25 * (slot.size(0) if slot is not None else 0)))
             slot = torch.empty(cap, self.width, dtype=self.dtype, pin_memory=self.pin)
             self._slots[i] = slot
+            if self.pin and slot.numel():
+                _RING_STORAGES[slot.untyped_storage().data_ptr()] = self
         return slot[:rows]
 
 

@@ -31,6 +31,7 @@ from graphkit.graph import GRAPH, Graph
 from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
+from graphkit.ops import ext_available
 
 __all__ = ["NeighborLoader", "SubgraphSampler", "ring_slots"]
 
@@ -62,6 +63,10 @@ class SubgraphSampler:
             ``x`` is then valid for ``ring - 1`` further batches (``ring - prefetch - 2`` in a prefetching loader,
             which keeps at least one); ``clone()`` it to keep it longer.
         backend: ``"auto"``, ``"cpp"`` or ``"torch"`` (see :func:`sample_neighbors`).
+        device: where batches go. On a GPU, with the CUDA build, ``x`` is gathered by the UVA kernel straight
+            from page-locked host memory into GPU memory (:meth:`FeatureStore.gather_cuda`, on the current
+            stream: the Prefetcher's side stream, overlapped with compute); the store is page-locked in place
+            (``cudaHostRegister``, no copy) and the ring is not used for ``x``.
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class SubgraphSampler:
         features: Union[FeatureStore, Tensor, None] = None,
         ring: int = 4,
         backend: str = "auto",
+        device: Optional[torch.device] = None,
     ) -> None:
         if not isinstance(graph, Graph):
             raise TypeError(f"graph must be a graphkit.Graph, got {type(graph).__name__}")
@@ -81,20 +87,28 @@ class SubgraphSampler:
         self.backend = backend
         # A 1-D graph.x (one scalar per node) is stored as width 1 and handed back 1-D.
         self._flat_x = features is None and graph.x is not None and graph.x.dim() == 1
+        device = torch.device(device) if device is not None else None
+        uva = device is not None and device.type == "cuda" and ext_available(device)
         if features is None and graph.x is not None:
-            features = FeatureStore(graph.x, pin=False)
+            features = FeatureStore(graph.x, pin=uva)
         elif isinstance(features, Tensor):
-            features = FeatureStore(features, pin=False)
+            features = FeatureStore(features, pin=uva)
+        # the UVA gather needs a page-locked store; a memory-mapped one keeps the CPU gather + ring + copy
+        self._uva_device = device if uva and features is not None and features.data.is_pinned() else None
         if features is not None and features.num_rows != graph.num_nodes:
             raise ValueError(f"features has {features.num_rows} rows but num_nodes is {graph.num_nodes}")
         self.features: Optional[FeatureStore] = features
-        self._ring = RingBuffer(features.width, features.dtype, ring) if features is not None and ring else None
+        use_ring = features is not None and ring and self._uva_device is None
+        self._ring = RingBuffer(features.width, features.dtype, ring) if use_ring else None
         self.csr = graph.csr()
 
     def __call__(self, seeds: Tensor, seed: int) -> Graph:
         out = sample_neighbors(self.csr, seeds, self.num_neighbors, self.replace, seed, self.backend)
         x = None
-        if self.features is not None:
+        if self.features is not None and self._uva_device is not None:
+            with torch.cuda.device(self._uva_device):
+                x = self.features.gather_cuda(out.n_id)
+        elif self.features is not None:
             buf = self._ring.next(out.n_id.numel()) if self._ring is not None else None
             x = self.features.gather(out.n_id, out=buf)
         if x is not None and self._flat_x:
@@ -150,7 +164,8 @@ class NeighborLoader:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0, got {prefetch}")
-        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch), backend)
+        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch), backend,
+                                       device)
         self.input_nodes = as_index(input_nodes, graph.num_nodes)
         self.batch_size = batch_size
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed

@@ -7,11 +7,23 @@ import importlib
 from typing import Any
 
 from graphkit.nn import aggr
-from graphkit.nn.adjacency import Adjacency
+from graphkit.ops.adjacency import Adjacency
 from graphkit.nn import conv
-from graphkit.nn.conv import *  # noqa: F401,F403  (the convolutions: one list, conv.__all__)
+from graphkit.nn.conv import *  # noqa: F403 - the convolutions; their list lives once, in conv.__all__
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.models import DGCNN, GCN, GIN, MLP, BasicGNN, BPRLoss, GraphSAGE, LightGCN, NeuralFingerprint
+from graphkit.nn.models import (
+    DGCNN,
+    GAT,
+    GCN,
+    GIN,
+    MLP,
+    BasicGNN,
+    BPRLoss,
+    GraphSAGE,
+    GraphTransformer,
+    LightGCN,
+    NeuralFingerprint,
+)
 from graphkit.nn.pool import (
     AttentionalAggregation,
     GlobalAttention,
@@ -38,6 +50,8 @@ __all__ = [
     "GCN",
     "GraphSAGE",
     "GIN",
+    "GAT",
+    "GraphTransformer",
     "DGCNN",
     "LightGCN",
     "BPRLoss",
@@ -67,3 +81,54 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(f"graphkit.nn.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'graphkit.nn' has no attribute {name!r}")
+
+# Added for PyG parity (issue 18); appended so that merges with other edits above stay trivial.
+from graphkit.nn.aggr_degree_scaler import DegreeScalerAggregation  # noqa: E402
+from graphkit.nn.conv import ChebConv, ECConv, GCN2Conv, GENConv, NNConv, PNAConv, TAGConv  # noqa: E402
+from graphkit.nn.linear import Linear  # noqa: E402
+from graphkit.nn.normalization import MessageNorm  # noqa: E402
+
+__all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv", "DegreeScalerAggregation",
+            "Linear", "MessageNorm"]
+from graphkit.nn.conv import (  # noqa: E402
+    ARMAConv,
+    CGConv,
+    ClusterGCNConv,
+    FiLMConv,
+    GatedGraphConv,
+    LEConv,
+    MixHopConv,
+    ResGatedGraphConv,
+)
+from graphkit.nn.normalization import (  # noqa: E402
+    BatchNorm,
+    DiffGroupNorm,
+    GraphNorm,
+    InstanceNorm,
+    LayerNorm,
+    PairNorm,
+)
+
+__all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
+            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm", "BatchNorm", "LayerNorm"]
+from graphkit.nn.aggr_power_mean import PowerMeanAggregation  # noqa: E402
+
+__all__ += ["PowerMeanAggregation"]
+from graphkit.nn.aggr_quantile import MedianAggregation, QuantileAggregation  # noqa: E402
+
+__all__ += ["MedianAggregation", "QuantileAggregation"]
+from graphkit.nn.aggr_set import Set2Set, SortAggregation, global_sort_pool  # noqa: E402
+
+__all__ += ["Set2Set", "SortAggregation", "global_sort_pool"]
+from graphkit.nn.conv import GMMConv, PointNetConv, PointTransformerConv  # noqa: E402
+
+__all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
+from graphkit.nn.aggr_set import LSTMAggregation  # noqa: E402
+
+__all__ += ["LSTMAggregation"]
+from graphkit.nn.aggr_set_transformer import SetTransformerAggregation  # noqa: E402
+
+__all__ += ["SetTransformerAggregation"]
+from graphkit.nn.conv import SuperGATConv  # noqa: E402
+
+__all__ += ["SuperGATConv"]

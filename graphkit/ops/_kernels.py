@@ -59,16 +59,21 @@ def arg_backward(
 ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
 
-    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` on the CPU with the
-    extension is one column-parallel kernel (``arg_scatter``); the rest (CUDA, the weight gradient, the torch
-    backend) is torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None`` where not needed).
+    Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` with the extension is
+    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA); the weight
+    gradient and the torch backend are torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
+    where not needed).
     """
     grad_x = grad_w = None
-    if need_x and use_ext(x) and x.device.type == "cpu":  # a column-parallel C++ scatter (kernels/cpu/arg_scatter.cpp)
+    if need_x and use_ext(x):  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
         grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
         need_x = False
         if not need_w or weight is None:
             return grad_x, None
+    entries = col.numel() if col is not None else x.size(0)
+    if entries == 0:  # no edges: every arg is -1 and nothing gets a gradient (and pos below would index nothing)
+        gx = torch.zeros_like(x) if need_x else grad_x
+        return gx, (torch.zeros_like(weight) if need_w and weight is not None else None)
     valid = arg >= 0
     pos = arg.clamp(min=0)
     src = col.long()[pos] if col is not None else pos

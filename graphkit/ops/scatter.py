@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._adj import build_csr
+from graphkit.ops.adjacency import build_csr
 from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device
 from graphkit.ops._torch_kernels import rows_of
 
@@ -35,7 +35,9 @@ class _GroupReduce(torch.autograd.Function):
         if ctx.reduce in ("max", "min"):
             return None, None, None, K.arg_backward(col, None, None, src, arg, grad, True, False)[0], None
         if ctx.reduce == "mean":
-            grad = grad / (rowptr[1:] - rowptr[:-1]).clamp(min=1).to(grad.dtype).view(-1, 1, 1)
+            # in float32 at least: a float16 degree above 65504 is inf (and would zero the gradient)
+            deg = (rowptr[1:] - rowptr[:-1]).clamp(min=1).to(torch.promote_types(grad.dtype, torch.float32))
+            grad = (grad / deg.view(-1, 1, 1)).to(grad.dtype)
         return None, None, None, grad.index_select(0, group), None
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-__all__ = ["FIXTURES", "FIXTURE_NAMES", "copy_fixtures"]
+from graphkit.datasets.fixtures import FIXTURE_NAMES, SOURCE_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
-FIXTURE_NAMES = ("ogbn-drosophila", "ogbl-connectome", "ogbg-freesolv", "ogbg-b3db")
+__all__ = ["FIXTURES", "FIXTURE_NAMES", "copy_fixtures"]
 
 
 def copy_fixtures(dst: Path) -> Path:

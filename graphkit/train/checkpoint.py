@@ -8,13 +8,14 @@ the new checkpoint, never half of one.
 """
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any, Dict, Union
 
 import numpy as np
 import torch
+
+from graphkit.io.atomic import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state"]
 
@@ -50,22 +51,8 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 def save_checkpoint(state: Dict[str, Any], path: Union[str, Path]) -> None:
-    """Write ``state`` atomically: tmp file in the same folder, flush, fsync, ``os.replace``, fsync the folder."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable; not every file system allows opening a folder
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    """Write ``state`` atomically (:func:`graphkit.io.atomic_write`: tmp file, fsync, ``os.replace``)."""
+    atomic_write(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Any = "cpu") -> Dict[str, Any]:

@@ -25,8 +25,11 @@ from torch import Tensor, nn
 
 from graphkit.batch import Batch
 from graphkit.graph import Graph
-from graphkit.train.base import Task, shuffled_chunks
+from graphkit.train.base import Monitor, Task, shuffled_chunks
+from graphkit.io.atomic import atomic_write_text
 from graphkit.train.config import TrainConfig
+from graphkit.train.metrics import metric_mode
+from graphkit.train.rundir import RunLock
 from graphkit.train.trainer import Trainer, seed_everything
 
 __all__ = ["SupervisedTask", "accuracy", "rmse", "graph_inputs", "fit_supervised"]
@@ -58,7 +61,9 @@ class SupervisedTask(Task):
         targets: ``[num_samples, ...]``, indexed by the same ids.
         split: ``{"train", "valid", "test"}`` -> 1-D int64 sample ids.
         loss_fn: ``(out, target) -> scalar``; default cross-entropy.
-        metric: name of the main metric (``higher_is_better`` decides its direction; "rmse" is lower).
+        metric: name of the main metric, the one that selects the model on ``valid``.
+        mode: ``"max"`` or ``"min"``, the direction in which ``metric`` improves; default: the known direction of
+            the metrics graphkit computes (acc, rmse, mae, rocauc, ...); any other name must say it.
         score_fn: ``(out, target) -> float`` for ``metric``; default :func:`accuracy`.
         batch_size: training batch size (0 = whole training split).
         eval_batch_size: evaluation chunk size.
@@ -71,7 +76,8 @@ class SupervisedTask(Task):
     def __init__(self, model: nn.Module, inputs: Callable[[Tensor], Any], targets: Tensor,
                  split: Mapping[str, Tensor], loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
                  metric: str = "acc", score_fn: Callable[[Tensor, Tensor], float] = accuracy,
-                 batch_size: int = 64, eval_batch_size: int = 512, train_eval: int = 0):
+                 batch_size: int = 64, eval_batch_size: int = 512, train_eval: int = 0,
+                 mode: Optional[str] = None):
         missing = [s for s in SPLITS if s not in split]
         if missing:
             raise ValueError(f"split must hold train, valid and test ids; missing {missing}")
@@ -84,7 +90,8 @@ class SupervisedTask(Task):
                              f"{batch_size}, {eval_batch_size}, {train_eval}")
         self.model, self.inputs, self.targets = model, inputs, targets
         self.split = {s: split[s] for s in SPLITS}
-        self.loss_fn, self.metric, self.score_fn = loss_fn, metric, score_fn
+        self.monitor = Monitor.of(("valid", metric, mode if mode is not None else metric_mode(metric)))
+        self.loss_fn, self.score_fn = loss_fn, score_fn
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.eval_split = dict(self.split)
         if train_eval:
@@ -112,23 +119,29 @@ class SupervisedTask(Task):
 
 def fit_supervised(task: Task, run_dir: Union[str, Path], epochs: int, lr: float, weight_decay: float = 0.0,
                    patience: Optional[int] = None, seed: int = 0, scheduler: str = "cosine",
-                   clip: float = 1.0, verbose: bool = True) -> Dict[str, Any]:
-    """Train ``task`` on the CPU with the ``Trainer`` into ``run_dir``; returns ``Trainer.fit``'s summary.
+                   clip: float = 1.0, verbose: bool = True, optimizer: str = "adam", amp: str = "off",
+                   deterministic: bool = False) -> Dict[str, Any]:
+    """Train ``task`` on the CPU with the ``Trainer`` into ``run_dir`` (a fresh run); returns ``Trainer.fit``'s
+    summary.
 
     ``patience`` defaults to ``epochs`` (keep the best validation epoch, never stop early). The best
     validation epoch's model is loaded back into ``task.model`` at the end, and its scores are ``["final"]``
-    (``["seconds"]`` is the training time). ``verbose`` prints the best epoch and the run folder.
+    (``["seconds"]`` is the training time). ``deterministic`` trains on one thread, bit-reproducible from one
+    process to the next (off by default: the examples use every core; ``config.json`` records which).
+    ``verbose`` prints the best epoch and the run folder.
     """
     seed_everything(seed)
-    cfg = TrainConfig(task="graph", epochs=epochs, lr=lr, weight_decay=weight_decay,
+    # Only the Trainer's settings: this is not one of `graphkit train`'s tasks, and config.json says so.
+    cfg = TrainConfig(epochs=epochs, lr=lr, weight_decay=weight_decay, optimizer=optimizer,
                       patience=epochs if patience is None else patience, scheduler=scheduler, clip=clip,
-                      seed=seed, out=str(run_dir)).resolved()
+                      seed=seed, device="cpu", amp=amp, deterministic=deterministic, out=str(run_dir))
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("metrics.jsonl", "best.pt", "last.pt"):  # a fresh run, not a continuation of an old one
-        (run_dir / stale).unlink(missing_ok=True)
-    (run_dir / "config.json").write_text(cfg.to_json())
-    res = Trainer(task, cfg, run_dir, torch.device("cpu")).fit()
+    with RunLock(run_dir):
+        (run_dir / "last.pt").unlink(missing_ok=True)  # a fresh run, not a continuation of an old one
+        atomic_write_text(run_dir / "config.json", cfg.to_json() + "\n")
+        trainer = Trainer(task, cfg, run_dir, torch.device("cpu"),
+                          echo=(lambda msg: print(f"  {run_dir.name}: {msg}", flush=True)) if verbose else None)
+        res = trainer.fit()
     if verbose:
         print(f"  {run_dir.name}: best validation epoch {res['best_epoch']}/{res['epochs_run']}, "
               f"run folder {run_dir}", flush=True)

@@ -9,9 +9,11 @@ batch size as single-process training, and DDP averages the gradients.
 A rank that dies must not hang the others: the process group gets a short ``timeout`` and every collective
 failure is re-raised as ``RuntimeError`` naming the rank, the world size and the timeout.
 
-Entry points: :func:`launch` (what ``graphkit train --nproc N`` calls: re-runs a module under
-``torch.distributed.run`` on 127.0.0.1) and ``python -m graphkit.train.distributed`` (a self-contained
-node-classification run on a cSBM graph, used by the tests and as a smoke test of a cluster).
+Training itself is the one ``Trainer`` (it wraps the model in DDP inside a process group); this module holds
+the process group, the launcher and the per-rank batches. Entry points: :func:`launch` (what
+``graphkit train --nproc N`` calls: re-runs a module under ``torch.distributed.run`` on 127.0.0.1) and
+``python -m graphkit.train.distributed`` (a self-contained GraphSAGE node-classification run on a cSBM graph
+through ``NodeTask`` and the ``Trainer``, used by the tests and as a smoke test of a cluster).
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ import os
 import socket
 import subprocess
 import sys
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -38,7 +43,7 @@ from graphkit.loader.sampler import mix_seed
 
 __all__ = [
     "init_distributed", "cleanup", "collective_guard", "launch", "strip_nproc", "free_port", "world",
-    "wrap_ddp", "NodeBatches", "train_node_minibatch", "evaluate_node", "default_model", "main",
+    "wrap_ddp", "NodeBatches", "main",
 ]
 
 
@@ -145,6 +150,8 @@ class NodeBatches:
     number of batches (smaller parts recycle their seeds), so that DDP's collectives line up.
 
     Each batch: ``x`` (gathered rows), ``y`` and other node fields sliced by ``n_id``, ``batch_size`` seeds first.
+    Epoch ``e``'s batches are a function of ``(seed, rank, e)``: set :attr:`epoch` (the Trainer does, through
+    ``NodeTask.set_epoch``) and a resumed process draws what an uninterrupted one would.
     """
 
     def __init__(self, graph: Graph, train_idx: Tensor, num_neighbors: Sequence[int], batch_size: int = 512,
@@ -173,6 +180,15 @@ class NodeBatches:
     def __len__(self) -> int:
         return self.steps
 
+    @property
+    def epoch(self) -> int:
+        """The epoch the next ``iter()`` draws (0-based); counts up by one per epoch."""
+        return self.loader.epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self.loader.epoch = int(value)
+
     def __iter__(self) -> Iterator[Graph]:
         done = 0
         while done < self.steps:
@@ -189,87 +205,6 @@ class NodeBatches:
                 # active exception"), and torchrun takes the whole job down with it.
                 if isinstance(batches, Prefetcher):
                     batches.close(join=True)
-
-
-def train_node_minibatch(
-    graph: Graph,
-    model: nn.Module,
-    train_idx: Tensor,
-    num_neighbors: Sequence[int],
-    batch_size: int = 512,
-    epochs: int = 10,
-    lr: float = 0.01,
-    seed: int = 0,
-    partition_method: str = "auto",
-    timeout: float = 60.0,
-    on_step: Optional[Callable[[int, int], None]] = None,
-) -> nn.Module:
-    """Mini-batch node classification (cross-entropy on ``graph.y``), one process or DDP across the group.
-
-    Call :func:`init_distributed` first to train data-parallel. Returns the trained (unwrapped) model.
-    ``on_step(epoch, step)`` is called after each optimiser step (tests use it to kill a rank).
-    """
-    if graph.y is None:
-        raise ValueError("graph.y is None: node classification needs labels")
-    batches = NodeBatches(graph, train_idx, num_neighbors, batch_size, seed=seed,
-                          partition_method=partition_method, timeout=timeout)
-    ddp = wrap_ddp(model, timeout)
-    opt = torch.optim.Adam(ddp.parameters(), lr=lr)
-    ddp.train()
-    for epoch in range(epochs):
-        for step, batch in enumerate(batches):
-            bs = batch.batch_size
-            out = ddp(batch.x, batch)[:bs]
-            loss = nn.functional.cross_entropy(out, batch.y[:bs].view(-1).long())
-            opt.zero_grad()
-            with collective_guard("backward (gradient all-reduce)", timeout):
-                loss.backward()
-            opt.step()
-            if on_step is not None:
-                on_step(epoch, step)
-    return model
-
-
-@torch.no_grad()
-def evaluate_node(graph: Graph, model: nn.Module, masks: Dict[str, Tensor]) -> Dict[str, float]:
-    """Full-graph accuracy on each mask or index tensor (every rank computes the same numbers)."""
-    model.eval()
-    pred = model(graph.x, graph).argmax(-1)
-    y = graph.y.view(-1)
-    return {name: float((pred[m] == y[m]).float().mean()) for name, m in masks.items()}
-
-
-class _MeanSAGE(nn.Module):
-    r"""Stand-in GraphSAGE (mean) for when ``graphkit.nn.GraphSAGE`` is not importable:
-    :math:`h' = W_1 h + W_2 \operatorname{mean}_{u \to v} h_u`.
-
-    Shapes: x ``(|V|, F_in)`` -> ``(|V|, C)``.
-    """
-
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, num_layers: int) -> None:
-        super().__init__()
-        dims = [in_dim] + [hidden] * (num_layers - 1) + [out_dim]
-        self.root = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.neigh = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, x: Tensor, adj: Graph) -> Tensor:
-        from graphkit.ops import spmm
-
-        for i, (root, neigh) in enumerate(zip(self.root, self.neigh)):
-            x = root(x) + neigh(spmm(adj, x, reduce="mean", num_nodes=x.size(0)))
-            if i < len(self.root) - 1:
-                x = torch.relu(x)
-        return x
-
-
-def default_model(in_dim: int, hidden: int, out_dim: int, num_layers: int) -> nn.Module:
-    """``graphkit.nn.GraphSAGE`` when the nn package has it, else the stand-in above."""
-    try:
-        from graphkit.nn import GraphSAGE  # type: ignore[attr-defined]
-
-        return GraphSAGE(in_dim, hidden, num_layers, out_dim)
-    except Exception:
-        return _MeanSAGE(in_dim, hidden, out_dim, num_layers)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -289,31 +224,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--kill-step", type=int, default=2, help="... after this many steps")
     args = p.parse_args(argv)
     from graphkit.datasets.csbm import contextual_sbm
+    from graphkit.train.config import TrainConfig
+    from graphkit.train.node import NodeTask
+    from graphkit.train.trainer import Trainer, seed_everything
 
     torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads()))))
-    rank, world = init_distributed(timeout=args.timeout)
+    rank, size = init_distributed(timeout=args.timeout)
     graph = contextual_sbm(args.nodes, args.classes, num_features=16, avg_degree=8.0, homophily=0.8,
                            mu=1.0, noise=2.0, seed=args.seed)
     fanouts = [int(f) for f in args.fanouts.split(",")]
-    torch.manual_seed(args.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
-    model = default_model(graph.x.size(1), args.hidden, args.classes, len(fanouts))
-
-    done = [0]
+    split = {"train": graph.train_mask, "valid": graph.val_mask, "test": graph.test_mask}
+    data = SimpleNamespace(name="csbm", graph=graph, task_type="multiclass classification", eval_metric="acc",
+                           num_classes=args.classes, split={k: m.nonzero().view(-1) for k, m in split.items()})
+    cfg = TrainConfig(task="node", model="sage", epochs=args.epochs, lr=args.lr, hidden=args.hidden,
+                      layers=len(fanouts), dropout=0.0, batch_size=args.batch_size, patience=args.epochs,
+                      scheduler="none", clip=0.0, seed=args.seed, device="cpu").resolved()
+    seed_everything(args.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    task = NodeTask(data, cfg, torch.device("cpu"), fanouts=fanouts)
 
     def on_step(epoch: int, step: int) -> None:
-        done[0] += 1
-        if rank == args.kill_rank and done[0] >= args.kill_step:
+        if rank == args.kill_rank and step >= args.kill_step:
             os._exit(17)  # no cleanup, like a crashed machine
 
-    train_node_minibatch(graph, model, graph.train_mask.nonzero().view(-1), fanouts, args.batch_size,
-                         args.epochs, args.lr, args.seed, timeout=args.timeout, on_step=on_step)
-    metrics = evaluate_node(graph, model, {"train": graph.train_mask, "val": graph.val_mask,
-                                           "test": graph.test_mask})
-    if world > 1:
+    with tempfile.TemporaryDirectory(prefix="graphkit-csbm-") as run_dir:
+        result = Trainer(task, cfg, Path(run_dir), torch.device("cpu"), progress=False, on_step=on_step,
+                         timeout=args.timeout).fit()
+    if size > 1:
         with collective_guard("barrier before shutdown", args.timeout):
             dist.barrier()  # nobody tears the group down while a peer is still in a collective
     cleanup()
-    metrics["world_size"] = world
+    final = result["final"]
+    metrics = {"train": final["train"]["acc"], "val": final["valid"]["acc"], "test": final["test"]["acc"],
+               "world_size": size}
     if rank == 0:
         print(json.dumps(metrics))
         if args.out:

@@ -17,7 +17,7 @@ from graphkit.batch import Batch
 from graphkit.graph import Graph
 from graphkit.train.base import Task, shuffled_chunks
 from graphkit.train.config import TrainConfig
-from graphkit.train.metrics import prediction_scores
+from graphkit.train.metrics import metric_mode, prediction_scores
 from graphkit.train.models import NodeInput, build_gnn, global_pool
 
 __all__ = ["GraphTask", "GraphModel"]
@@ -59,7 +59,8 @@ class GraphTask(Task):
             raise ValueError(f"data set {dataset.name} is not a set of graphs; use --task node or link")
         if self.graphs[0].x is None:
             raise ValueError(f"data set {dataset.name} has no node features (x); graph prediction needs them")
-        self.task_type, self.metric = dataset.task_type, dataset.eval_metric
+        self.task_type = dataset.task_type
+        self.monitor = ("valid", dataset.eval_metric, metric_mode(dataset.eval_metric))
         if self.task_type not in ("binary classification", "multiclass classification", "regression"):
             raise ValueError(f"task type {self.task_type!r} of {dataset.name} is not supported by --task graph")
         self.device, self.batch_size = device, cfg.batch_size or 64

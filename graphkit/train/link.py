@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from graphkit.train.base import Task, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
-from graphkit.train.metrics import link_scores
+from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
 from graphkit.train.ncn import MLPPredictor, NCNPredictor, sparse_adjacency
 
@@ -62,7 +62,7 @@ class LinkTask(Task):
         if isinstance(g, dict):
             raise ValueError(f"{dataset.name} is a heterogeneous knowledge graph; --task link supports "
                              "homogeneous graphs only")
-        self.metric, self.device = dataset.eval_metric, device
+        self.monitor, self.device = ("valid", dataset.eval_metric, metric_mode(dataset.eval_metric)), device
         self.batch_size = cfg.batch_size or 1024
         self.num_nodes = g.num_nodes
         self.adj = structure(g, undirected=True, device=device)

@@ -2,10 +2,11 @@
 
 Every score a run reports is computed by the same code that scores the OGB leaderboards: accuracy, ROC-AUC,
 AP and RMSE by ``ogb.nodeproppred``/``ogb.graphproppred``; Hits@K, MRR and link ROC-AUC by
-``ogb.linkproppred``. ``higher_is_better`` drives model selection and early stopping.
+``ogb.linkproppred``. ``metric_mode`` says which way each of these metrics improves; a task declares it in its
+``monitor``, which drives model selection and early stopping.
 
->>> higher_is_better("rmse"), higher_is_better("hits@20")
-(False, True)
+>>> metric_mode("rmse"), metric_mode("hits@20")
+('min', 'max')
 """
 from __future__ import annotations
 
@@ -16,16 +17,24 @@ from torch import Tensor
 
 from graphkit.datasets.ogb import official_evaluator
 
-__all__ = ["higher_is_better", "prediction_scores", "link_scores", "mae", "LINK_HITS"]
+__all__ = ["metric_mode", "METRIC_MODES", "prediction_scores", "link_scores", "mae", "LINK_HITS"]
 
-_LOWER = {"rmse", "mae", "loss"}
+# The direction of every metric this module reports (Hits@K is "max" for every K).
+METRIC_MODES = {"acc": "max", "rocauc": "max", "auc": "max", "ap": "max", "mrr": "max", "rmse": "min",
+                "mae": "min"}
 LINK_HITS = (10, 20, 50, 100)
 # Beyond this many (positive, negative) pairs the all-pairs MRR matrix is skipped (it is O(P * N) memory).
 _MRR_PAIRS_MAX = 20_000_000
 
 
-def higher_is_better(metric: str) -> bool:
-    return metric not in _LOWER
+def metric_mode(metric: str) -> str:
+    """``"max"`` or ``"min"``: how ``metric`` (one this module computes) improves; other names raise ValueError."""
+    if metric in METRIC_MODES:
+        return METRIC_MODES[metric]
+    if metric.startswith("hits@") and metric[5:].isdigit():
+        return "max"
+    raise ValueError(f"metric {metric!r} has no known direction; known: {', '.join(sorted(METRIC_MODES))}, "
+                     "hits@K (declare the direction yourself in Task.monitor)")
 
 
 def mae(y_true: Tensor, y_pred: Tensor) -> float:

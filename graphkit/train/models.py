@@ -9,28 +9,67 @@ Input encoding depends on what the data set has:
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, Union
 
 from torch import Tensor, nn
 
-__all__ = ["ENCODERS", "build_gnn", "NodeInput", "global_pool"]
+__all__ = ["BUILDERS", "register_model", "build_gnn", "NodeInput", "global_pool"]
 
-# command-line name -> class name in graphkit.nn.models (PyG BasicGNN-style constructors)
-ENCODERS = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE", "gin": "GIN"}
+# A builder makes the GNN backbone: ``builder(in_channels, hidden_channels, num_layers, out_channels, dropout)``.
+ModelBuilder = Callable[[int, int, int, int, float], nn.Module]
+
+# ``--model`` name -> a builder, or the name of a class in graphkit.nn.models with PyG BasicGNN-style
+# constructors (imported on first use, so that the registry costs nothing at start-up)
+BUILDERS: Dict[str, Union[str, ModelBuilder]] = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE",
+                                                 "gin": "GIN", "gat": "GAT", "gatv2": "GAT",
+                                                 "transformer": "GraphTransformer"}
+# extra constructor arguments of the built-in names
+_EXTRA = {"gatv2": {"v2": True}}
+# attention heads of the attention stacks (hidden layers concatenate hidden // HEADS channels per head)
+HEADS = 4
+
+
+def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Make ``--model name`` (``TrainConfig.model``) build ``builder(in, hidden, layers, out, dropout)``.
+
+    Usable as a decorator; registering an existing name replaces it.
+
+    >>> from torch import nn
+    >>> _ = register_model("mlp2", lambda i, h, layers, o, p: nn.Sequential(nn.Linear(i, h), nn.ReLU(), nn.Linear(h, o)))
+    >>> build_gnn("mlp2", 3, 8, 2, 4, 0.0)[-1].out_features
+    4
+    >>> del BUILDERS["mlp2"]
+    """
+    def add(b: ModelBuilder) -> ModelBuilder:
+        if not callable(b):
+            raise TypeError(f"register_model({name!r}, ...) needs a callable builder, got {b!r}")
+        BUILDERS[name.lower()] = b
+        return b
+
+    if builder is not None:
+        add(builder)
+    return add
 
 
 def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
-    """``graphkit.nn.models.<GCN|GraphSAGE|GIN>(in_channels, hidden_channels, num_layers, out_channels, dropout)``."""
+    """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN|GAT|GraphTransformer>`` for the
+    built-in names; the attention stacks get ``HEADS`` heads when ``hidden`` divides by it)."""
     key = name.lower()
-    if key not in ENCODERS:
-        raise ValueError(f"model must be one of {', '.join(sorted(ENCODERS))}, got {name!r}")
+    if key not in BUILDERS:
+        raise ValueError(f"model must be one of {', '.join(sorted(BUILDERS))}, got {name!r}")
+    entry = BUILDERS[key]
+    if callable(entry):
+        return entry(in_channels, hidden, layers, out_channels, dropout)
     try:
         from graphkit.nn import models
     except ImportError as exc:  # the operators are a separate part of the library; say which one is missing
         raise ImportError(f"model {name!r} needs graphkit.nn.models ({exc})") from None
-    cls = getattr(models, ENCODERS[key])
+    cls = getattr(models, entry)
+    kwargs = dict(_EXTRA.get(key, {}))
+    if key in ("gat", "gatv2", "transformer"):
+        kwargs["heads"] = HEADS if hidden % HEADS == 0 else 1
     return cls(in_channels=in_channels, hidden_channels=hidden, num_layers=layers, out_channels=out_channels,
-               dropout=dropout)
+               dropout=dropout, **kwargs)
 
 
 class NodeInput(nn.Module):

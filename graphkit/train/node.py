@@ -6,12 +6,13 @@ cross-entropy for multiclass labels and masked binary cross-entropy for multi-la
 Training is full batch by default: ``batches()`` yields the whole graph once per epoch. With ``batch_size > 0``
 it yields ``graphkit.loader.NeighborLoader`` mini-batches instead (fan-out ``NEIGHBOURS`` per layer, seeds = the
 training nodes, first ``batch.batch_size`` nodes of each sub-graph); the loader draws its seed from torch's
-global generator each epoch, so checkpoints capture it and a resumed run samples the same sub-graphs.
+global generator each epoch (so checkpoints capture it) and the Trainer sets the loader's epoch counter
+(``set_epoch``), so a resumed run samples the same sub-graphs.
 Evaluation stays full batch.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ from graphkit.graph import Graph
 from graphkit.train.base import Task, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.distributed import world
-from graphkit.train.metrics import prediction_scores
+from graphkit.train.metrics import metric_mode, prediction_scores
 from graphkit.train.models import NodeInput, build_gnn
 
 __all__ = ["NodeTask", "NodeModel", "NEIGHBOURS"]
@@ -49,12 +50,13 @@ class NodeModel(nn.Module):
 class NodeTask(Task):
     name = "node"
 
-    def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device):
+    def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device,
+                 fanouts: Optional[Sequence[int]] = None):
         g = dataset.graph
         if g.y is None:
             raise ValueError(f"data set {dataset.name} has no node labels (y); use --task link")
         self.task_type = dataset.task_type
-        self.metric = dataset.eval_metric
+        self.monitor = ("valid", dataset.eval_metric, metric_mode(dataset.eval_metric))
         self.multiclass = self.task_type == "multiclass classification"
         self.y = g.y.to(device)
         out = dataset.num_classes if self.multiclass else self.y.size(-1)
@@ -70,7 +72,7 @@ class NodeTask(Task):
         self.train_idx = self.split["train"][rank::size] if size > 1 else self.split["train"]
         if cfg.batch_size > 0:
             full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, y=g.y, num_nodes=self.num_nodes)
-            fanouts = [NEIGHBOURS] * cfg.layers
+            fanouts = list(fanouts) if fanouts is not None else [NEIGHBOURS] * cfg.layers
             if size > 1:  # METIS parts, halo features, the same number of steps on every rank
                 from graphkit.train.distributed import NodeBatches
 
@@ -80,6 +82,10 @@ class NodeTask(Task):
 
                 self.loader = NeighborLoader(full, fanouts, input_nodes=dataset.split["train"],
                                              batch_size=cfg.batch_size, shuffle=True, prefetch=0, device=device)
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.loader is not None:  # the sampled sub-graphs are a function of (seed, epoch): resume replays them
+            self.loader.epoch = epoch
 
     def _forward(self) -> Tensor:
         return self.model(self.x, self.adj, self.num_nodes)

@@ -2,7 +2,12 @@
 
 Data set names resolve in this order: a folder in OGB format; an ``ogbn-/ogbl-/ogbg-`` name (ogb's master.csv
 or the committed fixtures, registered by :func:`fixtures_dir`); a name in ``graphkit.datasets.registry``.
-The default (no ``--dataset``) is the committed ``ogbn-drosophila`` fixture: real data that needs no network.
+The default (no ``--dataset``) is the committed fixture of the task (``ogbn-drosophila`` without ``--task``):
+real data that needs no network.
+
+Every setting is checked (:func:`prepare`: types, ranges, model for the task, device) before the data set loads
+and before the run folder is made, so a mistake costs neither time nor a stray folder.
+:func:`load_run` rebuilds a finished run's best model from its folder.
 """
 from __future__ import annotations
 
@@ -10,33 +15,29 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 
-import torch
-
-from graphkit.train.config import TrainConfig
+from graphkit.train.config import DEFAULT_DATASETS, TrainConfig
+from graphkit.train.rundir import RunError, RunLock, resume_config
 from graphkit.train.summary import format_summary
 
-__all__ = ["run", "load_dataset", "fixtures_dir", "DEFAULT_DATASET", "TASK_OF_PREFIX", "RunError"]
+if TYPE_CHECKING:
+    import torch
 
-DEFAULT_DATASET = "ogbn-drosophila"
+__all__ = ["run", "prepare", "load_run", "evaluate_run", "load_dataset", "implied_task", "trainable_task",
+           "fixtures_dir", "DEFAULT_DATASET", "TASK_OF_PREFIX", "RunError"]
+
+DEFAULT_DATASET = DEFAULT_DATASETS["node"]
 TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
-
-
-class RunError(ValueError):
-    """A run cannot start (bad folder state, task/data mismatch); the message says what to do."""
+# graphkit.datasets.registry kinds that graphkit train cannot train, and what to use instead
+_NOT_TRAINABLE = {"recsys": "a recommendation data set: see examples/movielens_lightgcn.py"}
 
 
 def fixtures_dir() -> Optional[Path]:
-    """``datasets/fixtures`` of a source checkout (also ``$GRAPHKIT_FIXTURES``), registered with load_ogb."""
-    from graphkit.datasets.ogb import register_meta
+    """:func:`graphkit.datasets.fixtures.fixtures_dir`, imported on call so this module stays light."""
+    from graphkit.datasets.fixtures import fixtures_dir as registered_fixtures
 
-    env = os.environ.get("GRAPHKIT_FIXTURES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
-    if (path / "master.csv").is_file():
-        register_meta(path / "master.csv")
-        return path
-    return None
+    return registered_fixtures()
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
@@ -60,6 +61,45 @@ def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
     raise ValueError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
 
 
+def implied_task(name: str, root: Optional[str] = None) -> Optional[str]:
+    """The task a data set name implies, without loading it (None for a folder whose name does not say).
+
+    Unknown names and data sets that ``graphkit train`` cannot train raise :class:`RunError` here, before
+    anything loads.
+    """
+    if os.path.isdir(name):
+        return TASK_OF_PREFIX.get(Path(name).resolve().name.replace("_", "-").split("-")[0])
+    fixtures_dir()
+    if name.split("-")[0] in TASK_OF_PREFIX:
+        from graphkit.datasets.ogb import ogb_names
+
+        if name not in ogb_names():
+            raise RunError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
+        return TASK_OF_PREFIX[name.split("-")[0]]
+    from graphkit.datasets import registry
+
+    info = registry.available(root).get(name)
+    if info is None:
+        raise RunError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
+    if info["kind"] in _NOT_TRAINABLE:
+        raise RunError(f"graphkit train cannot train {name}, {_NOT_TRAINABLE[info['kind']]}")
+    return trainable_task(name, info["kind"])
+
+
+def trainable_task(name: str, kind: str) -> Optional[str]:
+    """The task ``graphkit train`` trains a registry entry of ``kind`` as, or None when it cannot train it."""
+    if kind in TASK_OF_PREFIX:
+        from graphkit.datasets.ogb import meta_info
+
+        meta = meta_info(name)
+        # heterogeneous graphs, knowledge graphs and sub-token prediction (ogbn-mag, ogbl-wikikg2, ogbg-code2)
+        if meta.get("is hetero", "False") == "True" or meta.get("task type", "") in ("KG completion",
+                                                                                     "subtoken prediction"):
+            return None
+        return TASK_OF_PREFIX[kind]
+    return None if kind in _NOT_TRAINABLE else "graph"  # images, point clouds, meshes, molecules: per graph
+
+
 def _run_dir(cfg: TrainConfig, resume: bool) -> Path:
     """Explicit ``--out`` is used as given; otherwise ``runs/<dataset>-<model>[-N]`` (resume: the newest)."""
     if cfg.out:
@@ -79,24 +119,26 @@ def _run_dir(cfg: TrainConfig, resume: bool) -> Path:
     return next(p for p in taken if not p.exists())
 
 
-def _saved_config(run_dir: Path, epochs: Optional[int]) -> TrainConfig:
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise RunError(f"nothing to resume in {run_dir} (no config.json)")
-    try:
-        saved = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path} is not valid JSON ({exc})") from None
-    return TrainConfig.from_dict(saved, str(path)).merged({"epochs": epochs})
+def prepare(cfg: TrainConfig, resume: bool = False) -> Tuple[TrainConfig, "torch.device"]:
+    """Check everything that can be checked before the data set loads; returns the resolved config and device.
 
+    The data set's task comes from its name (``--task`` alone picks that task's bundled data set), the model must
+    suit the task, and the device must exist. Raises ``ValueError`` (:class:`RunError`) with one line.
+    """
+    from graphkit.train.config import check_device_name
+    from graphkit.train.trainer import resolve_device
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for but torch sees no CUDA device")
-    return dev
+    if resume and cfg.out:  # the run folder's own settings say which data set and model to rebuild
+        cfg = resume_config(Path(cfg.out), cfg)
+    cfg = cfg.merged({"dataset": cfg.dataset or DEFAULT_DATASETS.get(cfg.task or "node", DEFAULT_DATASET)})
+    implied = implied_task(cfg.dataset, cfg.root)
+    if cfg.task and implied and cfg.task != implied:
+        bundled = (f"; without --dataset, --task {cfg.task} trains the bundled {DEFAULT_DATASETS[cfg.task]}"
+                   if cfg.task in DEFAULT_DATASETS else "")
+        raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {cfg.task}{bundled}")
+    cfg = cfg.merged({"task": cfg.task or implied}).resolved()
+    check_device_name(cfg.device)
+    return cfg, resolve_device(cfg.device)
 
 
 def _on_rank0(make: Callable[[], Any], rank: int, world: int) -> Any:
@@ -114,67 +156,125 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
         echo: Any = print) -> Dict[str, Any]:
     """Train as ``cfg`` says; returns the summary (also written to ``summary.json`` and echoed as a table).
 
+    ``progress``: a live bar over the epochs (True), one printed line per epoch (False), or the bar only when
+    stdout is a terminal (None).
+
     Under ``torch.distributed.run`` (``graphkit train --nproc N``) every rank trains a DDP replica on its share of
     the training nodes; rank 0 alone writes the run folder and prints, the others keep their checkpoints in
     ``<run>/.rank<r>`` so that each can resume its own state.
     """
-    from graphkit.train.distributed import cleanup, init_distributed, wrap_ddp
-    from graphkit.train.graph import GraphTask
-    from graphkit.train.link import LinkTask
-    from graphkit.train.node import NodeTask
+    from graphkit.io.atomic import atomic_write_text
+    from graphkit.train.base import task_class
+    from graphkit.train.distributed import cleanup, init_distributed
+    from graphkit.train.progress import EpochReport
     from graphkit.train.trainer import Trainer, seed_everything
 
-    asked_epochs = cfg.epochs  # None unless given: a resumed run keeps its own unless told otherwise
-    if resume and cfg.out:  # the run folder's own settings say which data set and model to rebuild
-        cfg = _saved_config(Path(cfg.out), asked_epochs)
-    cfg = cfg.merged({"dataset": cfg.dataset or DEFAULT_DATASET})
+    asked = cfg
+    cfg, device = prepare(asked, resume)
     dataset, implied = load_dataset(cfg.dataset, cfg.root)
-    if cfg.task and cfg.task != implied:
-        raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {cfg.task}")
-    cfg = cfg.merged({"task": implied}).resolved()
+    if implied != cfg.task:  # only a folder's data set can surprise here (its name did not say its task)
+        if asked.task:
+            raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {asked.task}")
+        cfg, device = prepare(asked.merged({"task": implied, "dataset": cfg.dataset}), resume)
     rank, world = init_distributed()
     if world > 1 and cfg.task != "node":
         raise RunError(f"--nproc supports node prediction; {cfg.dataset} is a {cfg.task} prediction data set")
     if rank != 0:
         progress, echo = False, (lambda *_: None)
+    lock: Optional[RunLock] = None
 
     def make_run_dir() -> Path:
+        nonlocal lock
         path = _run_dir(cfg, resume)
+        lock = RunLock(path).acquire()  # held to the end; checked again under the lock (another run may have won)
+        _run_dir(cfg.merged({"out": str(path)}), resume)
         if not resume:
-            path.mkdir(parents=True, exist_ok=True)
-            (path / "config.json").write_text(cfg.to_json() + "\n")
+            atomic_write_text(path / "config.json", cfg.to_json() + "\n")
         return path
 
     run_dir = _on_rank0(make_run_dir, rank, world)
-    if resume:  # the saved settings win; only --epochs may extend a resumed run
-        cfg = _saved_config(run_dir, asked_epochs).resolved()
-    device = _device(cfg.device)
-    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    if cfg.deterministic:  # see TrainConfig: one CPU thread makes CPU results reproducible across processes
-        if device.type == "cpu":
-            torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
-         f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
     try:
-        seed_everything(cfg.seed)
-        task = {"node": NodeTask, "link": LinkTask, "graph": GraphTask}[cfg.task](dataset, cfg, device)
-        task.model = wrap_ddp(task.model)
-        own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
-        trainer = Trainer(task, cfg, own_dir, device, progress=progress)
-        if resume:
-            trainer.resume()
-            echo(f"resuming {run_dir} after epoch {trainer.epoch}")
-        result = trainer.fit()
-    finally:  # run() may be called inside a larger program: give its settings back
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det)
-        cleanup()
-    summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
-               "parameters": sum(p.numel() for p in task.model.parameters()), "device": str(device),
-               "run_dir": str(run_dir), **result}
-    if rank == 0:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if resume:  # the saved settings win, in the folder named; only RESUME_APPLIED settings may change
+            cfg, device = prepare(resume_config(run_dir, asked))
+        echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
+             f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
+        report = None
+        try:
+            seed_everything(cfg.seed)
+            task = task_class(cfg.task)(dataset, cfg, device)
+            own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
+            trainer = Trainer(task, cfg, own_dir, device, progress=False, echo=echo)
+            if resume:
+                trainer.resume()
+                echo(f"resuming {run_dir} after epoch {trainer.epoch}")
+            if rank == 0:  # a live bar over the epochs on a terminal, a line per epoch otherwise
+                report = EpochReport(cfg.epochs, trainer.monitor.metric, trainer.monitor.mode, live=progress,
+                                     first_epoch=trainer.epoch, echo=echo)
+                trainer.on_epoch_end = report
+            result = trainer.fit()
+        finally:
+            if report is not None:
+                report.close()
+            cleanup()
+        summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
+                   "parameters": sum(p.numel() for p in trainer.module.parameters()), "device": str(device),
+                   "run_dir": str(run_dir), "epochs": cfg.epochs, "patience": cfg.patience, **result}
+        if rank == 0:
+            atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    finally:
+        if lock is not None:
+            lock.release()
     echo(format_summary(summary))
     return summary
 
+
+# ---------------------------------------------------------------------------------------------- finished runs
+def _restore(run_dir: Union[str, Path], device: str = "cpu", root: Optional[str] = None) -> Tuple[Any, Any, Any]:
+    """``(cfg, task, checkpoint)`` of a run folder, the task's model holding ``best.pt``'s weights, in eval mode."""
+    from graphkit.train.base import task_class
+    from graphkit.train.checkpoint import CheckpointError, load_checkpoint
+    from graphkit.train.rundir import read_config
+    from graphkit.train.trainer import seed_everything
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise RunError(f"{run_dir} is not a run folder (no config.json)")
+    cfg = read_config(run_dir).merged({"root": root, "device": device})
+    if not (run_dir / "best.pt").is_file():
+        raise RunError(f"{run_dir} has no best.pt (the run has not finished an epoch)")
+    state = load_checkpoint(run_dir / "best.pt")  # damage is reported before the data set loads
+    cfg, dev = prepare(cfg)
+    dataset, _ = load_dataset(cfg.dataset, cfg.root)
+    seed_everything(cfg.seed)
+    task = task_class(cfg.task)(dataset, cfg, dev)
+    weights = state["model"]
+    if weights and all(k.startswith("module.") for k in weights):  # saved from a DDP-wrapped (--nproc) model
+        weights = {k[len("module."):]: v for k, v in weights.items()}
+    try:
+        task.model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{run_dir / 'best.pt'} does not fit the model of {run_dir / 'config.json'} "
+                              f"({str(exc).splitlines()[0][:160]})") from None
+    task.model.eval()
+    return cfg, task, state
+
+
+def load_run(run_dir: Union[str, Path], device: str = "cpu", root: Optional[str] = None) -> "torch.nn.Module":
+    """The trained model of a run folder (``config.json`` + ``best.pt``), in eval mode on ``device``.
+
+    The model is rebuilt as ``graphkit train`` built it (the data set is loaded: input encoders are sized from
+    it) and holds the best validation epoch's weights; call it as the task does, e.g. for node prediction
+    ``model(x, adj, num_nodes)``.
+    """
+    return _restore(run_dir, device, root)[1].model
+
+
+def evaluate_run(run_dir: Union[str, Path], device: str = "cpu",
+                 root: Optional[str] = None) -> Tuple[Dict[str, Dict[str, float]], Dict[str, Any]]:
+    """Scores of a run's best model on every split, and ``{"model", "dataset", "task", "epoch"}``."""
+    import torch
+
+    cfg, task, state = _restore(run_dir, device, root)
+    with torch.no_grad():
+        scores = task.evaluate()
+    return scores, {"model": cfg.model, "dataset": cfg.dataset, "task": cfg.task, "epoch": state.get("epoch")}

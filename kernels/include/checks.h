@@ -78,11 +78,14 @@ inline void check_bounds(const char* name, const at::Tensor& t, int64_t bound, c
 }
 
 // rowptr: rowptr[0] == 0, non-decreasing, rowptr[-1] == num_entries. Returns the number of rows.
-inline int64_t check_rowptr(const at::Tensor& rowptr, int64_t num_entries, const char* entries_name) {
+// values = false checks only dtype and shape (the CUDA kernels check the values without a host sync).
+inline int64_t check_rowptr(const at::Tensor& rowptr, int64_t num_entries, const char* entries_name,
+                            bool values = true) {
   TORCH_CHECK_TYPE(rowptr.scalar_type() == at::kLong || rowptr.scalar_type() == at::kInt,
                    "rowptr must be an int64 or int32 tensor, got ", rowptr.scalar_type());
   TORCH_CHECK_VALUE(rowptr.dim() == 1 && rowptr.numel() >= 1, "rowptr must be 1-D with at least one entry, got shape ",
                     rowptr.sizes());
+  if (!values) return rowptr.numel() - 1;
   int64_t first = 0, last = 0, step = 0;
   if (rowptr.is_cpu()) {  // one serial pass over N+1 entries: cheaper than launching tensor ops
     auto c = rowptr.contiguous();

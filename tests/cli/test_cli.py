@@ -83,7 +83,7 @@ def test_corrupted_checkpoint_is_reported(fixtures, tmp_path, capsys, monkeypatc
     (["train", "--epochs", "0"], 2, "--epochs must be at least 1"),
     (["train", "--dataset", "ogbn-nope"], 1, "unknown data set 'ogbn-nope'"),
     (["train", "--dataset", "no-such-set"], 1, "unknown data set 'no-such-set'"),
-    (["train", "--task", "graph"], 1, "is for --task node"),
+    (["train", "--task", "graph", "--dataset", "ogbn-drosophila"], 1, "is for --task node"),
     (["train", "--config", "/nonexistent.yaml"], 1, "does not exist"),
     (["train", "--resume", "--out", "/nonexistent/run"], 1, "nothing to resume"),
     (["frobnicate"], 2, "invalid choice"),
@@ -125,3 +125,27 @@ def test_yaml_config_with_flag_override(fixtures, tmp_path, capsys, monkeypatch)
     assert "graphkit train: sage on ogbn-drosophila" in capsys.readouterr().out
     cfg.write_text("epoch: 3\n")
     assert "unknown setting 'epoch'" in _one_line_error(capsys, ["train", "--config", str(cfg)], 1)
+
+
+def test_second_process_on_a_run_folder_is_refused_in_one_line(fixtures, tmp_path):  # reliability conc.py
+    from graphkit.train.rundir import RunLock
+
+    out = tmp_path / "run"
+    with RunLock(out):  # this test process is the run in progress
+        proc = _cli(["train", "--epochs", "2", *SMALL, "--out", str(out)], fixtures)
+        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("graphkit: error:")]
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert len(errors) == 1 and f"in use by another process (pid {os.getpid()})" in errors[0], errors
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written into the busy folder
+    (out / ".lock").write_text("999999999\n")  # left by a killed run: taken over
+    proc = _cli(["train", "--epochs", "2", *SMALL, "--out", str(out)], fixtures)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (out / ".lock").exists() and [ln["epoch"] for ln in _history(out)] == [1, 2]
+
+
+def test_divergence_is_one_line(fixtures, tmp_path):
+    proc = _cli(["train", "--epochs", "30", "--lr", "1e6", "--clip", "0", *SMALL, "--out", str(tmp_path / "d")],
+                fixtures)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("graphkit: error:")]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert len(errors) == 1 and "training diverged at epoch" in errors[0] and "lower --lr" in errors[0]

@@ -23,6 +23,12 @@ def _build_counter() -> tuple:
     return calls, build
 
 
+def _data_file(cache: ProcessedCache, name: str) -> str:
+    """The file holding array ``name`` (the store's layout: one .npy per array, named in the manifest)."""
+    entry = json.load(open(cache.manifest_path))["arrays"][name]
+    return os.path.join(cache.folder, entry["file"])
+
+
 def test_cache_round_trip_and_reuse(tmp_path) -> None:
     calls, build = _build_counter()
     arrays, meta = cached(tmp_path, "toy", {"n": 1}, build)
@@ -38,11 +44,12 @@ def test_corrupt_cache_is_rebuilt(tmp_path, damage: str) -> None:
     calls, build = _build_counter()
     cached(tmp_path, "toy", {}, build)
     cache = ProcessedCache(tmp_path, "toy", {})
+    data_path = _data_file(cache, "a")
     if damage == "truncate":
-        with open(cache.data_path, "r+b") as fh:
-            fh.truncate(os.path.getsize(cache.data_path) // 2)
+        with open(data_path, "r+b") as fh:
+            fh.truncate(os.path.getsize(data_path) // 2)
     elif damage == "flip":
-        with open(cache.data_path, "r+b") as fh:
+        with open(data_path, "r+b") as fh:
             fh.seek(300)
             byte = fh.read(1)
             fh.seek(300)
@@ -51,7 +58,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path, damage: str) -> None:
         with open(cache.manifest_path, "w") as fh:
             fh.write("{not json")
     else:
-        os.remove(cache.data_path)
+        os.remove(data_path)
     assert cache.problem() is not None
     arrays, _ = cached(tmp_path, "toy", {}, build)
     assert len(calls) == 2 and cache.problem() is None
@@ -64,7 +71,7 @@ def test_no_pickle_anywhere(tmp_path) -> None:
         cache.save({"bad": np.array([{"a": 1}], dtype=object)})
     cache.save({"ok": np.zeros(2)})
     manifest = json.load(open(cache.manifest_path))
-    assert manifest["files"]["data.npz"]["size"] == os.path.getsize(cache.data_path)
+    assert manifest["arrays"]["ok"]["bytes"] == os.path.getsize(_data_file(cache, "ok"))
 
 
 def test_packed_graphs_round_trip(tmp_path) -> None:

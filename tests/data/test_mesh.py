@@ -173,6 +173,39 @@ def test_non_manifold_edge() -> None:
     assert mesh_to_graph(v, f).num_nodes == 5  # the vertex graph keeps any face soup
 
 
+def test_inconsistently_oriented_faces_are_reoriented() -> None:
+    """ux review R3c: a tetrahedron with two faces flipped lost one of its six edges (two faces dropped)."""
+    v = torch.tensor(TET_V)
+    consistent = mesh_edge_graph(v, torch.tensor(TET_F))
+    mixed = torch.tensor([[0, 1, 2], [0, 1, 3], [1, 2, 3], [0, 2, 3]])  # 0->1 crossed twice, and so on
+    g = mesh_edge_graph(v, mixed, on_non_manifold="raise")
+    assert g.num_nodes == 6 and int(g.num_dropped_faces) == 0 and int(g.num_boundary_edges) == 0
+    assert sorted(map(tuple, g.edge_vertices.tolist())) == sorted(map(tuple, consistent.edge_vertices.tolist()))
+    # the first face keeps its orientation, so the whole surface is the mirror of TET_F: same features
+    order = [consistent.edge_vertices.tolist().index(e) for e in g.edge_vertices.tolist()]
+    torch.testing.assert_close(g.x, consistent.x[order])
+    cube = mesh_edge_graph(torch.tensor(CUBE_V, dtype=torch.float64), torch.tensor(CUBE_F))
+    flipped = [f[::-1] if i % 3 == 0 else f for i, f in enumerate(CUBE_F)]
+    again = mesh_edge_graph(torch.tensor(CUBE_V, dtype=torch.float64), torch.tensor(flipped), on_non_manifold="raise")
+    assert again.num_nodes == cube.num_nodes == 18 and int(again.num_dropped_faces) == 0
+
+
+def test_non_orientable_strip_is_reported() -> None:
+    """A Moebius strip cannot be oriented: its conflicting face is dropped and counted, or raises."""
+    n = 6
+    verts = [[math.cos(2 * math.pi * i / n) * (1 + 0.3 * s), math.sin(2 * math.pi * i / n) * (1 + 0.3 * s),
+              0.3 * s * math.sin(math.pi * i / n)] for i in range(n) for s in (-1, 1)]
+    faces = []
+    for i in range(n):
+        a, b = 2 * i, 2 * i + 1
+        c, d = (2 * i + 2, 2 * i + 3) if i < n - 1 else (1, 0)  # the half twist: the last rung joins swapped
+        faces += [[a, b, c], [b, d, c]]
+    g = mesh_edge_graph(torch.tensor(verts), torch.tensor(faces))
+    assert int(g.num_dropped_faces) >= 1
+    with pytest.raises(ValueError, match="inconsistently oriented"):
+        mesh_edge_graph(torch.tensor(verts), torch.tensor(faces), on_non_manifold="raise")
+
+
 @pytest.mark.parametrize(
     "verts,faces,exc,match",
     [

@@ -60,8 +60,9 @@ def test_digits_and_corrupt_cache_rebuild(tmp_path) -> None:
     assert batch.x.shape == (4 * 64, 1)
     assert torch.equal(ds.batch_of(ds.split["valid"][:4]).x, batch.x)
     cache = ProcessedCache(tmp_path, "digits", {"source": "sklearn"})
-    with open(cache.data_path, "r+b") as fh:
-        fh.truncate(100)
+    for data_path in cache.folder.glob("*.npy"):  # every array file of the store
+        with open(data_path, "r+b") as fh:
+            fh.truncate(100)
     again = Digits(root=tmp_path)
     assert cache.problem() is None and torch.equal(again.images, ds.images)
     with pytest.raises(IndexError):
@@ -166,6 +167,13 @@ def test_movielens(tmp_path) -> None:
 def test_missing_package_message(monkeypatch) -> None:
     from graphkit.datasets.base import package_file
 
-    with pytest.raises(DataNotFoundError, match="pip install nothing-here"):
+    with pytest.raises(DataNotFoundError, match="pip install nothing-here") as err:
         package_file("graphkit_no_such_package", "x", install="pip install nothing-here")
+    assert "\n" not in str(err.value) and "'graphkit_no_such_package' is not installed" in str(err.value)
     assert os.path.exists(package_file("graphkit", "__init__.py", install="-"))
+    with pytest.raises(DataNotFoundError, match=r"data/x.csv is missing from the installed 'graphkit'"):
+        package_file("graphkit", "data", "x.csv", install="pip install graphkit")
+    # the registry's on-disk check and package_file are one test (registry.package_path)
+    assert registry.package_path("graphkit", "__init__.py") == package_file("graphkit", "__init__.py", install="-")
+    assert registry.package_path("graphkit", "nope.csv") is None
+    assert registry.package_path("graphkit_no_such_package", "x") is None

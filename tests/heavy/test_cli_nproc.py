@@ -6,7 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from graphkit.testing.ogb_fixtures import copy_fixtures
+from graphkit.train.trainer import CRASH_ENV
+
+pytestmark = pytest.mark.heavy
 
 ARGS = ["train", "--epochs", "15", "--hidden", "16", "--layers", "2"]
 
@@ -39,3 +44,21 @@ def test_nproc_refuses_link_prediction_in_one_line(tmp_path):
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("graphkit: error:")]
     assert errors == ["graphkit: error: --nproc supports node prediction; ogbl-connectome is a link prediction "
                       "data set"] and "Traceback" not in proc.stderr
+
+
+def test_two_process_mini_batch_resume_is_bit_identical(tmp_path):  # reliability t04, end to end
+    env = {**os.environ, "GRAPHKIT_FIXTURES": str(copy_fixtures(tmp_path / "fixtures"))}
+    env.pop(CRASH_ENV, None)
+    args = ["train", "--epochs", "3", "--hidden", "16", "--layers", "2", "--batch-size", "32", "--nproc", "2"]
+    whole = _cli([*args, "--out", str(tmp_path / "whole")], env)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    cut = _cli([*args, "--out", str(tmp_path / "cut")], {**env, CRASH_ENV: "6"})  # both ranks die in epoch 2
+    assert cut.returncode != 0 and not (tmp_path / "cut" / "summary.json").exists()
+    resumed = _cli([*args, "--resume", "--out", str(tmp_path / "cut")], env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    def history(d):
+        return [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                for line in (tmp_path / d / "metrics.jsonl").read_text().splitlines()]
+
+    assert len(history("cut")) == 3 and history("cut") == history("whole")

@@ -116,14 +116,20 @@ def test_graph_sparse_tensor_and_edge_index_agree() -> None:
     torch.testing.assert_close(Weighted(aggr="sum", fuse=False)(g.x, adj_t), dense_ref, atol=1e-12, rtol=0)
 
 
-def test_graph_csr_is_cached_across_layers() -> None:
+def test_graph_csr_is_cached_across_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphkit.ops import adjacency
+
+    builds = []
+    real = adjacency.build_csr
+    monkeypatch.setattr(adjacency, "build_csr", lambda *a: builds.append(1) or real(*a))
     g = random_graph(12, 40, 3)
     assert not g.has_csr()
     Copy()(g.x, g)
-    assert g.has_csr()  # the first layer built the Graph's CSR ...
+    assert g.has_csr() and len(builds) == 1  # the first layer built the graph's CSR ...
     first = g.csr()
     Copy(aggr="max")(g.x, g)
-    assert g.csr()[0] is first[0]  # ... and the second reused it
+    Copy(fuse=False)(g.x, g)
+    assert g.csr()[0] is first[0] and len(builds) == 1  # ... and the next layers reused it
 
 
 def test_edge_updater_gathers_like_message() -> None:
@@ -140,7 +146,7 @@ def test_edge_updater_gathers_like_message() -> None:
 def test_adjacency_ops_on_a_batch() -> None:
     b = Batch.from_graphs([random_graph(5, 12, 2, seed=1), random_graph(4, 9, 2, seed=2)])
     adj = Adjacency.from_adj(b)
-    assert adj.graph is b and adj.num_src == adj.num_dst == 9
+    assert adj is b.adj and adj.num_src == adj.num_dst == 9
     torch.testing.assert_close(adj.degree(), torch.bincount(b.edge_index[1], minlength=9))
     scores = torch.randn(b.num_edges, dtype=torch.float64)
     alpha = adj.edge_softmax(scores)

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from graphkit.train.metrics import higher_is_better, link_scores, mae, prediction_scores
+from graphkit.train.metrics import link_scores, mae, metric_mode, prediction_scores
 
 
 def test_link_scores_against_hand_counts():
@@ -43,5 +43,8 @@ def test_prediction_scores():
 
 
 def test_direction_and_mae():
-    assert higher_is_better("acc") and higher_is_better("mrr") and not higher_is_better("rmse")
+    assert metric_mode("acc") == "max" and metric_mode("mrr") == "max" and metric_mode("rmse") == "min"
+    assert metric_mode("hits@50") == "max" and metric_mode("mae") == "min"
+    with pytest.raises(ValueError, match="metric 'mse' has no known direction"):  # no guessing from the name
+        metric_mode("mse")
     assert mae(torch.tensor([1.0, float("nan")]), torch.tensor([3.0, 0.0])) == 2.0

@@ -37,15 +37,27 @@ def test_run_folder_and_same_seed_same_result(fixtures, tmp_path):
 
 
 def test_early_stopping_and_step_schedule(fixtures, tmp_path):
-    out = _run(fixtures, tmp_path, epochs=40, lr=1e-9, patience=2, scheduler="step")
+    notices = []
+    cfg = TrainConfig(root=str(fixtures), out=str(tmp_path / "r"), hidden=16, dataset="ogbn-drosophila", epochs=40,
+                      lr=1e-9, patience=2, scheduler="step")
+    out = run(cfg, progress=False, echo=notices.append)
     assert out["epochs_run"] == 3 and out["best_epoch"] == 1  # nothing improves after the first epoch
+    assert out["stopped"].startswith("stopped after 2 epochs without improvement of valid acc")
+    assert any(out["stopped"] in notice for notice in notices)  # said, not only recorded
 
 
-@pytest.mark.parametrize("dataset, model, metric", [("ogbl-connectome", "sage", "hits@20"),
-                                                     ("ogbg-b3db", "gcn", "rocauc")])
-def test_link_and_graph_tasks(fixtures, tmp_path, dataset, model, metric):
-    out = _run(fixtures, tmp_path, dataset=dataset, model=model, epochs=1, batch_size=2048, layers=1)
-    assert out["metric"] == metric and 0.0 <= out["final"]["test"][metric] <= 1.0
+@pytest.mark.parametrize("dataset, model, metric, mode", [("ogbl-connectome", "sage", "hits@20", "max"),
+                                                           ("ogbg-b3db", "gcn", "rocauc", "max"),
+                                                           ("ogbg-freesolv", "gin", "rmse", "min")])
+def test_link_and_graph_tasks(fixtures, tmp_path, dataset, model, metric, mode):
+    out = _run(fixtures, tmp_path, dataset=dataset, model=model, epochs=3, batch_size=2048, layers=1, lr=0.01)
+    assert out["metric"] == metric and 0.0 <= out["final"]["test"][metric]
+    rows = _history(tmp_path / "r")
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and all(metric in r[s] for r in rows for s in ("train", "valid"))
+    assert rows[-1]["loss"] < rows[0]["loss"]  # it trains
+    # the selected model is the best validation epoch in the monitor's direction, and it is the one scored
+    pick = (max if mode == "max" else min)(rows, key=lambda r: r["valid"][metric])
+    assert out["best_epoch"] == pick["epoch"] and out["final"]["valid"][metric] == pick["valid"][metric]
 
 
 def test_task_must_match_dataset(fixtures, tmp_path):

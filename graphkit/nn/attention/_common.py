@@ -11,7 +11,6 @@ import torch
 from torch import Tensor
 
 from graphkit.graph import Graph
-from graphkit.nn._memo import memo
 from graphkit.nn.adjacency import Adjacency
 
 __all__ = ["graph_edge_attr", "remove_and_add_self_loops", "with_self_loops", "split_pair", "FillValue"]
@@ -72,17 +71,16 @@ def with_self_loops(
     adj: Adjacency, edge_attr: Optional[Tensor], num_loops: int, fill_value: FillValue
 ) -> Tuple[Adjacency, Optional[Tensor]]:
     """PyG's rule for GAT/GATv2: remove every self-loop, add one per node ``< num_loops``. The result carries
-    a fresh ``Graph`` when square, so sddmm, edge_softmax and spmm (and their backward) share one CSR.
+    its own memo, so sddmm, edge_softmax and spmm (and their backward) share one CSR.
 
     Without edge features the looped structure (and so its CSR) is memoised on ``adj``
-    (:func:`graphkit.nn._memo.memo`), as DGL reuses a graph's formats: a model that calls GAT layers on one Graph
-    sorts its edges once, not once per layer and step, and an edit of the Graph's edges rebuilds it.
+    (:meth:`~graphkit.ops.Adjacency.derived`), as DGL reuses a graph's formats: a model that calls GAT layers on
+    one graph sorts its edges once, not once per layer and step, and an edit of the edges rebuilds it.
     """
     def build(attr: Optional[Tensor]) -> Tuple[Adjacency, Optional[Tensor]]:
         edge_index, attr = remove_and_add_self_loops(adj.edge_index, attr, num_loops, fill_value)
-        graph = Graph(edge_index=edge_index, num_nodes=adj.num_src) if adj.num_src == adj.num_dst else None
-        return Adjacency(edge_index, adj.num_src, adj.num_dst, graph=graph), attr
+        return Adjacency(edge_index, adj.num_src, adj.num_dst), attr
 
     if edge_attr is None:
-        return memo(adj, f"nn.attention.self_loops/{adj.num_src}/{adj.num_dst}/{num_loops}", lambda: build(None))
+        return adj.derived(("nn.attention.self_loops", num_loops), lambda: build(None))
     return build(edge_attr)

@@ -10,7 +10,7 @@ from torch.nn import Dropout, Linear, Sequential
 
 from graphkit.batch import Batch
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.norm import activation_resolver, normalization_resolver
+from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver
 
 __all__ = ["GPSConv", "LinearAttention", "to_padded", "global_attention"]
 

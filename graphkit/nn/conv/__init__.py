@@ -31,3 +31,32 @@ __all__ = [
     "LGConv",
     "gcn_norm",
 ]
+
+# Layers added for PyG parity (issue 18); appended so that merges with other edits above stay trivial.
+from graphkit.nn.conv.cheb import ChebConv  # noqa: E402
+from graphkit.nn.conv.gcn2 import GCN2Conv  # noqa: E402
+from graphkit.nn.conv.gen import GENConv  # noqa: E402
+from graphkit.nn.conv.nn_conv import ECConv, NNConv  # noqa: E402
+from graphkit.nn.conv.pna import PNAConv  # noqa: E402
+from graphkit.nn.conv.tag import TAGConv  # noqa: E402
+
+__all__ += ["ChebConv", "GCN2Conv", "GENConv", "NNConv", "ECConv", "PNAConv", "TAGConv"]
+from graphkit.nn.conv.arma import ARMAConv  # noqa: E402
+from graphkit.nn.conv.cg import CGConv  # noqa: E402
+from graphkit.nn.conv.cluster_gcn import ClusterGCNConv  # noqa: E402
+from graphkit.nn.conv.film import FiLMConv  # noqa: E402
+from graphkit.nn.conv.gated_graph_conv import GatedGraphConv  # noqa: E402
+from graphkit.nn.conv.le import LEConv  # noqa: E402
+from graphkit.nn.conv.mixhop import MixHopConv  # noqa: E402
+from graphkit.nn.conv.res_gated_graph_conv import ResGatedGraphConv  # noqa: E402
+
+__all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
+            "ResGatedGraphConv"]
+from graphkit.nn.conv.gmm import GMMConv  # noqa: E402
+from graphkit.nn.conv.point_net import PointNetConv  # noqa: E402
+from graphkit.nn.conv.point_transformer import PointTransformerConv  # noqa: E402
+
+__all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
+from graphkit.nn.conv.supergat import SuperGATConv  # noqa: E402
+
+__all__ += ["SuperGATConv"]

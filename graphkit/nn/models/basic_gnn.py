@@ -5,7 +5,7 @@ act_kwargs=None, norm=None, norm_kwargs=None, jk=None, **conv_kwargs)``, exactly
 .BasicGNN``: ``num_layers`` convolutions (the last one maps to ``out_channels`` unless ``jk`` is set), each but the
 last followed by norm -> activation -> dropout; ``jk`` in ``"last"``, ``"cat"``, ``"max"`` adds jumping knowledge
 and a final ``lin``. ``norm`` is ``"batch_norm"`` (PyG's ``BatchNorm``: keys ``norms.i.module.*``),
-``"layer_norm"`` (PyG's graph-wise ``LayerNorm``) or a module (norms and activations: :mod:`graphkit.nn.norm`).
+``"layer_norm"`` (PyG's graph-wise ``LayerNorm``) or a module (norms and activations: :mod:`graphkit.nn.normalization`).
 Parameter names match PyG, so a PyG model's state_dict loads unchanged.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.batch import Batch
-from graphkit.nn.norm import activation_resolver, normalization_resolver, takes_batch
+from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MLP"]
 

@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from graphkit.nn._memo import memo
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.sheaf.laplacian import SheafLaplacian
 from graphkit.nn.sheaf.maps import EdgeWeightLearner, LocalConcatSheafLearner
@@ -45,8 +44,8 @@ class SheafDiffusion(MessagePassing):
         normalised: use :math:`D^{-1/2} L D^{-1/2}` (else :math:`L`).
 
     The sheaf structure of a graph (edges without self-loops, each edge's reverse, the block index maps) is
-    built once per graph and memoised on it (:meth:`laplacian`); pass a ``Graph`` to reuse it across calls (a
-    bare ``edge_index`` has no owner to keep it on, so it is rebuilt per call). The diffusion itself is a
+    built once per structure and memoised on it (:meth:`laplacian`, through the structure's
+    :meth:`~graphkit.ops.Adjacency.derived`), for a ``Graph`` and for a bare ``edge_index`` alike. The diffusion itself is a
     message pass with ``d x d`` matrix weights, run as one block ``spmm``.
 
     Shapes:
@@ -97,7 +96,7 @@ class SheafDiffusion(MessagePassing):
     def laplacian(self, adj: Any, num_nodes: int) -> SheafLaplacian:
         """The :class:`SheafLaplacian` of ``adj`` (memoised on a Graph, rebuilt when its edges change)."""
         A = self.adjacency(adj, size=(num_nodes, num_nodes))
-        return memo(A, f"nn.sheaf.laplacian/{self.d}", lambda: SheafLaplacian(A.edge_index, A.num_dst, self.d))
+        return A.derived(("nn.sheaf.laplacian", self.d), lambda: SheafLaplacian(A.edge_index, A.num_dst, self.d))
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, d={self.d}, maps={self.maps!r}"

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,9 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from graphkit.datasets.fixtures import FIXTURE_NAMES, SOURCE_FIXTURES
 from graphkit.datasets.ogb import (OGBDownloadError, is_cached, load_ogb, meta_info, ogb_names, official_evaluator,
                                    register_meta)
+from graphkit.io.store import flatten
 from graphkit.testing import require_peer
+from graphkit.testing.legacy_cache import write_v1_array_cache
 
 
 def _copy(fixtures: Path, folder: str, root: Path) -> None:
@@ -82,7 +89,7 @@ def test_cache_is_pickle_free_and_used(fixtures, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
-def test_damaged_cache_is_rebuilt(fixtures, tmp_path, capsys, damage):
+def test_damaged_cache_is_rebuilt(fixtures, tmp_path, caplog, damage):
     root = tmp_path / "c"
     _copy(fixtures, "ogbg_freesolv", root)
     first = load_ogb("ogbg-freesolv", root)
@@ -90,8 +97,9 @@ def test_damaged_cache_is_rebuilt(fixtures, tmp_path, capsys, damage):
     victim = first.path / "processed" / "graphkit" / max(entries.values(), key=lambda e: e["bytes"])["file"]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2] if damage == "truncate" else data[:-1] + bytes([data[-1] ^ 1]))
-    again = load_ogb("ogbg-freesolv", root)
-    assert "rebuilding" in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING, logger="graphkit.io"):
+        again = load_ogb("ogbg-freesolv", root)
+    assert "rebuilding" in caplog.text
     assert all(torch.equal(a.edge_index, b.edge_index) for a, b in zip(first.graphs, again.graphs))
 
 
@@ -105,7 +113,7 @@ def _zip_dataset(src: Path, top: str, dst: Path) -> Path:
 
 def _meta_csv(path: Path, name: str, url: str) -> Path:
     """A master.csv for ``name``: ogbn-drosophila's meta, served from ``url``."""
-    lines = (Path(__file__).parents[2] / "datasets" / "fixtures" / "master.csv").read_text().splitlines()
+    lines = (SOURCE_FIXTURES / "master.csv").read_text().splitlines()
     col = lines[0].split(",").index("ogbn-drosophila")
     rows = [[r.split(",")[0], r.split(",")[col]] for r in lines[1:]]
     rows = [[k, url if k == "url" else ("remote" if k == "download_name" else v)] for k, v in rows]
@@ -171,3 +179,102 @@ def test_hand_unzipped_download_is_adopted(fixtures, tmp_path):
         z.extractall(root)  # what the error message tells a user without network to do
     assert load_ogb("ogbn-byhand", root, download=False).graph.num_nodes == 209
     assert (root / "ogbn_byhand" / "raw").is_dir() and not (root / "remote").exists()
+
+
+def test_old_format_cache_is_rebuilt_not_misread(fixtures, tmp_path, caplog):
+    root = tmp_path / "c"
+    _copy(fixtures, "ogbn_drosophila", root)
+    first = load_ogb("ogbn-drosophila", root)
+    cache = first.path / "processed" / "graphkit"
+    shutil.rmtree(cache)
+    wrong = {"graphs": {"edge_index": np.array([[0], [1]]), "num_nodes": np.array([2]), "num_edges": np.array([1])},
+             "labels": np.zeros((2, 1), np.int64), "split": {s: np.arange(1) for s in ("train", "valid", "test")}}
+    write_v1_array_cache(cache, flatten(wrong))  # what graphkit 0.1 wrote there, with other content
+    with caplog.at_level(logging.WARNING, logger="graphkit.io"):
+        again = load_ogb("ogbn-drosophila", root)
+    assert "older graphkit" in caplog.text
+    assert again.graph.num_nodes == 209 and torch.equal(again.graph.edge_index, first.graph.edge_index)
+
+
+def _evil_master(root: Path, download_name: str) -> Path:
+    lines = [r.split(",")[:2] for r in (SOURCE_FIXTURES / "master.csv").read_text().splitlines()]
+    lines[0][1] = "ogbn-evil"
+    for r in lines:
+        if r[0] == "download_name":
+            r[1] = download_name
+    (root / "master.csv").write_text("\n".join(",".join(r) for r in lines) + "\n")
+    return root / "master.csv"
+
+
+@pytest.mark.parametrize("download_name", ["../victim", "/abs/victim", "..", ""])
+def test_download_name_cannot_move_a_folder_from_outside_the_root(tmp_path, download_name):
+    """Reliability finding 15 (f04): a crafted master.csv moved an outside folder into the data set folder."""
+    root, victim = tmp_path / "data", tmp_path / "victim"
+    root.mkdir()
+    (victim / "raw").mkdir(parents=True)
+    (victim / "raw" / "data.npz").write_bytes(b"not really")
+    (victim / "important.txt").write_text("user data")
+    if download_name.startswith("/"):
+        download_name = str(victim)
+    with pytest.raises(ValueError, match="download_name"):
+        register_meta(_evil_master(root, download_name))
+    assert (victim / "important.txt").read_text() == "user data" and not (root / "ogbn_evil").exists()
+
+
+def test_meta_json_cannot_move_a_folder_or_name_a_path(fixtures, tmp_path):
+    victim = tmp_path / "victim"
+    (victim / "raw").mkdir(parents=True)
+    (victim / "raw" / "data.npz").write_bytes(b"not really")
+    folder = tmp_path / "data" / "ogbn_evil"
+    (folder / "raw").mkdir(parents=True)
+    meta = {**meta_info("ogbn-drosophila"), "name": "ogbn-evil", "download_name": "../victim"}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="download_name"):
+        load_ogb(str(folder))
+    assert (victim / "raw" / "data.npz").is_file()
+    (folder / "meta.json").write_text(json.dumps({**meta, "name": "ogbn-../../x"}))
+    with pytest.raises(ValueError, match="data set name"):
+        load_ogb(str(folder))
+
+
+def test_damaged_raw_files_are_one_clear_error(fixtures, tmp_path):
+    """Reliability finding 14: a truncated raw data.npz surfaced as zipfile.BadZipFile."""
+    root = tmp_path / "c"
+    _copy(fixtures, "ogbn_drosophila", root)
+    raw = root / "ogbn_drosophila" / "raw" / "data.npz"
+    raw.write_bytes(raw.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="damaged or incomplete") as err:
+        load_ogb("ogbn-drosophila", root)
+    assert "\n" not in str(err.value) and "download it again" in str(err.value)
+
+
+def test_fixtures_load_by_name_quietly_in_a_fresh_process(fixtures, tmp_path):
+    """``load_ogb("ogbn-drosophila")`` from plain Python, with none of ogb's progress output on the first load."""
+    copy = tmp_path / "fx"
+    shutil.copytree(fixtures, copy, ignore=shutil.ignore_patterns("processed"))
+    code = ("from graphkit.datasets import load_ogb\n"
+            f"for name in {list(FIXTURE_NAMES)!r}:\n"
+            "    ds = load_ogb(name)\n"
+            "    print(name, ds.graph.num_nodes if ds.graphs is None else len(ds.graphs))\n")
+    env = {**os.environ, "GRAPHKIT_FIXTURES": str(copy), "GRAPHKIT_DATA": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ogbn-drosophila", "209", "ogbl-connectome", "209", "ogbg-freesolv", "642",
+                                  "ogbg-b3db", "600"]
+    assert out.stderr == ""  # no "Loading necessary files...", no tqdm bar
+    assert all((copy / n.replace("-", "_") / "processed" / "graphkit" / "manifest.json").is_file()
+               for n in FIXTURE_NAMES)
+
+
+def test_missing_fixtures_and_missing_ogb_name_what_to_do(monkeypatch, tmp_path):
+    from graphkit.datasets import ogb_meta
+    from graphkit.datasets.base import DataNotFoundError
+
+    monkeypatch.setenv("GRAPHKIT_FIXTURES", str(tmp_path / "none"))
+    monkeypatch.setattr(ogb_meta, "_REGISTERED", {})  # as in a fresh process of an install without the source tree
+    with pytest.raises(DataNotFoundError, match="GRAPHKIT_FIXTURES") as err:
+        load_ogb("ogbg-b3db")
+    assert str(err.value).startswith("ogbg-b3db is a fixture") and "\n" not in str(err.value)
+    monkeypatch.setattr(ogb_meta, "official_metas", lambda: {})  # as if ogb were not installed
+    with pytest.raises(DataNotFoundError, match="pip install ogb"):
+        meta_info("ogbn-arxiv")

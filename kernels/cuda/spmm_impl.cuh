@@ -1,0 +1,307 @@
+// Kernels of the CUDA csr_reduce (see spmm.cu for the design); included only by spmm_{sum,mean,max,min}.cu.
+#pragma once
+
+#include "spmm_launch.h"
+
+namespace graphkit {
+namespace cuda {
+
+namespace {
+
+constexpr int kCF = 2;      // features per lane in the wide kernel: a warp covers a tile of 64 features
+constexpr int kTile = kWarp * kCF;
+template <typename scalar_t, typename index_t>
+struct Args {
+  const index_t* rowptr;
+  const index_t* col;   // null: segment (x[k])
+  const index_t* eid;   // null: weight row k
+  const scalar_t* w;    // null: unweighted
+  const scalar_t* x;
+  scalar_t* out;
+  int64_t* arg;         // max/min only
+  int64_t rows, H, F, HF, entries, nsrc, nw;
+  DeviceError* err;
+  // hub split path
+  int64_t split;  // rows with more edges than this are split (INT64_MAX: never)
+  unsigned long long* counter;
+  int64_t* work_row;   // [slots] the row of each segment
+  int64_t* work_base;  // [slots] the slot of the row's first segment
+  int64_t slots;
+  acc_t<scalar_t>* part;  // [slots, HF]
+  int64_t* part_arg;      // [slots, HF] (max/min)
+};
+
+template <typename acc>
+__device__ __forceinline__ acc init_value() { return acc(0); }
+
+// Register a hub row's segments in the work list (one lane per hub).
+template <typename scalar_t, typename index_t>
+__device__ void register_hub(const Args<scalar_t, index_t>& p, int64_t row, int64_t deg) {
+  const int64_t nseg = (deg + p.split - 1) / p.split;
+  const int64_t base = int64_t(atomicAdd(p.counter, (unsigned long long)nseg));
+  if (base + nseg > p.slots) return;  // impossible for a valid rowptr (sum of segments < 2 * entries / split)
+  for (int64_t j = 0; j < nseg; ++j) {
+    p.work_row[base + j] = row;
+    p.work_base[base + j] = base;
+  }
+}
+
+// Reads rowptr[row], rowptr[row+1]; `report` lets one lane record a bad rowptr.
+template <typename scalar_t, typename index_t>
+__device__ __forceinline__ void row_range(const Args<scalar_t, index_t>& p, int64_t row, bool report, int64_t& b,
+                                          int64_t& e) {
+  b = p.rowptr[row];
+  e = p.rowptr[row + 1];
+  if (report) {
+    int64_t bb = b, ee = e;
+    checked_row(p.err, row, p.rows, p.entries, bb, ee);
+  }
+  if (b < 0 || e > p.entries || e < b) b = e = 0;
+}
+
+// Accumulate edges [b, e) into a[c], m[c] for the features f0 + 32*c (the whole warp calls it).
+template <int R, bool W, typename scalar_t, typename index_t>
+__device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, int64_t b, int64_t e, int64_t f0,
+                                            acc_t<scalar_t> (&a)[kCF], int64_t (&m)[kCF]) {
+  using acc = acc_t<scalar_t>;
+  const int lane = threadIdx.x;
+  int64_t head[kCF];
+#pragma unroll
+  for (int c = 0; c < kCF; ++c) head[c] = W ? (f0 + c * kWarp < p.HF ? (f0 + c * kWarp) / p.F : 0) : 0;
+  for (int64_t kk = b; kk < e; kk += kWarp) {
+    const int64_t k = kk + lane;
+    index_t s_l = 0, e_l = 0;
+    if (k < e) {
+      if (p.col) {
+        s_l = p.col[k];
+        if (!check_index(p.err, kCol, s_l, p.nsrc)) s_l = 0;
+      }
+      if (W && p.eid) {
+        e_l = p.eid[k];
+        if (!check_index(p.err, kEid, e_l, p.nw)) e_l = 0;
+      }
+    }
+    const int n = e - kk < kWarp ? int(e - kk) : kWarp;
+#pragma unroll 4
+    for (int j = 0; j < n; ++j) {
+      const int64_t s = p.col ? int64_t(__shfl_sync(kFull, s_l, j)) : kk + j;
+      int64_t ee = 0;
+      if (W) ee = p.eid ? int64_t(__shfl_sync(kFull, e_l, j)) : kk + j;
+#pragma unroll
+      for (int c = 0; c < kCF; ++c) {
+        const int64_t f = f0 + c * kWarp;
+        if (f < p.HF) {
+          const acc v = W ? acc(p.w[ee * p.H + head[c]]) * acc(p.x[s * p.HF + f]) : acc(p.x[s * p.HF + f]);
+          if (R <= 1) {
+            a[c] += v;
+          } else if (better<R>(v, a[c], m[c] >= 0)) {
+            a[c] = v;
+            m[c] = kk + j;
+          }
+        }
+      }
+    }
+  }
+}
+
+template <int R, typename scalar_t, typename index_t>
+__device__ __forceinline__ void write_final(const Args<scalar_t, index_t>& p, int64_t row, int64_t f,
+                                            acc_t<scalar_t> a, int64_t m, int64_t deg) {
+  using acc = acc_t<scalar_t>;
+  const int64_t o = row * p.HF + f;
+  if (deg == 0) {
+    p.out[o] = scalar_t(acc(0));
+    if (R >= 2) p.arg[o] = -1;
+  } else {
+    p.out[o] = scalar_t(R == 1 ? a / acc(deg) : a);
+    if (R >= 2) p.arg[o] = m;
+  }
+}
+
+template <typename scalar_t, typename index_t, int R, bool W>
+__global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, index_t> p) {
+  using acc = acc_t<scalar_t>;
+  const int64_t row = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
+  if (row >= p.rows) return;  // uniform across the warp: the shuffles stay full-mask
+  const int lane = threadIdx.x;
+  const bool first = blockIdx.y == 0 && lane == 0;
+  int64_t b, e;
+  row_range(p, row, first, b, e);
+  if (e - b > p.split) {
+    if (first) register_hub(p, row, e - b);
+    return;
+  }
+  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
+    const int64_t f0 = t * kTile + lane;
+    acc a[kCF];
+    int64_t m[kCF];
+#pragma unroll
+    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W>(p, b, e, f0, a, m);
+#pragma unroll
+    for (int c = 0; c < kCF; ++c)
+      if (f0 + c * kWarp < p.HF) write_final<R>(p, row, f0 + c * kWarp, a[c], m[c], e - b);
+  }
+}
+
+// H*F <= 16: G lanes per row (G = 1, 2, 4, 8 or 16), each lane one feature, walking the row's edges itself.
+template <typename scalar_t, typename index_t, int R, bool W>
+__global__ void __launch_bounds__(kBlock) csr_reduce_narrow(const Args<scalar_t, index_t> p, int G) {
+  using acc = acc_t<scalar_t>;
+  const int t = threadIdx.x + threadIdx.y * kWarp;
+  const int64_t row = int64_t(blockIdx.x) * (kBlock / G) + t / G;
+  const int64_t f = t % G;
+  if (row >= p.rows) return;  // no shuffles in this kernel
+  int64_t b, e;
+  row_range(p, row, f == 0, b, e);
+  if (e - b > p.split) {
+    if (f == 0) register_hub(p, row, e - b);
+    return;
+  }
+  if (f >= p.HF) return;
+  const int64_t head = W ? f / p.F : 0;
+  acc a = acc(0);
+  int64_t m = -1;
+#pragma unroll 4
+  for (int64_t k = b; k < e; ++k) {
+    int64_t s = k;
+    if (p.col) {
+      s = p.col[k];
+      if (!check_index(p.err, kCol, s, p.nsrc)) s = 0;
+    }
+    acc v = acc(p.x[s * p.HF + f]);
+    if (W) {
+      int64_t ee = k;
+      if (p.eid) {
+        ee = p.eid[k];
+        if (!check_index(p.err, kEid, ee, p.nw)) ee = 0;
+      }
+      v = acc(p.w[ee * p.H + head]) * v;
+    }
+    if (R <= 1) {
+      a += v;
+    } else if (better<R>(v, a, m >= 0)) {
+      a = v;
+      m = k;
+    }
+  }
+  write_final<R>(p, row, f, a, m, e - b);
+}
+
+// One warp per hub segment: its partial (unscaled sum, or max/min with arg) into part[slot].
+template <typename scalar_t, typename index_t, int R, bool W>
+__global__ void __launch_bounds__(kBlock) csr_reduce_segments(const Args<scalar_t, index_t> p) {
+  using acc = acc_t<scalar_t>;
+  const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
+  if (slot >= p.slots || slot >= int64_t(*p.counter)) return;
+  const int64_t row = p.work_row[slot], seg = slot - p.work_base[slot];
+  int64_t b, e;
+  row_range(p, row, false, b, e);
+  const int64_t sb = b + seg * p.split, se = sb + p.split < e ? sb + p.split : e;
+  const int lane = threadIdx.x;
+  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
+    const int64_t f0 = t * kTile + lane;
+    acc a[kCF];
+    int64_t m[kCF];
+#pragma unroll
+    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W>(p, sb, se, f0, a, m);
+#pragma unroll
+    for (int c = 0; c < kCF; ++c) {
+      const int64_t f = f0 + c * kWarp;
+      if (f < p.HF) {
+        p.part[slot * p.HF + f] = a[c];
+        if (R >= 2) p.part_arg[slot * p.HF + f] = m[c];
+      }
+    }
+  }
+}
+
+// One thread per (hub, feature): combine the hub's partials in segment order, then scale (mean) and write.
+template <typename scalar_t, typename index_t, int R>
+__global__ void __launch_bounds__(kBlock) csr_reduce_combine(const Args<scalar_t, index_t> p) {
+  using acc = acc_t<scalar_t>;
+  const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
+  if (slot >= p.slots || slot >= int64_t(*p.counter) || p.work_base[slot] != slot) return;
+  const int64_t row = p.work_row[slot];
+  int64_t b, e;
+  row_range(p, row, false, b, e);
+  const int64_t nseg = (e - b + p.split - 1) / p.split;
+  const int64_t last = slot + nseg <= p.slots ? slot + nseg : p.slots;
+  for (int64_t f = int64_t(blockIdx.y) * kWarp + threadIdx.x; f < p.HF; f += int64_t(gridDim.y) * kWarp) {
+    acc a = acc(0);
+    int64_t m = -1;
+    for (int64_t q = slot; q < last; ++q) {
+      const acc v = p.part[q * p.HF + f];
+      if (R <= 1) {
+        a += v;
+      } else if (better<R>(v, a, q > slot)) {
+        a = v;
+        m = p.part_arg[q * p.HF + f];
+      }
+    }
+    write_final<R>(p, row, f, a, m, e - b);
+  }
+}
+
+template <typename scalar_t, typename index_t, int R, bool W>
+void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
+  const int64_t tiles = ceil_div(p.HF, kTile);
+  if (p.HF <= kNarrow) {
+    int G = 1;
+    while (G < p.HF) G *= 2;
+    const int64_t rows_per_block = kBlock / G;
+    csr_reduce_narrow<scalar_t, index_t, R, W>
+        <<<dim3(unsigned(ceil_div(p.rows, rows_per_block))), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p, G);
+  } else {
+    csr_reduce_wide<scalar_t, index_t, R, W>
+        <<<dim3(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(tiles)), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+  }
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  if (p.counter == nullptr) return;
+  const dim3 grid(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(tiles));
+  csr_reduce_segments<scalar_t, index_t, R, W><<<grid, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  const dim3 grid_c(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(ceil_div(p.HF, kWarp)));
+  csr_reduce_combine<scalar_t, index_t, R><<<grid_c, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+}  // namespace
+
+template <int R>
+void csr_reduce_launch(const ReduceLaunch& l) {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, l.x.scalar_type(), "csr_reduce_cuda", [&] {
+    using scalar = scalar_t;
+    AT_DISPATCH_INDEX_TYPES(l.rowptr.scalar_type(), "csr_reduce_cuda_index", [&] {
+      Args<scalar, index_t> p{};
+      p.rowptr = l.rowptr.data_ptr<index_t>();
+      p.col = l.col.defined() ? l.col.data_ptr<index_t>() : nullptr;
+      p.eid = l.eid.defined() ? l.eid.data_ptr<index_t>() : nullptr;
+      p.w = l.w.defined() ? l.w.data_ptr<scalar>() : nullptr;
+      p.x = l.x.data_ptr<scalar>();
+      p.out = l.out.data_ptr<scalar>();
+      p.arg = R >= 2 ? l.arg.data_ptr<int64_t>() : nullptr;
+      p.rows = l.rows, p.H = l.H, p.F = l.F, p.HF = l.HF, p.entries = l.entries, p.nsrc = l.x.size(0);
+      p.nw = l.w.defined() ? l.w.size(0) : 0;
+      p.err = l.err;
+      p.split = std::numeric_limits<int64_t>::max();
+      if (l.counter.defined()) {
+        p.split = l.split;
+        p.counter = reinterpret_cast<unsigned long long*>(l.counter.data_ptr<int64_t>());
+        p.slots = l.work.size(1);
+        p.work_row = l.work.data_ptr<int64_t>();
+        p.work_base = p.work_row + p.slots;
+        p.part = l.part.data_ptr<acc_t<scalar>>();
+        p.part_arg = R >= 2 ? l.part_arg.data_ptr<int64_t>() : nullptr;
+      }
+      if (l.w.defined()) launch_all<scalar, index_t, R, true>(p, l.stream);
+      else launch_all<scalar, index_t, R, false>(p, l.stream);
+    });
+  });
+}
+
+}  // namespace cuda
+}  // namespace graphkit

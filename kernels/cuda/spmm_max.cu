@@ -1,0 +1,4 @@
+// csr_reduce kernels for reduce = max (one translation unit per reduce: the four compile in parallel).
+#include "spmm_impl.cuh"
+
+template void graphkit::cuda::csr_reduce_launch<2>(const graphkit::cuda::ReduceLaunch&);
