@@ -8,12 +8,14 @@ Batching rules, one per kind (see :mod:`graphkit.graph`):
 * ``graph`` tensors are concatenated along dim 0 (0-dim tensors are stacked into ``[B]``); plain Python values
   become a list.
 
-``batch`` maps each node to its graph, ``ptr`` holds the node offsets, and ``to_graphs()`` gives back the
-originals exactly: the same fields, kinds, dtypes and values, graphs with no nodes or no edges included.
+``batch`` maps each node to its graph, ``ptr`` holds the node offsets, and ``to_graphs()`` (``batch[i]``,
+``to_data_list()``) gives back the originals exactly: the same fields, kinds, dtypes and values, graphs with no
+nodes or no edges included. Code that assembles a batch without ``Graph`` objects per member (``SubgraphBag``,
+the processed-data cache) uses :meth:`Batch.from_parts`.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union, overload
 
 import torch
 from torch import Tensor
@@ -51,9 +53,13 @@ class Batch(Graph):
             if not isinstance(g, Graph):
                 raise TypeError(f"graphs[{i}] is a {type(g).__name__}, not a graphkit.Graph")
             if g._kinds != first._kinds:
+                differ = sorted(k for k in set(g._kinds) | set(first._kinds)
+                                if g._kinds.get(k) != first._kinds.get(k))
+                hint = ", ".join(f"{k!r}: '{first._kinds.get(k) or g._kinds.get(k)}'" for k in differ)
                 raise ValueError(
                     f"graphs[{i}] has fields {g._kinds} but graphs[0] has {first._kinds}: "
-                    "every graph in a batch needs the same fields with the same kinds"
+                    "every graph in a batch needs the same fields with the same kinds; "
+                    f"if a kind was read off a size, name it when building the graphs: kinds={{{hint}}}"
                 )
         for name in _RESERVED:
             if name in first._kinds:
@@ -69,7 +75,7 @@ class Batch(Graph):
 
         has_edges = [g.edge_index is not None for g in graphs]
         if any(has_edges):
-            parts = [g._edges_or_empty() for g in graphs]
+            parts = [g.edge_index_or_empty() for g in graphs]
             device = next(p.device for p, h in zip(parts, has_edges) if h)
             edges = torch.cat([p.to(device) for p in parts], dim=1)
             shift = torch.repeat_interleave(ptr[:-1], edge_counts).to(device)
@@ -79,6 +85,8 @@ class Batch(Graph):
             values = [g._store[name] for g in graphs]
             if kind != GRAPH or all(isinstance(v, Tensor) for v in values):
                 cls._check_same_dtype(name, values)
+            if kind in (NODE, EDGE, NODE_INDEX):
+                cls._check_same_shape(name, values, kind)
             if kind in (NODE, EDGE):
                 value: Any = torch.cat(values, dim=0)
             elif kind == NODE_INDEX:
@@ -107,6 +115,65 @@ class Batch(Graph):
         object.__setattr__(out, "_stacked", stacked)
         object.__setattr__(out, "_has_edges", has_edges)
         return out
+
+    @classmethod
+    def from_data_list(cls, graphs: Sequence[Graph]) -> "Batch":
+        """PyG's name for :meth:`from_graphs`."""
+        return cls.from_graphs(graphs)
+
+    @classmethod
+    def from_parts(cls, graph: Graph, ptr: Tensor, edge_ptr: Tensor, *, batch: Optional[Tensor] = None,
+                   slices: Optional[Mapping[str, Sequence[int]]] = None,
+                   meta: Optional[Mapping[str, Tensor]] = None) -> "Batch":
+        """A batch from one graph that already holds the members back to back (edges grouped by member).
+
+        Args:
+            graph: the union (its fields and structure are taken over, not copied).
+            ptr: node offsets ``[B+1]``; edge_ptr: edge offsets ``[B+1]``; batch: node -> member, if known.
+            slices: offsets of each member's part of a ``graph``-kind tensor (or the last dim of a
+                ``node_index`` field) whose parts differ in length; other graph tensors hold one row per member.
+            meta: bookkeeping tensors of a subclass (read with :meth:`meta`); they follow ``to()``/``clone()``.
+        """
+        out = cls.__new__(cls)
+        for key, value in graph.__dict__.items():
+            object.__setattr__(out, key, value)
+        object.__setattr__(out, "_store", dict(graph._store))
+        object.__setattr__(out, "_kinds", dict(graph._kinds))
+        slices = {k: list(v) for k, v in (slices or {}).items()}
+        stacked = [k for k, kind in graph._kinds.items() if kind == GRAPH and k not in slices]
+        num = int(ptr.numel()) - 1
+        object.__setattr__(out, "_meta_ptr", ptr.to(out._device()))
+        object.__setattr__(out, "_meta_edge_ptr", edge_ptr.cpu())
+        object.__setattr__(out, "_meta_batch", batch)
+        object.__setattr__(out, "_slices", slices)
+        object.__setattr__(out, "_stacked", stacked)
+        object.__setattr__(out, "_has_edges", [graph.edge_index is not None] * num)
+        object.__setattr__(out, "_meta_extra", dict(meta or {}))
+        return out
+
+    def meta(self, name: str) -> Tensor:
+        """A bookkeeping tensor given to :meth:`from_parts` as ``meta[name]``."""
+        return self.__dict__.get("_meta_extra", {})[name]
+
+    def _map_extra(self, out: Graph, fn: Callable[[Tensor], Tensor]) -> None:
+        for name in ("_meta_ptr", "_meta_edge_ptr", "_meta_batch"):
+            value = self.__dict__.get(name)
+            if isinstance(value, Tensor):
+                object.__setattr__(out, name, fn(value))
+        extra = self.__dict__.get("_meta_extra", {})
+        object.__setattr__(out, "_meta_extra", {k: fn(v) for k, v in extra.items()})
+
+    @staticmethod
+    def _check_same_shape(name: str, values: List[Tensor], kind: str) -> None:
+        # Every dim but the one that is concatenated must agree; say which field and graph differ.
+        def rest(v: Tensor) -> List[int]:
+            return list(v.shape[:-1]) if kind == NODE_INDEX else list(v.shape[1:])
+
+        ref = rest(values[0])
+        for i, v in enumerate(values):
+            if rest(v) != ref:
+                what = "leading" if kind == NODE_INDEX else "trailing"
+                raise ValueError(f"field {name!r} has {what} shape {rest(v)} in graphs[{i}] but {ref} in graphs[0]")
 
     @staticmethod
     def _check_same_dtype(name: str, values: List[Any]) -> None:
@@ -152,6 +219,10 @@ class Batch(Graph):
             graphs.append(self.get_graph(i, ptr, eptr))
         return graphs
 
+    def to_data_list(self) -> List[Graph]:
+        """PyG's name for :meth:`to_graphs`."""
+        return self.to_graphs()
+
     def get_graph(self, i: int, ptr: Optional[List[int]] = None, eptr: Optional[List[int]] = None) -> Graph:
         """Graph ``i`` of the batch."""
         ptr = self._meta_ptr.tolist() if ptr is None else ptr
@@ -160,28 +231,37 @@ class Batch(Graph):
             raise IndexError(f"graph index {i} is out of range for a batch of {self.num_graphs}")
         i %= self.num_graphs
         n0, n1, e0, e1 = ptr[i], ptr[i + 1], eptr[i], eptr[i + 1]
-        g = Graph(num_nodes=n1 - n0)
-        if self._has_edges[i]:
-            g._set_edge_index(self._edge_index[:, e0:e1] - n0)
-        for name, kind in self._kinds.items():
-            value = self._store[name]
-            if kind == NODE:
-                part: Any = value[n0:n1]
-            elif kind == EDGE:
-                part = value[e0:e1]
-            elif kind == NODE_INDEX:
+        ei = self._edge_index[:, e0:e1] - n0 if self._has_edges[i] else None
+
+        def graph_part(name: str, value: Any) -> Any:
+            if name in self._slices:
                 s = self._slices[name]
-                part = value[..., s[i] : s[i + 1]] - n0
-            elif name in self._stacked:
-                part = value[i]
-            elif name in self._slices:
-                s = self._slices[name]
-                part = value[s[i] : s[i + 1]]
-            else:
-                part = value[i]
-            g._store[name] = part
-            g._kinds[name] = kind
+                return value[s[i] : s[i + 1]]
+            return value[i]  # stacked 0-dim values, one row per graph, or a list of Python values
+
+        def index_part(name: str, value: Tensor) -> Tensor:
+            s = self._slices[name]
+            return value[..., s[i] : s[i + 1]] - n0
+
+        g = self.select(slice(n0, n1), slice(e0, e1), num_nodes=n1 - n0, edge_index=None, graph=graph_part,
+                        node_index=index_part)
+        if ei is not None:
+            g.edge_index = ei  # checked: a batch loaded from a file may carry inconsistent offsets
         return g
+
+    @overload
+    def __getitem__(self, key: int) -> Graph: ...
+
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+
+    def __getitem__(self, key: Union[int, str]) -> Any:
+        """``batch[i]``: graph ``i`` (as PyG's ``Batch``); ``batch["x"]``: a field."""
+        if isinstance(key, str):
+            return super().__getitem__(key)
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise TypeError(f"a Batch is indexed by graph number or field name, got {type(key).__name__}")
+        return self.get_graph(key)
 
     def __len__(self) -> int:
         return self.num_graphs

@@ -16,19 +16,29 @@ Conventions, written down once:
   Any other field names its kind with ``kinds={"name": kind}`` or ``set(name, value, kind)``. Without it the
   kind is read once from the leading size (``num_nodes`` -> node, ``num_edges`` -> edge, otherwise graph), and a
   size that matches both raises ``ValueError`` rather than guessing.
-* ``csr()`` caches the incoming edges grouped by target (``rowptr``, ``col`` = sources, ``perm`` = edge ids);
-  ``csr_t()`` caches the outgoing edges grouped by source. Both are dropped when ``edge_index`` is replaced or
-  modified in place (tracked through the tensor's version counter).
+  A field called ``y`` whose leading size is 1 is always a graph label (PyG's ``y=torch.tensor([c])``), whatever
+  the graph's size; say ``kinds={"y": "node"}`` for a node label of a one-node graph.
+* ``adj`` is the graph's structure (:class:`graphkit.ops.adjacency.Adjacency`), built once and shared by every
+  op and layer: ``csr()`` (incoming edges grouped by target: ``rowptr``, ``col`` = sources, ``perm`` = edge ids),
+  ``csr_t()`` (outgoing edges grouped by source) and everything memoised with ``derived(key, build)``. All of it
+  is dropped when ``edge_index`` is replaced or modified in place through torch (the tensor's version counter),
+  or when ``num_nodes`` changes. ``validate()``, ``to()`` and ``clone()`` also catch edits that bypass the counter
+  (``.data``, ``.numpy()``, shared storage) with a checksum; call ``validate()`` after such an edit.
+* ``Batch`` (``graphkit.batch``) is a ``Graph``; ``graph.py`` and ``batch.py`` are the only modules that touch
+  their private state. Others build through ``Graph(...)``, :meth:`Graph.trusted`, :meth:`Graph.select` and
+  ``Batch.from_parts``, and read through ``items()`` and ``edge_index_or_empty()``.
 """
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
-__all__ = ["Graph", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS"]
+from graphkit.ops.adjacency import CSR, Adjacency, check_bounds
+
+__all__ = ["Graph", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
 
 NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
 KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
@@ -36,7 +46,10 @@ _FIXED_KINDS = {"x": NODE, "pos": NODE, "edge_attr": EDGE, "edge_weight": EDGE}
 # Names that read as ``None`` when unset, as users of PyG's ``Data`` expect.
 _OPTIONAL_NAMES = frozenset({"x", "edge_index", "edge_attr", "edge_weight", "y", "pos"})
 _NAN_CHECKED = ("x", "pos", "edge_attr", "edge_weight")
-CSR = Tuple[Tensor, Tensor, Tensor]
+#: Rows to keep: a slice or an index tensor (anything ``tensor[rows]`` accepts along dim 0).
+Index = Union[slice, Tensor]
+#: Returned by a ``graph=``/``node_index=`` callback of :meth:`Graph.select` to leave a field out.
+DROP = object()
 
 
 def _as_index(value: Any, name: str) -> Tensor:
@@ -45,20 +58,6 @@ def _as_index(value: Any, name: str) -> Tensor:
     if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor (int64), got dtype {value.dtype}")
     return value if value.dtype == torch.int64 else value.long()
-
-
-def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
-    """Group the pairs ``(rows[e], cols[e])`` by row: ``(rowptr [R+1], col [E], perm [E])``.
-
-    ``perm[k]`` is the original position of the k-th grouped pair, so ``edge_attr[perm]`` lines up with
-    ``col``. The sort is stable (pairs keep their input order inside a row), which keeps every reduction
-    deterministic; torch's stable sort of a 1-D integer key is a radix sort, linear in E.
-    """
-    counts = torch.bincount(rows, minlength=num_rows) if rows.numel() else rows.new_zeros(num_rows)
-    rowptr = rows.new_zeros(num_rows + 1)
-    torch.cumsum(counts, 0, out=rowptr[1:])
-    perm = torch.sort(rows, stable=True).indices
-    return rowptr, cols[perm], perm
 
 
 class Graph:
@@ -80,6 +79,8 @@ class Graph:
     >>> rowptr, col, perm = g.csr()
     >>> rowptr.tolist(), col.tolist()
     ([0, 0, 1, 2], [0, 1])
+    >>> g["x"] is g.x, [(name, kind) for name, kind, _ in g.items()]
+    (True, [('x', 'node'), ('edge_index', 'edge_index')])
     """
 
     def __init__(
@@ -100,7 +101,7 @@ class Graph:
         object.__setattr__(self, "_edge_key", None)
         object.__setattr__(self, "_edge_max", -1)
         object.__setattr__(self, "_num_nodes", None)
-        object.__setattr__(self, "_csr_cache", {})
+        object.__setattr__(self, "_adj", None)
         kinds = dict(kinds or {})
         unknown = set(kinds) - set(fields) - {"y", "x", "pos", "edge_attr"}
         if unknown:
@@ -157,8 +158,28 @@ class Graph:
     def __iter__(self) -> Iterator[Tuple[str, Any]]:
         return iter(self._store.items())
 
+    def __getitem__(self, name: str) -> Any:
+        """``g["x"]``, as on PyG's ``Data``."""
+        if not isinstance(name, str):
+            raise TypeError(f"a {type(self).__name__} is indexed by field name, got {type(name).__name__}")
+        if name == "edge_index":
+            return self._edge_index
+        if name not in self._store:
+            raise KeyError(f"{type(self).__name__} has no field {name!r}")
+        return self._store[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
     def keys(self) -> List[str]:
         return list(self._store)
+
+    def items(self) -> Iterator[Tuple[str, str, Any]]:
+        """``(name, kind, value)`` of every field, ``edge_index`` (kind ``"edge_index"``) included when set."""
+        for name, value in self._store.items():
+            yield name, self._kinds[name], value
+        if self._edge_index is not None:
+            yield "edge_index", "edge_index", self._edge_index
 
     def kind(self, name: str) -> str:
         if name == "edge_index":
@@ -210,6 +231,8 @@ class Graph:
         if not isinstance(value, Tensor) or value.dim() == 0:
             return GRAPH
         rows = value.size(0)
+        if name == "y" and rows == 1:
+            return GRAPH  # PyG's graph label y=[c]: never a node or edge label by accident of the graph's size
         n, e = self._known_num_nodes(), self.num_edges
         if n is None and self._edge_index is not None:
             n = self._edge_max + 1
@@ -231,16 +254,7 @@ class Graph:
 
     @staticmethod
     def _check_bounds(name: str, index: Tensor, num_nodes: Optional[int]) -> None:
-        if index.numel() == 0:
-            return
-        flat = index.reshape(index.size(0), -1) if index.dim() > 1 else index.view(1, -1)
-        lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
-        for row in range(flat.size(0)):
-            where = f"{name}[{row}]" if index.dim() > 1 else name
-            if int(lo[row]) < 0:
-                raise ValueError(f"{where} has negative index {int(lo[row])}")
-            if num_nodes is not None and int(hi[row]) >= num_nodes:
-                raise ValueError(f"{where} has index {int(hi[row])} but num_nodes is {num_nodes}")
+        check_bounds(name, index, num_nodes, "num_nodes", per_row=index.dim() > 1)
 
     # ------------------------------------------------------------ structure
     def _set_edge_index(self, value: Any) -> None:
@@ -256,11 +270,11 @@ class Graph:
                 )
         self._edge_index_reset(value, int(value.max()) if num_edges else -1)
 
-    def _edge_index_reset(self, value: Optional[Tensor], edge_max: int) -> None:
+    def _edge_index_reset(self, value: Optional[Tensor], edge_max: int, adj: Optional[Adjacency] = None) -> None:
         object.__setattr__(self, "_edge_index", value)
         object.__setattr__(self, "_edge_max", edge_max)
-        object.__setattr__(self, "_edge_key", None if value is None else (id(value), value._version))
-        self._csr_cache.clear()
+        object.__setattr__(self, "_edge_key", _edge_key(value))
+        object.__setattr__(self, "_adj", adj)
 
     @property
     def edge_index(self) -> Optional[Tensor]:
@@ -275,7 +289,7 @@ class Graph:
 
     def _sync(self) -> None:
         ei = self._edge_index
-        if ei is not None and self._edge_key != (id(ei), ei._version):
+        if ei is not None and self._edge_key != _edge_key(ei):
             # edge_index was modified in place: re-check it and drop what was derived from it.
             self._set_edge_index(ei)
 
@@ -298,45 +312,129 @@ class Graph:
 
     @num_nodes.setter
     def num_nodes(self, value: int) -> None:
+        if isinstance(value, Tensor):
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"num_nodes must be a non-negative int, got {value!r}")
         if value < self._edge_max + 1:
             raise ValueError(f"num_nodes {value} is smaller than edge_index's largest index {self._edge_max}")
+        for name in self.fields(NODE):
+            self._check_rows(name, self._store[name], value, "num_nodes")
         object.__setattr__(self, "_num_nodes", int(value))
-        self._csr_cache.clear()
+        object.__setattr__(self, "_adj", None)
 
     @property
     def num_edges(self) -> int:
         return 0 if self._edge_index is None else int(self._edge_index.size(1))
 
-    def _edges_or_empty(self) -> Tensor:
+    def edge_index_or_empty(self) -> Tensor:
+        """``edge_index``, or an empty ``[2, 0]`` int64 tensor (on the graph's device) when there is none."""
         if self._edge_index is not None:
             return self._edge_index
         device = next((v.device for v in self._store.values() if isinstance(v, Tensor)), torch.device("cpu"))
         return torch.empty(2, 0, dtype=torch.long, device=device)
 
-    def _cached(self, key: str, rows: int, cols: int) -> CSR:
+    @property
+    def adj(self) -> Adjacency:
+        """The graph's structure, built once: every op and layer given this graph runs on it and its memo.
+
+        Rebuilt when ``edge_index`` is replaced or edited through torch (its version counter: O(1) per use). An
+        edit that bypasses the counter (``.data``, ``.numpy()``, another tensor on the same storage) is found by
+        ``validate()``, ``to()`` and ``clone()``, which compare a checksum: call ``g.validate()`` after one.
+        """
         self._sync()
-        hit = self._csr_cache.get(key)
+        adj = self._adj
         n = self.num_nodes
-        if hit is None or hit[0].numel() != n + 1:
-            ei = self._edges_or_empty()
-            hit = build_csr(ei[rows], ei[cols], n)
-            self._csr_cache[key] = hit
-        return hit
+        if adj is None or adj.num_dst != n:  # a node field set later can fix a larger num_nodes
+            adj = Adjacency(self.edge_index_or_empty(), n, n)
+            object.__setattr__(self, "_adj", adj)
+        return adj
+
+    def derived(self, key: Any, build: Callable[[], Any]) -> Any:
+        """Memoise ``build()`` with the graph's structure (see :meth:`Adjacency.derived`)."""
+        return self.adj.derived(key, build)
 
     def csr(self) -> CSR:
         """Incoming edges grouped by target: ``(rowptr [N+1], col [E] = sources, perm [E] = edge ids)``."""
-        return self._cached("in", 1, 0)
+        return self.adj.csr()
 
     def csr_t(self) -> CSR:
         """Outgoing edges grouped by source: ``(rowptr [N+1], col [E] = targets, perm [E] = edge ids)``."""
-        return self._cached("out", 0, 1)
+        return self.adj.csr_t()
 
     def has_csr(self) -> bool:
-        return "in" in self._csr_cache
+        """Whether the incoming-edge CSR is built already (it is built on first use)."""
+        return self._adj is not None and self._adj.has("csr")
+
+    # ------------------------------------------------------------ builders
+    @classmethod
+    def trusted(cls, edge_index: Optional[Tensor], num_nodes: int, fields: Collection[Tuple[str, str, Any]] = (),
+                *, csr: Optional[CSR] = None) -> "Graph":
+        """A graph from parts the caller guarantees (a sampler, a slicer): no size, bounds or kind checks.
+
+        ``edge_index`` must be int64 ``[2, E]`` with indices in ``[0, num_nodes)``; ``fields`` are
+        ``(name, kind, value)`` with consistent sizes; ``csr`` (incoming edges by target) seeds the structure.
+        Use ``Graph(...)`` for anything that comes from a user.
+        """
+        g = cls.__new__(cls)
+        Graph.__init__(g, num_nodes=num_nodes)
+        if edge_index is not None:
+            adj = Adjacency(edge_index, num_nodes, num_nodes, csr=csr)
+            g._edge_index_reset(edge_index, num_nodes - 1 if edge_index.numel() else -1, adj)
+        for name, kind, value in fields:
+            g._store[name] = value
+            g._kinds[name] = kind
+        return g
+
+    def select(self, nodes: Index, edges: Index, *, num_nodes: int, edge_index: Optional[Tensor],
+               graph: Optional[Callable[[str, Any], Any]] = None,
+               node_index: Optional[Callable[[str, Tensor], Any]] = None, skip: Collection[str] = (),
+               csr: Optional[CSR] = None) -> "Graph":
+        """The per-kind slicing rule, written once: a new graph whose node fields are ``value[nodes]``, edge fields
+        ``value[edges]``, graph fields ``graph(name, value)`` (kept as they are when ``graph`` is None) and
+        node_index fields ``node_index(name, value)`` (left out when ``node_index`` is None: the kept nodes are
+        renumbered, and only the caller knows how). A callback returns :data:`DROP` to leave a field out.
+
+        ``edge_index`` (already renumbered into ``[0, num_nodes)``) and ``csr`` are the caller's, trusted as in
+        :meth:`trusted`. Used by ``Batch.get_graph``, the neighbour sampler and ``SubgraphBag``.
+        """
+        fields = []
+        for name, kind, value in self.items():
+            if name in skip or kind == "edge_index":
+                continue
+            if kind == NODE:
+                part: Any = value[nodes]
+            elif kind == EDGE:
+                part = value[edges]
+            elif kind == NODE_INDEX:
+                part = DROP if node_index is None else node_index(name, value)
+            else:
+                part = value if graph is None else graph(name, value)
+            if part is not DROP:
+                fields.append((name, kind, part))
+        return Graph.trusted(edge_index, num_nodes, fields, csr=csr)
 
     # ---------------------------------------------------------------- checks
     def validate(self) -> "Graph":
         """Check every invariant; raise ``ValueError``/``TypeError`` naming the field and value. Returns ``self``."""
+        devices = {v.device for v in self._store.values() if isinstance(v, Tensor)}
+        if self._edge_index is not None:
+            devices.add(self._edge_index.device)
+        if len(devices) > 1:
+            raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
+        self._refresh()
+        self._check_structure()
+        for name in _NAN_CHECKED:
+            value = self._store.get(name)
+            if isinstance(value, Tensor) and value.is_floating_point() and value.device.type != "meta":
+                bad = ~torch.isfinite(value)
+                if bool(bad.any()):
+                    where = bad.nonzero()[0].tolist()
+                    raise ValueError(f"{name} has a non-finite value {value[tuple(where)].item()} at {where}")
+        return self
+
+    def _check_structure(self) -> None:
+        """Sizes and indices against ``num_nodes``/``num_edges`` (what a file could get wrong)."""
         n = self.num_nodes
         if self._edge_index is not None:
             self._check_bounds("edge_index", self._edge_index, n)
@@ -348,34 +446,33 @@ class Graph:
                 self._check_rows(name, value, self.num_edges, "num_edges")
             elif kind == NODE_INDEX:
                 self._check_bounds(name, value, n)
-        for name in _NAN_CHECKED:
-            value = self._store.get(name)
-            if isinstance(value, Tensor) and value.is_floating_point():
-                bad = ~torch.isfinite(value)
-                if bool(bad.any()):
-                    where = bad.nonzero()[0].tolist()
-                    raise ValueError(f"{name} has a non-finite value {value[tuple(where)].item()} at {where}")
-        devices = {v.device for v in self._store.values() if isinstance(v, Tensor)}
-        if self._edge_index is not None:
-            devices.add(self._edge_index.device)
-        if len(devices) > 1:
-            raise ValueError(f"fields live on different devices: {sorted(map(str, devices))}")
-        return self
 
     # ------------------------------------------------------------- transfers
-    def _map_tensors(self, fn: Any) -> "Graph":
+    def _refresh(self) -> None:
+        """Drop the structure if ``edge_index`` changed behind its version counter (an O(E) checksum)."""
+        self._sync()
+        if self._adj is not None and self._adj.stale():
+            self._set_edge_index(self._edge_index)  # re-check the bounds, rebuild on next use
+
+    def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
+        self._refresh()
         out = copy.copy(self)
         object.__setattr__(out, "_store", {k: fn(v) if isinstance(v, Tensor) else v for k, v in self._store.items()})
         object.__setattr__(out, "_kinds", dict(self._kinds))
         ei = None if self._edge_index is None else fn(self._edge_index)
+        adj = self._adj
+        if adj is not None and ei is None:
+            adj = None
+        elif adj is not None:
+            adj = adj.transfer(ei, fn)  # the CSRs move with the graph, so they are not rebuilt there
         object.__setattr__(out, "_edge_index", ei)
-        object.__setattr__(out, "_edge_key", None if ei is None else (id(ei), ei._version))
-        cache = {k: tuple(fn(t) for t in v) for k, v in self._csr_cache.items()}
-        object.__setattr__(out, "_csr_cache", cache)
-        for name, value in self.__dict__.items():
-            if name.startswith("_meta_") and isinstance(value, Tensor):
-                object.__setattr__(out, name, fn(value))
+        object.__setattr__(out, "_edge_key", _edge_key(ei))
+        object.__setattr__(out, "_adj", adj)
+        self._map_extra(out, fn)
         return out
+
+    def _map_extra(self, out: "Graph", fn: Callable[[Tensor], Tensor]) -> None:
+        """Hook for subclasses (``Batch``) whose own bookkeeping tensors must follow ``to()``/``clone()``."""
 
     def to(self, device: Any, non_blocking: bool = False) -> "Graph":
         """A copy on ``device`` (the cached CSR moves too, so it is not rebuilt there)."""
@@ -393,8 +490,8 @@ class Graph:
     # ---------------------------------------------------------- persistence
     def __getstate__(self) -> Dict[str, Any]:
         # Plain dicts, tensors and ints only, so that ``torch.load(weights_only=True)`` can rebuild a Graph
-        # once the class is allow-listed (graphkit/__init__.py does it). The CSR cache is derived: not saved.
-        state = {k: v for k, v in self.__dict__.items() if k != "_csr_cache"}
+        # once the class is allow-listed (graphkit/__init__.py does it). The structure is derived: not saved.
+        state = {k: v for k, v in self.__dict__.items() if k != "_adj"}
         state["_store"] = dict(self._store)
         state["_kinds"] = dict(self._kinds)
         state["_edge_key"] = None
@@ -403,9 +500,15 @@ class Graph:
     def __setstate__(self, state: Dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        object.__setattr__(self, "_csr_cache", {})
+        object.__setattr__(self, "_adj", None)
+        object.__setattr__(self, "_edge_key", _edge_key(self._edge_index))
         ei = self._edge_index
-        object.__setattr__(self, "_edge_key", None if ei is None else (id(ei), ei._version))
+        if ei is not None:  # a file is input like any other: re-derive what it could have got wrong
+            if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.size(0) != 2:
+                raise ValueError(f"a loaded {type(self).__name__} has an edge_index of shape "
+                                 f"{list(getattr(ei, 'shape', []))}, not [2, E]")
+            object.__setattr__(self, "_edge_max", int(ei.max()) if ei.numel() else -1)
+        self._check_structure()
 
     def __copy__(self) -> "Graph":
         out = type(self).__new__(type(self))
@@ -413,7 +516,6 @@ class Graph:
             object.__setattr__(out, key, value)
         object.__setattr__(out, "_store", dict(self._store))
         object.__setattr__(out, "_kinds", dict(self._kinds))
-        object.__setattr__(out, "_csr_cache", dict(self._csr_cache))
         return out
 
     def __repr__(self) -> str:
@@ -423,13 +525,31 @@ class Graph:
             idx = next((i for i, (k, _) in enumerate(items) if self._kinds[k] != NODE), len(items))
             items.insert(idx, ("edge_index", self._edge_index))
         for name, value in items:
-            if isinstance(value, Tensor):
-                parts.append(f"{name}={list(value.shape)}")
-            else:
-                parts.append(f"{name}={value!r}")
+            shown = f"{list(value.shape)}" if isinstance(value, Tensor) else f"{value!r}"
+            # The kind is shown where the name does not fix it (x, pos, edge_attr, edge_weight do).
+            kind = self._kinds.get(name)
+            if kind is not None and name not in _FIXED_KINDS:
+                shown += f" ({kind})"
+            parts.append(f"{name}={shown}")
         if not any(self._kinds.get(k) == NODE for k in self._store):
             parts.append(f"num_nodes={self.num_nodes}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _edge_key(ei: Optional[Tensor]) -> Optional[Tuple[int, Optional[int]]]:
+    """``(identity, version)`` of ``edge_index``: when it changes, what was derived from it is dropped. Tensors
+    made under ``torch.inference_mode()`` have no version counter; the structure's checksum covers them."""
+    if ei is None:
+        return None
+    try:
+        return id(ei), ei._version
+    except RuntimeError:
+        return id(ei), None
+
+
+def field_kinds(graph: Graph) -> Dict[str, str]:
+    """``{name: kind}`` of every field of ``graph`` (``edge_index`` left out), e.g. to record them elsewhere."""
+    return {name: kind for name, kind, _ in graph.items() if kind != "edge_index"}
 
 
 # A saved Graph holds only tensors, dicts, lists and ints; allow-listing the class lets

@@ -32,7 +32,7 @@ def test_round_trip_is_exact(parts: list) -> None:
 @given(st.lists(graphs(fields=False), min_size=1, max_size=5))
 def test_edges_never_join_two_graphs(parts: list) -> None:
     batch = Batch.from_graphs(parts)
-    ei = batch._edges_or_empty()
+    ei = batch.edge_index_or_empty()
     assert torch.equal(batch.batch[ei[0]], batch.batch[ei[1]])
     # the batch's CSR is the block-diagonal union of the parts' CSRs
     rowptr, col, _ = batch.csr()
@@ -102,3 +102,46 @@ def test_collate_for_dataloader() -> None:
     loader = torch.utils.data.DataLoader(parts, batch_size=2, collate_fn=collate)
     sizes = [b.num_graphs for b in loader]
     assert sizes == [2, 2, 1]
+
+
+def test_pyg_habits_batch_index_and_data_list() -> None:
+    a = Graph(x=torch.zeros(2, 1), edge_index=torch.tensor([[0], [1]]), y=torch.tensor([3]))
+    b = Graph(x=torch.ones(1, 1), y=torch.tensor([4]))  # one node: y=[4] is still the graph's label
+    b.edge_index = torch.empty(2, 0, dtype=torch.long)
+    batch = Batch.from_data_list([a, b])
+    assert batch.y.tolist() == [3, 4] and batch["y"] is batch.y
+    assert torch.equal(batch[1].x, b.x) and batch[-1].y.tolist() == [4]
+    assert [g.num_nodes for g in batch.to_data_list()] == [2, 1]
+    with pytest.raises(IndexError):
+        batch[2]
+    assert repr(batch) == "Batch(x=[3, 1], edge_index=[2, 1], y=[2] (graph), num_graphs=2)"
+
+
+def test_kind_mismatch_error_names_the_fix() -> None:
+    a = Graph(x=torch.zeros(2, 1), t=torch.tensor([1, 2]))  # read as per node
+    b = Graph(x=torch.zeros(3, 1), t=torch.tensor([1, 2]))  # read as per graph
+    with pytest.raises(ValueError, match=r"kinds=\{'t': 'node'\}"):
+        Batch.from_graphs([a, b])
+
+
+@pytest.mark.parametrize("field,kw", [
+    ("x", [dict(x=torch.randn(2, 3)), dict(x=torch.randn(2, 4))]),
+    ("edge_attr", [dict(x=torch.randn(2, 1), edge_attr=torch.randn(2, 2)),
+                   dict(x=torch.randn(2, 1), edge_attr=torch.randn(2, 5))]),
+])
+def test_shape_mismatch_names_the_field(field: str, kw: list) -> None:
+    ei = torch.tensor([[0, 1], [1, 0]])
+    graphs = [Graph(edge_index=ei, **k) for k in kw]
+    with pytest.raises(ValueError, match=f"field '{field}' has trailing shape .* in graphs\\[1\\]"):
+        Batch.from_graphs(graphs)
+
+
+def test_from_parts_builds_a_batch_that_splits_again() -> None:
+    union = Graph(x=torch.arange(5.0).view(5, 1), edge_index=torch.tensor([[0, 2, 3], [1, 4, 2]]),
+                  lab=torch.tensor([7, 8]), kinds={"lab": "graph"})
+    batch = Batch.from_parts(union, torch.tensor([0, 2, 5]), torch.tensor([0, 1, 3]),
+                             meta={"extra": torch.tensor([1])})
+    first, second = batch.to_graphs()
+    assert first.edge_index.tolist() == [[0], [1]] and second.edge_index.tolist() == [[0, 1], [2, 0]]
+    assert second.x.view(-1).tolist() == [2.0, 3.0, 4.0] and int(second.lab) == 8
+    assert batch.clone().meta("extra").tolist() == [1]

@@ -108,7 +108,7 @@ def test_csr_invalidated_when_edges_change() -> None:
 @given(graphs(fields=False))
 def test_csr_matches_a_sort_of_the_edges(g: Graph) -> None:
     rowptr, col, perm = g.csr()
-    ei = g._edges_or_empty()
+    ei = g.edge_index_or_empty()
     assert rowptr[-1].item() == g.num_edges and rowptr.numel() == g.num_nodes + 1
     assert torch.equal(torch.sort(perm).values, torch.arange(g.num_edges))
     tgt = ei[1, perm]
@@ -158,3 +158,51 @@ def test_setting_fields_checks_sizes() -> None:
     assert "w" not in g and g.y is None
     with pytest.raises(AttributeError):
         _ = g.missing_field
+
+
+def test_pyg_habits_index_items_and_repr_kinds() -> None:
+    g = Graph(x=torch.randn(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]), label=torch.tensor([1, 0, 1]))
+    assert g["x"] is g.x and g["edge_index"] is g.edge_index
+    g["w"] = torch.ones(2)
+    assert g.kind("w") == "edge"
+    with pytest.raises(KeyError, match="no field 'missing'"):
+        g["missing"]
+    assert [(n, k) for n, k, _ in g.items()] == [("x", "node"), ("label", "node"), ("w", "edge"),
+                                                ("edge_index", "edge_index")]
+    assert repr(g) == "Graph(x=[3, 2], label=[3] (node), edge_index=[2, 2], w=[2] (edge))"
+
+
+@pytest.mark.parametrize("num_nodes", [1, 2, 3, 5])
+def test_pyg_style_graph_label_is_a_graph_field_whatever_the_size(num_nodes: int) -> None:
+    # ux.md P8: y=[c] used to be read as per node in a 1-node graph and per edge in a 2-node/1-edge one.
+    ei = torch.tensor([[0], [num_nodes - 1]])
+    g = Graph(x=torch.randn(num_nodes, 2), edge_index=ei, y=torch.tensor([1]))
+    assert g.kind("y") == "graph"
+    assert Graph(x=torch.randn(1, 2), y=torch.tensor([1]), kinds={"y": "node"}).kind("y") == "node"
+
+
+def test_num_nodes_setter_checks_node_fields_and_type() -> None:
+    g = Graph(x=torch.randn(3, 1))
+    with pytest.raises(ValueError, match="field 'x' has 3 rows but num_nodes is 1"):
+        g.num_nodes = 1
+    with pytest.raises(ValueError, match="num_nodes must be a non-negative int"):
+        g.num_nodes = 2.5
+    assert g.num_nodes == 3
+
+
+def test_huge_num_nodes_is_a_clear_error_and_meta_device_is_named() -> None:
+    g = Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2**62)
+    with pytest.raises(ValueError, match="cannot be allocated"):
+        g.csr()
+    h = Graph(x=torch.randn(2, 1, device="meta"), edge_index=torch.tensor([[0], [1]]))
+    with pytest.raises(ValueError, match="fields live on different devices"):
+        h.validate()
+
+
+def test_a_tampered_file_is_rejected_on_load() -> None:
+    t = Graph(x=torch.randn(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]))
+    state = t.__getstate__()
+    state["_edge_index"] = torch.tensor([[0, 1], [1, 9]])
+    bad = Graph.__new__(Graph)
+    with pytest.raises(ValueError, match=r"edge_index\[1\] has index 9 but num_nodes is 3"):
+        bad.__setstate__(state)

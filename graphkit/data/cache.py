@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphkit.graph import EDGE, GRAPH, NODE, NODE_INDEX, Graph
+from graphkit.graph import GRAPH, NODE_INDEX, Graph, field_kinds
 from graphkit.io.store import ArrayStore, default_root, load_or_build, sha256_file
 
 __all__ = ["ProcessedCache", "cached", "pack_graphs", "PackedGraphs", "default_root", "sha256_file"]
@@ -48,7 +48,7 @@ def pack_graphs(graphs: Sequence[Graph], prefix: str = "") -> Tuple[Arrays, Dict
     """Concatenate the fields of ``graphs`` (all with the same fields and kinds) into arrays plus offsets."""
     if not graphs:
         raise ValueError("pack_graphs needs at least one graph")
-    kinds = dict(graphs[0]._kinds)
+    kinds = field_kinds(graphs[0])
     arrays: Arrays = {
         f"{prefix}num_nodes": np.array([g.num_nodes for g in graphs], dtype=np.int64),
         f"{prefix}num_edges": np.array([g.num_edges for g in graphs], dtype=np.int64),
@@ -58,7 +58,7 @@ def pack_graphs(graphs: Sequence[Graph], prefix: str = "") -> Tuple[Arrays, Dict
         arrays[f"{prefix}edge_index"] = np.concatenate([_np(g.edge_index) for g in graphs], axis=1)
     scalar = []
     for name, kind in kinds.items():
-        values = [g._store[name] for g in graphs]
+        values = [g[name] for g in graphs]
         if not all(isinstance(v, Tensor) for v in values):
             raise TypeError(f"field {name!r} holds a non-tensor value, which pack_graphs cannot store")
         if kind == NODE_INDEX:
@@ -92,6 +92,10 @@ class PackedGraphs:
             if name.startswith("n:")
         }
         self.has_edges = meta["has_edges"]
+        # All members back to back (indices stay local to their graph); Graph.select slices one out.
+        total = self.node_ptr[-1]
+        fields = [(name, kind, self.tensors[f"f:{name}"]) for name, kind in self.kinds.items()]
+        self.union = Graph.trusted(None, total, fields)
 
     def __len__(self) -> int:
         return len(self.node_ptr) - 1
@@ -102,20 +106,19 @@ class PackedGraphs:
         i %= len(self)
         n0, n1 = self.node_ptr[i], self.node_ptr[i + 1]
         e0, e1 = self.edge_ptr[i], self.edge_ptr[i + 1]
-        g = Graph(num_nodes=n1 - n0)
+
+        def graph_part(name: str, data: Tensor) -> Tensor:
+            if name in self.scalar:
+                return data[i]
+            p = self.ptrs[name]
+            return data[p[i]: p[i + 1]]
+
+        def index_part(name: str, data: Tensor) -> Tensor:
+            p = self.ptrs[name]
+            return data[..., p[i]: p[i + 1]]
+
+        g = self.union.select(slice(n0, n1), slice(e0, e1), num_nodes=n1 - n0, edge_index=None, graph=graph_part,
+                              node_index=index_part)
         if self.has_edges:
-            g._set_edge_index(self.tensors["edge_index"][:, e0:e1])
-        for name, kind in self.kinds.items():
-            data = self.tensors[f"f:{name}"]
-            if kind == NODE:
-                value = data[n0:n1]
-            elif kind == EDGE:
-                value = data[e0:e1]
-            elif name in self.scalar:
-                value = data[i]
-            else:
-                p = self.ptrs[name]
-                value = data[..., p[i]: p[i + 1]] if kind == NODE_INDEX else data[p[i]: p[i + 1]]
-            g._store[name] = value
-            g._kinds[name] = kind
+            g.edge_index = self.tensors["edge_index"][:, e0:e1]  # checked: the arrays come from a file
         return g

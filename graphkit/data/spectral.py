@@ -33,6 +33,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 from torch import Tensor
 
+from graphkit.ops.adjacency import check_bounds
+
 __all__ = ["laplacian_eigenpairs", "heat_kernel_signature", "shape_dna"]
 
 Eigenpairs = Tuple[np.ndarray, np.ndarray, int]  # laplacian_eigenpairs' result, to share one decomposition
@@ -47,10 +49,8 @@ def _laplacian(edge_index: Tensor, num_nodes: int) -> Tuple[sp.csr_matrix, int]:
         raise ValueError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
     if num_nodes < 2:
         raise ValueError(f"num_nodes must be at least 2, got {num_nodes}")
+    check_bounds("edge_index", edge_index, num_nodes)
     ei = edge_index.cpu().long().numpy()
-    if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):
-        bad = int(ei.max()) if ei.max() >= num_nodes else int(ei.min())
-        raise ValueError(f"edge_index has index {bad} but num_nodes is {num_nodes}")
     keep = ei[0] != ei[1]
     a = sp.coo_matrix((np.ones(int(keep.sum())), (ei[0, keep], ei[1, keep])), shape=(num_nodes, num_nodes)).tocsr()
     a = ((a + a.T) > 0).astype(np.float64)

@@ -39,7 +39,7 @@ from graphkit.datasets.ogb_evaluator import official_evaluator
 from graphkit.datasets.ogb_meta import (add_master, dataset_dir, folder_meta, is_registered, meta_info, meta_int,
                                         ogb_names, official_metas, registered_root)
 from graphkit.datasets.ogb_raw import RawDataError, parse_raw
-from graphkit.graph import Graph
+from graphkit.graph import EDGE, GRAPH, NODE, Graph
 from graphkit.io.store import ArrayStore, default_root, flatten, load_or_build, unflatten
 
 __all__ = ["load_ogb", "OGBDataset", "OGBDownloadError", "register_meta", "ogb_names", "meta_info",
@@ -55,10 +55,7 @@ def register_meta(path: Union[str, Path]) -> List[str]:
 
 def _register_names(names: List[str]) -> None:
     """Make OGB names loadable through ``graphkit.datasets.registry`` as well (``graphkit datasets`` lists them)."""
-    try:
-        from graphkit.datasets import registry
-    except ImportError:  # the registry is optional for load_ogb itself
-        return
+    from graphkit.datasets import registry  # here: graphkit.datasets/__init__ imports this module first
     for name in names:
         def loader(root: Optional[str] = None, _name: str = name, **kwargs: Any) -> "OGBDataset":
             return load_ogb(_name, root, **kwargs)
@@ -90,20 +87,24 @@ def _tensors(obj: Any) -> Any:
 
 def _graph_list(g: Dict[str, Any], labels: Optional[Any], per_graph: bool) -> List[Graph]:
     n_nodes, n_edges = g["num_nodes"].tolist(), g["num_edges"].tolist()
-    node_off, edge_off = np.cumsum([0] + n_nodes), np.cumsum([0] + n_edges)
-    node_keys = [k for k in g if k.startswith("node_")]
-    edge_keys = [k for k in g if k.startswith("edge_") and k != "edge_index"]
+    node_off, edge_off = np.cumsum([0] + n_nodes).tolist(), np.cumsum([0] + n_edges).tolist()
+    fields = [("x" if k == "node_feat" else k, NODE, torch.from_numpy(g[k])) for k in g if k.startswith("node_")]
+    fields += [("edge_attr" if k == "edge_feat" else k, EDGE, torch.from_numpy(g[k]))
+               for k in g if k.startswith("edge_") and k != "edge_index"]
+    label = torch.from_numpy(labels) if labels is not None and labels.dtype.kind in "biuf" else None
+    if label is not None and not per_graph:
+        fields.append(("y", NODE, label))
+    # All graphs back to back; Graph.select (the one slicing rule) cuts each out as views.
+    union = Graph.trusted(None, node_off[-1], fields)
+    edge_index = torch.from_numpy(g["edge_index"])
     out = []
-    for i, (n, e) in enumerate(zip(n_nodes, n_edges)):
-        ns, es = slice(node_off[i], node_off[i + 1]), slice(edge_off[i], edge_off[i + 1])
-        fields: Dict[str, Any] = {("x" if k == "node_feat" else k): torch.from_numpy(g[k][ns]) for k in node_keys}
-        fields.update({("edge_attr" if k == "edge_feat" else k): torch.from_numpy(g[k][es]) for k in edge_keys})
-        kinds = {k: "node" for k in node_keys if k != "node_feat"}
-        kinds.update({k: "edge" for k in edge_keys if k not in ("edge_feat", "edge_weight")})
-        if labels is not None and labels.dtype.kind in "biuf":
-            fields["y"] = torch.from_numpy(labels[i:i + 1] if per_graph else labels)
-            kinds["y"] = "graph" if per_graph else "node"
-        out.append(Graph(edge_index=torch.from_numpy(g["edge_index"][:, es]), num_nodes=n, kinds=kinds, **fields))
+    for i, n in enumerate(n_nodes):
+        part = union.select(slice(node_off[i], node_off[i + 1]), slice(edge_off[i], edge_off[i + 1]), num_nodes=n,
+                            edge_index=None)
+        part.edge_index = edge_index[:, edge_off[i]:edge_off[i + 1]]  # checked: the arrays come from files
+        if label is not None and per_graph:
+            part.set("y", label[i:i + 1], GRAPH)
+        out.append(part)
     return out
 
 

@@ -68,9 +68,9 @@ def load(name: str, root: Optional[str] = None, **kwargs: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- built-in data sets
-def _lazy(module: str, cls: str) -> Callable[..., Any]:
+def _lazy(module: str, cls: str, **fixed: Any) -> Callable[..., Any]:
     def loader(root: Optional[str] = None, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(f"graphkit.datasets.{module}"), cls)(root=root, **kwargs)
+        return getattr(importlib.import_module(f"graphkit.datasets.{module}"), cls)(root=root, **fixed, **kwargs)
 
     loader.__name__ = f"load_{cls}"
     return loader
@@ -104,6 +104,18 @@ def _shapes_on_disk(root: Optional[str]) -> bool:
     return os.path.exists(CGAL_ARCHIVE) or _package_has("pyvista", "examples", "ant.ply")(root)
 
 
+def _under_root(folder: str, *files: str) -> Callable[[Optional[str]], bool]:
+    """On disk when ``<root>/<folder>`` has a processed store or all of the raw ``files`` (downloads otherwise)."""
+    def check(root: Optional[str]) -> bool:
+        from graphkit.io.store import default_root
+
+        base = os.path.join(str(root) if root is not None else str(default_root()), folder)
+        return os.path.isdir(os.path.join(base, "processed")) or all(
+            os.path.isfile(os.path.join(base, "raw", f)) for f in files)
+
+    return check
+
+
 _BUILTIN = [
     ("fashion-mnist", "fashion_mnist", "FashionMNIST", "image", _fashion_on_disk,
      "70k 28x28 clothing images as grid graphs (Debian dataset-fashion-mnist)"),
@@ -125,3 +137,23 @@ _BUILTIN = [
 ]
 for _name, _module, _cls, _kind, _check, _desc in _BUILTIN:
     register(_name, _lazy(_module, _cls), _kind, _check, _desc)
+
+# The standard downloadable sets (PyG's names): raw files fetched into <root>/<Name>/raw on first load.
+_PLANETOID = {"cora": ("Cora", "2,708 papers, 7 classes"), "citeseer": ("CiteSeer", "3,327 papers, 6 classes"),
+              "pubmed": ("PubMed", "19,717 papers, 3 classes")}
+for _key, (_folder, _desc) in _PLANETOID.items():
+    register(_key, _lazy("planetoid", "Planetoid", name=_folder), "citation",
+             _under_root(_folder, f"ind.{_key}.x", f"ind.{_key}.graph"), f"Planetoid {_folder}: {_desc}, public split")
+_TU = {"MUTAG": "188 molecules, 2 classes", "PROTEINS": "1,113 proteins, 2 classes", "ENZYMES": "600 enzymes, "
+       "6 classes", "NCI1": "4,110 molecules, 2 classes", "DD": "1,178 proteins, 2 classes", "PTC_MR": "344 "
+       "molecules, 2 classes", "IMDB-BINARY": "1,000 ego networks, 2 classes", "IMDB-MULTI": "1,500 ego networks, "
+       "3 classes", "REDDIT-BINARY": "2,000 threads, 2 classes", "COLLAB": "5,000 ego networks, 3 classes"}
+for _folder, _desc in _TU.items():
+    register(_folder.lower(), _lazy("tu", "TUDataset", name=_folder), "tu", _under_root(_folder, f"{_folder}_A.txt"),
+             f"TUDataset {_folder}: {_desc} (any TU name: TUDataset(root, name))")
+register("zinc", _lazy("zinc", "ZINC", subset=True), "molecule", _under_root("ZINC", "train.pickle", "train.index"),
+         "ZINC subset: 12,000 molecules, constrained solubility, benchmark split")
+register("zinc-full", _lazy("zinc", "ZINC", subset=False), "molecule", _under_root("ZINC", "train.pickle"),
+         "ZINC full: 249,456 molecules, constrained solubility, benchmark split")
+register("qm9", _lazy("qm9", "QM9"), "molecule", _under_root("QM9", "gdb9.sdf", "gdb9.sdf.csv"),
+         "QM9: 130,831 molecules with 3D positions, 19 quantum targets (needs rdkit)")

@@ -21,7 +21,7 @@ _EXTRA = "graphkit_fields"
 
 def _one_to_dgl(graph: Graph) -> Any:
     dgl = optional_import("dgl")
-    ei = graph._edges_or_empty()
+    ei = graph.edge_index_or_empty()
     g = dgl.graph((ei[0], ei[1]), num_nodes=graph.num_nodes, idtype=torch.int64, device=ei.device)
     extra: Dict[str, Tuple[str, Any]] = {}
     for name, value in graph:

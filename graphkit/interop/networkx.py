@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import Tensor
 
-from graphkit.graph import EDGE, GRAPH, NODE, Graph
+from graphkit.graph import EDGE, GRAPH, NODE, Graph, field_kinds
 from graphkit.interop._optional import optional_import
 
 __all__ = ["from_networkx", "to_networkx"]
@@ -25,23 +25,23 @@ _EMPTY_KEY = "graphkit_empty_shapes"
 def to_networkx(graph: Graph) -> Any:
     """Convert a ``Graph`` to a networkx ``DiGraph`` (``MultiDiGraph`` if it has parallel edges)."""
     nx = optional_import("networkx")
-    ei = graph._edges_or_empty().cpu()
+    ei = graph.edge_index_or_empty().cpu()
     pairs = ei.t().tolist()
     multi = len(set(map(tuple, pairs))) != len(pairs)
     G = nx.MultiDiGraph() if multi else nx.DiGraph()
     node_fields = graph.fields(NODE)
     edge_fields = graph.fields(EDGE)
     for i in range(graph.num_nodes):
-        G.add_node(i, **{name: graph._store[name][i] for name in node_fields})
+        G.add_node(i, **{name: graph[name][i] for name in node_fields})
     for e, (s, t) in enumerate(pairs):
-        G.add_edge(s, t, **{name: graph._store[name][e] for name in edge_fields})
+        G.add_edge(s, t, **{name: graph[name][e] for name in edge_fields})
     for name in graph.keys():
         if graph.kind(name) not in (NODE, EDGE):
-            G.graph[name] = graph._store[name]
-    G.graph[_KINDS_KEY] = dict(graph._kinds)
+            G.graph[name] = graph[name]
+    G.graph[_KINDS_KEY] = field_kinds(graph)
     # With no nodes (edges) there is no row to carry a field's shape and dtype: record them for the way back.
     G.graph[_EMPTY_KEY] = {
-        name: (list(graph._store[name].shape[1:]), str(graph._store[name].dtype).replace("torch.", ""))
+        name: (list(graph[name].shape[1:]), str(graph[name].dtype).replace("torch.", ""))
         for name in node_fields + edge_fields
     }
     return G

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 from torch import Tensor
 
 from graphkit.batch import Batch
-from graphkit.graph import EDGE, GRAPH, NODE, NODE_INDEX, Graph
+from graphkit.graph import EDGE, GRAPH, NODE, NODE_INDEX, Graph, field_kinds
 from graphkit.interop._optional import optional_import
 
 __all__ = ["from_pyg", "to_pyg"]
@@ -34,13 +34,13 @@ def _from_data(data: Any, kinds: Optional[Dict[str, str]]) -> Graph:
     recorded: Dict[str, str] = dict(data.__dict__.get(_KINDS_ATTR) or {})
     recorded.update(kinds or {})
     fields: Dict[str, Any] = {}
-    field_kinds: Dict[str, str] = {}
+    found: Dict[str, str] = {}
     for key, value in data.items():
         if key in ("edge_index", "num_nodes", "batch", "ptr"):
             continue
         fields[key] = value
-        field_kinds[key] = recorded.get(key) or _pyg_kind(data, key, value)
-    return Graph(edge_index=data.edge_index, num_nodes=data.num_nodes, kinds=field_kinds, **fields)
+        found[key] = recorded.get(key) or _pyg_kind(data, key, value)
+    return Graph(edge_index=data.edge_index, num_nodes=data.num_nodes, kinds=found, **fields)
 
 
 def from_pyg(data: Any, kinds: Optional[Dict[str, str]] = None) -> Graph:
@@ -62,7 +62,7 @@ def _to_data(graph: Graph) -> Any:
         data.edge_index = graph.edge_index
     for key, value in graph:
         data[key] = value
-    data.__dict__[_KINDS_ATTR] = dict(graph._kinds)
+    data.__dict__[_KINDS_ATTR] = field_kinds(graph)
     return data
 
 
@@ -73,6 +73,6 @@ def to_pyg(graph: Graph) -> Any:
     if isinstance(graph, Batch):
         pyg_data = optional_import("torch_geometric.data")
         batch = pyg_data.Batch.from_data_list([_to_data(g) for g in graph.to_graphs()])
-        batch.__dict__[_KINDS_ATTR] = dict(graph._kinds)
+        batch.__dict__[_KINDS_ATTR] = field_kinds(graph)
         return batch
     return _to_data(graph)

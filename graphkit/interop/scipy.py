@@ -18,10 +18,10 @@ __all__ = ["from_scipy", "to_scipy"]
 def to_scipy(graph: Graph, edge_weight: Optional[str] = "edge_weight", format: str = "coo") -> Any:
     """Adjacency ``[N, N]`` of ``graph``; values from the edge field ``edge_weight`` (1 when absent)."""
     sp = optional_import("scipy.sparse")
-    ei = graph._edges_or_empty().cpu().numpy()
+    ei = graph.edge_index_or_empty().cpu().numpy()
     n = graph.num_nodes
     if edge_weight is not None and edge_weight in graph:
-        w = graph._store[edge_weight].detach().cpu()
+        w = graph[edge_weight].detach().cpu()
         if w.dim() != 1:
             raise ValueError(f"edge field {edge_weight!r} must be 1-D to become matrix values, got {list(w.shape)}")
         values = w.numpy()

@@ -29,6 +29,7 @@ from graphkit.loader.feature_store import FeatureStore
 from graphkit.loader.neighbor_loader import SubgraphSampler, ring_slots
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
+from graphkit.ops.adjacency import check_bounds
 
 __all__ = ["LinkNeighborLoader"]
 
@@ -77,9 +78,7 @@ class LinkNeighborLoader:
             raise ValueError(f"edge_label_index must have shape [2, M], got {list(getattr(eli, 'shape', []))}")
         eli = eli.long().cpu()
         n = graph.num_nodes
-        if eli.numel() and (int(eli.min()) < 0 or int(eli.max()) >= n):
-            bad = int(eli.max()) if int(eli.max()) >= n else int(eli.min())
-            raise ValueError(f"edge_label_index has index {bad} but num_nodes is {n}")
+        check_bounds("edge_label_index", eli, n)
         if edge_label is not None and edge_label.numel() != eli.size(1):
             raise ValueError(f"edge_label has {edge_label.numel()} entries but edge_label_index has {eli.size(1)} pairs")
         self.edge_label_index = eli

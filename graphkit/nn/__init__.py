@@ -7,24 +7,9 @@ import importlib
 from typing import Any
 
 from graphkit.nn import aggr
-from graphkit.nn.adjacency import Adjacency
-from graphkit.nn.conv import (
-    APPNP,
-    DAGNNConv,
-    DynamicEdgeConv,
-    EdgeConv,
-    GCNConv,
-    GINConv,
-    GINEConv,
-    GraphConv,
-    LGConv,
-    LightGCNConv,
-    MeshConv,
-    MFConv,
-    RGCNConv,
-    SAGEConv,
-    SGConv,
-)
+from graphkit.ops.adjacency import Adjacency
+from graphkit.nn import conv
+from graphkit.nn.conv import *  # noqa: F403 - the convolutions; their list lives once, in conv.__all__
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.models import (
     DGCNN,
@@ -52,22 +37,8 @@ __all__ = [
     "MessagePassing",
     "Adjacency",
     "aggr",
-    "GCNConv",
-    "SAGEConv",
-    "GINConv",
-    "GINEConv",
-    "GraphConv",
-    "SGConv",
-    "APPNP",
-    "DAGNNConv",
-    "EdgeConv",
-    "DynamicEdgeConv",
-    "MeshConv",
-    "MFConv",
-    "RGCNConv",
+    *conv.__all__,
     "NeuralFingerprint",
-    "LightGCNConv",
-    "LGConv",
     "global_add_pool",
     "global_sum_pool",
     "global_mean_pool",
@@ -129,10 +100,17 @@ from graphkit.nn.conv import (  # noqa: E402
     MixHopConv,
     ResGatedGraphConv,
 )
-from graphkit.nn.normalization import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  # noqa: E402
+from graphkit.nn.normalization import (  # noqa: E402
+    BatchNorm,
+    DiffGroupNorm,
+    GraphNorm,
+    InstanceNorm,
+    LayerNorm,
+    PairNorm,
+)
 
 __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
-            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm"]
+            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm", "BatchNorm", "LayerNorm"]
 from graphkit.nn.aggr_power_mean import PowerMeanAggregation  # noqa: E402
 
 __all__ += ["PowerMeanAggregation"]

@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-__all__ = ["check_float", "check_index", "check_bounds", "check_same_device", "check_size", "REDUCES"]
+__all__ = ["check_float", "check_index", "check_bounds", "check_range", "check_same_device", "check_size", "REDUCES"]
 
 REDUCES = ("sum", "mean", "max", "min")
 _INDEX_DTYPES = (torch.int64, torch.int32)
@@ -35,16 +35,33 @@ def check_index(name: str, t: object) -> Tensor:
     return t
 
 
-def check_bounds(name: str, index: Tensor, size: int, what: str) -> None:
-    """Every entry of ``index`` in ``[0, size)``; ``what`` names the bound (``"num_nodes"``)."""
+def check_bounds(name: str, index: Tensor, size: Optional[int], what: str = "num_nodes",
+                 per_row: bool = False) -> None:
+    """Every entry of ``index`` in ``[0, size)`` (``size=None``: only non-negative); ``what`` names the bound.
+
+    The one bounds check of the package, with the one wording: ``edge_index[1] has index 17 but num_nodes is 12``.
+    ``per_row`` checks each row of a ``[R, ...]`` index separately and names it ``name[r]`` (one sync in all).
+    """
     if index.numel() == 0:
         return
-    lo, hi = torch.aminmax(index)
-    lo_i, hi_i = int(lo), int(hi)  # one sync for both
-    if lo_i < 0:
-        raise ValueError(f"{name} has negative index {lo_i}")
-    if hi_i >= size:
-        raise ValueError(f"{name} has index {hi_i} but {what} is {size}")
+    if per_row:
+        flat = index.reshape(index.size(0), -1)
+        lo, hi = flat.min(dim=1).values.tolist(), flat.max(dim=1).values.tolist()  # one sync for all rows
+        names = [f"{name}[{r}]" for r in range(flat.size(0))]
+    else:
+        lo_t, hi_t = torch.aminmax(index)
+        lo, hi = [int(lo_t)], [int(hi_t)]  # one sync for both
+        names = [name]
+    for where, lo_i, hi_i in zip(names, lo, hi):
+        check_range(where, lo_i, hi_i, size, what)
+
+
+def check_range(where: str, lo: int, hi: int, size: Optional[int], what: str = "num_nodes") -> None:
+    """Raise the bounds error for an index whose smallest entry is ``lo`` and largest ``hi``."""
+    if lo < 0:
+        raise ValueError(f"{where} has negative index {lo}")
+    if size is not None and hi >= size:
+        raise ValueError(f"{where} has index {hi} but {what} is {size}")
 
 
 def check_same_device(ref_name: str, ref: Tensor, name: str, t: Optional[Tensor]) -> None:

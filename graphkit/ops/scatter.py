@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._adj import build_csr
+from graphkit.ops.adjacency import build_csr
 from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device, check_size
 from graphkit.ops._torch_kernels import rows_of
 

@@ -1,13 +1,16 @@
 """Sampled dense-dense products: one value per edge from the two endpoint feature rows."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import TYPE_CHECKING, Any, Tuple
 
 import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._adj import CSRAdj, resolve_adj
+from graphkit.ops.adjacency import Adjacency, resolve
+
+if TYPE_CHECKING:
+    from graphkit.typing import AdjLike
 from graphkit.ops._checks import check_float, check_same_device
 
 __all__ = ["sddmm"]
@@ -17,7 +20,7 @@ OPS = ("dot", "add", "mul")
 
 class _SDDMM(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, adj: CSRAdj, a: Tensor, b: Tensor, op: str) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, adj: Adjacency, a: Tensor, b: Tensor, op: str) -> Tensor:  # type: ignore[override]
         rowptr, col, perm = adj.csr()
         ctx.adj, ctx.op = adj, op
         ctx.save_for_backward(a, b)
@@ -55,12 +58,12 @@ class _SDDMM(torch.autograd.Function):
         return None, ga, gb, None
 
 
-def sddmm(adj: Any, a: Tensor, b: Tensor, op: str = "dot") -> Tensor:
+def sddmm(adj: AdjLike, a: Tensor, b: Tensor, op: str = "dot") -> Tensor:
     r"""Per edge ``e = (s -> t)``: ``dot`` gives :math:`\langle a_t, b_s \rangle`, ``add`` :math:`a_t + b_s`,
     ``mul`` :math:`a_t \odot b_s`. Equivalently ``out = (A \odot (a b^\top))`` on the edges for ``dot``.
 
     Args:
-        adj: ``edge_index [2, E]`` or a ``Graph``. a: target-side rows ``[N, F]`` or ``[N, H, F]``.
+        adj: ``edge_index [2, E]``, a ``Graph`` or an ``Adjacency``. a: target-side rows ``[N, F]`` or ``[N, H, F]``.
         b: source-side rows, same trailing shape as ``a``. op: ``"dot"``, ``"add"`` or ``"mul"``.
 
     Shapes:
@@ -82,7 +85,7 @@ def sddmm(adj: Any, a: Tensor, b: Tensor, op: str = "dot") -> Tensor:
         raise ValueError(
             f"a and b must be [N, F] or [N, H, F] with equal trailing sizes, got {list(a.shape)} and {list(b.shape)}"
         )
-    adj_ = resolve_adj(adj, b.size(0), a.size(0), a.device, src_name="b")
+    adj_ = resolve(adj, b.size(0), a.size(0), a.device, src_name="b")
     heads = a.size(1) if a.dim() == 3 else 1
     f = a.size(-1)
     a3 = a.reshape(a.size(0), heads, f).contiguous()

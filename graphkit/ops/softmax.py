@@ -1,21 +1,24 @@
 """Softmax of edge scores over each target's incoming edges (the attention normaliser)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._adj import CSRAdj, resolve_adj
-from graphkit.ops._checks import check_float, check_index
+from graphkit.ops.adjacency import Adjacency, resolve
+
+if TYPE_CHECKING:
+    from graphkit.typing import AdjLike
+from graphkit.ops._checks import check_float
 
 __all__ = ["edge_softmax"]
 
 
 class _EdgeSoftmax(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, adj: CSRAdj, scores: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, adj: Adjacency, scores: Tensor) -> Tensor:  # type: ignore[override]
         rowptr, _, perm = adj.csr()
         y = K.softmax_fwd(rowptr, perm, scores)
         ctx.adj = adj
@@ -29,13 +32,13 @@ class _EdgeSoftmax(torch.autograd.Function):
         return None, K.softmax_bwd(rowptr, perm, y, grad.contiguous())
 
 
-def edge_softmax(adj: Any, scores: Tensor, num_nodes: Optional[int] = None) -> Tensor:
+def edge_softmax(adj: AdjLike, scores: Tensor, num_nodes: Optional[int] = None) -> Tensor:
     r"""Numerically stable softmax over the incoming edges of every target:
 
     .. math:: \alpha_e = \frac{\exp(s_e - m_t)}{\sum_{e' \to t} \exp(s_{e'} - m_t)}, \quad m_t = \max_{e' \to t} s_{e'}
 
     Args:
-        adj: ``edge_index [2, E]`` or a ``Graph``. scores: ``[E]`` or ``[E, H]`` in edge order.
+        adj: ``edge_index [2, E]``, a ``Graph`` or an ``Adjacency``. scores: ``[E]`` or ``[E, H]`` in edge order.
         num_nodes: node count for a bare ``edge_index`` (default: largest index + 1).
 
     Shapes:
@@ -47,10 +50,7 @@ def edge_softmax(adj: Any, scores: Tensor, num_nodes: Optional[int] = None) -> T
     check_float("scores", scores)
     if scores.dim() not in (1, 2):
         raise ValueError(f"scores must have shape [E] or [E, H], got {list(scores.shape)}")
-    if isinstance(adj, Tensor) and num_nodes is None:
-        check_index("edge_index", adj)
-        num_nodes = int(adj.max()) + 1 if adj.numel() else 0
-    adj_ = resolve_adj(adj, num_nodes, num_nodes, scores.device, src_name="scores")
+    adj_ = resolve(adj, num_nodes, num_nodes, scores.device, src_name="scores")
     if scores.size(0) != adj_.num_edges:
         raise ValueError(f"scores has {scores.size(0)} rows but there are {adj_.num_edges} edges")
     s2 = scores.reshape(scores.size(0), scores.size(1) if scores.dim() == 2 else 1).contiguous()

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._adj import CSRAdj, resolve_adj
+from graphkit.ops.adjacency import Adjacency, resolve
+
+if TYPE_CHECKING:
+    from graphkit.typing import AdjLike
 from graphkit.ops._checks import check_float, check_reduce, check_same_device
 
 __all__ = ["spmm"]
@@ -17,7 +20,7 @@ __all__ = ["spmm"]
 class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, adj: CSRAdj, x: Tensor, w: Optional[Tensor], reduce: str
+        ctx: Any, adj: Adjacency, x: Tensor, w: Optional[Tensor], reduce: str
     ) -> Tensor:
         rowptr, col, perm = adj.csr()
         out, arg = K.csr_reduce(rowptr, col, perm if w is not None else None, w, x, reduce)
@@ -50,7 +53,7 @@ class _SpMM(torch.autograd.Function):
 
 
 def spmm(
-    adj: Any, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum", num_nodes: Optional[int] = None
+    adj: AdjLike, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum", num_nodes: Optional[int] = None
 ) -> Tensor:
     r"""Gather-reduce along the edges without materialising per-edge messages.
 
@@ -60,7 +63,7 @@ def spmm(
     so the gradient goes to exactly one edge.
 
     Args:
-        adj: ``edge_index [2, E]`` (source, target) or a ``Graph`` (its cached CSR is used).
+        adj: ``edge_index [2, E]`` (source, target), a ``Graph`` or an ``Adjacency`` (its cached CSR is used).
         x: node features ``[N, F]``, or ``[N, H, F]`` with per-head ``edge_weight [E, H]``.
         edge_weight: ``[E]`` or ``[E, H]``; ``None`` means all ones.
         reduce: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
@@ -80,7 +83,7 @@ def spmm(
     check_reduce(reduce)
     if x.dim() not in (2, 3):
         raise ValueError(f"x must have shape [N, F] or [N, H, F], got {list(x.shape)}")
-    adj_ = resolve_adj(adj, x.size(0), num_nodes, x.device)
+    adj_ = resolve(adj, x.size(0), num_nodes, x.device)
     w = None
     if edge_weight is not None:
         check_float("edge_weight", edge_weight)
@@ -104,4 +107,4 @@ def spmm(
     heads = w.size(1) if w is not None else 1
     x3 = x.reshape(x.size(0), heads, math.prod(x.shape[1:]) // heads).contiguous()
     out = _SpMM.apply(adj_, x3, w, reduce)
-    return out.view((adj_.num_rows,) + tuple(x.shape[1:]))
+    return out.view((adj_.num_dst,) + tuple(x.shape[1:]))

@@ -38,7 +38,7 @@ def assert_graphs_equal(a: Graph, b: Graph, ordered_edges: bool = True) -> None:
     assert a.num_nodes == b.num_nodes, (a.num_nodes, b.num_nodes)
     assert a.num_edges == b.num_edges, (a.num_edges, b.num_edges)
     assert sorted(a.keys()) == sorted(b.keys()), (a.keys(), b.keys())
-    ea, eb = a._edges_or_empty(), b._edges_or_empty()
+    ea, eb = a.edge_index_or_empty(), b.edge_index_or_empty()
     if ordered_edges:
         pa = pb = None
         assert torch.equal(ea, eb), (ea, eb)
@@ -49,7 +49,7 @@ def assert_graphs_equal(a: Graph, b: Graph, ordered_edges: bool = True) -> None:
         assert torch.equal(ea[:, pa], eb[:, pb])
     for name in a.keys():
         assert a.kind(name) == b.kind(name), (name, a.kind(name), b.kind(name))
-        va, vb = a._store[name], b._store[name]
+        va, vb = a[name], b[name]
         if isinstance(va, torch.Tensor):
             assert isinstance(vb, torch.Tensor) and va.dtype == vb.dtype, (name, va, vb)
             if a.kind(name) == "edge" and pa is not None:

@@ -45,7 +45,7 @@ def test_pyg_batch_round_trip(parts: list) -> None:
     batch = Batch.from_graphs(parts)
     pyg_batch = to_pyg(batch)
     assert pyg_batch.num_graphs == len(parts)
-    assert torch.equal(pyg_batch.batch, batch.batch) and torch.equal(pyg_batch.edge_index, batch._edges_or_empty())
+    assert torch.equal(pyg_batch.batch, batch.batch) and torch.equal(pyg_batch.edge_index, batch.edge_index_or_empty())
     back = from_pyg(pyg_batch)
     assert isinstance(back, Batch)
     for a, b in zip(back.to_graphs(), parts):
@@ -119,7 +119,7 @@ def test_scipy_round_trip(g: Graph) -> None:
     assert_graphs_equal(from_scipy(A), g)
     dense = torch.from_numpy(to_scipy(g, format="csr").toarray())
     ref = torch.zeros(g.num_nodes, g.num_nodes, dtype=torch.float64)
-    ei = g._edges_or_empty()
+    ei = g.edge_index_or_empty()
     ref.index_put_((ei[0], ei[1]), g.edge_weight, accumulate=True)
     assert torch.allclose(dense, ref)
 
@@ -129,3 +129,16 @@ def test_interop_type_errors() -> None:
         to_pyg(torch.zeros(2))
     with pytest.raises(TypeError, match="scipy.sparse"):
         from_scipy(torch.zeros(2, 2))
+
+
+def test_missing_peer_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ux.md P27: a dotted name used to turn the install hint into KeyError: 'torch_geometric.data'.
+    import sys
+
+    from graphkit.interop import to_pyg
+
+    for name in [m for m in sys.modules if m == "torch_geometric" or m.startswith("torch_geometric.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch_geometric", None)  # makes the import fail as if not installed
+    with pytest.raises(ImportError, match=r"needs 'torch_geometric'.*pip install torch-geometric==2\.8\.1"):
+        to_pyg(Graph(x=torch.randn(2, 1), edge_index=torch.tensor([[0], [1]])))

@@ -2,43 +2,22 @@ r"""GCNConv (Kipf & Welling, "Semi-Supervised Classification with Graph Convolut
 ``gcn_norm``, the symmetric normalisation that SGConv, APPNP, DAGNNConv and LightGCNConv share."""
 from __future__ import annotations
 
-import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from graphkit.graph import Graph
-from graphkit.nn.adjacency import Adjacency, _compiling
 from graphkit.nn.aggr import SumAggregation
 from graphkit.nn.inits import glorot, zeros
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.ops.adjacency import Adjacency, is_compiling
+from graphkit.typing import AdjLike
 
 __all__ = ["GCNConv", "gcn_norm", "Normalized"]
 
 #: ``(adj, edge weights [E], self-loop weights [N] or None)``: self-loops are kept apart from the edges so that
 #: the graph (and its cached CSR) stays the one the user passed; a loop term is ``loop[i] * x[i]``.
 Normalized = Tuple[Adjacency, Tensor, Optional[Tensor]]
-
-
-# Per-Graph cache of the unweighted normalisation, next to the graph's own CSR cache: every GCN-style layer and
-# every epoch over the same Graph/Batch reuses it. Weak keys: it dies with the graph. Entries remember which
-# edge_index (identity and in-place version) they were computed from, so a modified graph is recomputed.
-_NORM_CACHE: "weakref.WeakKeyDictionary[Graph, Dict[Any, Any]]" = weakref.WeakKeyDictionary()
-
-
-def _cached_norm(adj: Adjacency, improved: bool, add_self_loops: bool, dtype: Optional[torch.dtype]) -> Normalized:
-    graph = adj.graph
-    assert graph is not None
-    ei = adj.edge_index
-    key = (improved, add_self_loops, dtype or torch.get_default_dtype(), adj.num_dst, ei.device)
-    per_graph = _NORM_CACHE.setdefault(graph, {})
-    hit = per_graph.get(key)
-    if hit is not None and hit[0] is ei and hit[1] == ei._version:
-        return adj, hit[2], hit[3]
-    _, w, loop = _gcn_norm(adj, None, improved, add_self_loops, dtype)
-    per_graph[key] = (ei, ei._version, w, loop)
-    return adj, w, loop
 
 
 def gcn_norm(adj: Adjacency, edge_weight: Optional[Tensor] = None, improved: bool = False,
@@ -54,10 +33,13 @@ def gcn_norm(adj: Adjacency, edge_weight: Optional[Tensor] = None, improved: boo
     >>> [round(v, 6) for v in w.tolist() + loop.tolist()]
     [0.5, 0.5, 0.5, 0.5]
 
-    Without edge weights on a ``Graph``, the result is cached with the graph (see ``_NORM_CACHE``).
+    Without edge weights, the result is memoised on the structure (``adj.derived``): every GCN-style layer and
+    every epoch over the same graph (or the same edge_index tensor) reuses it.
     """
-    if edge_weight is None and adj.value is None and adj.graph is not None and not _compiling():
-        return _cached_norm(adj, improved, add_self_loops, dtype)
+    if edge_weight is None and adj.value is None and not is_compiling():
+        key = ("gcn_norm", improved, add_self_loops, dtype or torch.get_default_dtype())
+        w, loop = adj.derived(key, lambda: _gcn_norm(adj, None, improved, add_self_loops, dtype)[1:])
+        return adj, w, loop
     return _gcn_norm(adj, edge_weight, improved, add_self_loops, dtype)
 
 
@@ -136,7 +118,7 @@ class GCNConv(MessagePassing):
         zeros(self.bias)
         self._cached_norm = None
 
-    def normalized(self, adj: Any, x: Tensor, edge_weight: Optional[Tensor]) -> Normalized:
+    def normalized(self, adj: AdjLike, x: Tensor, edge_weight: Optional[Tensor]) -> Normalized:
         """The (possibly cached) normalised structure for ``adj``."""
         if self.cached and self._cached_norm is not None:
             return self._cached_norm
@@ -150,7 +132,7 @@ class GCNConv(MessagePassing):
             self._cached_norm = out
         return out
 
-    def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, adj: AdjLike, edge_weight: Optional[Tensor] = None) -> Tensor:
         x = self.lin(x)
         adj_, w, loop = self.normalized(adj, x, edge_weight)
         out = propagate_with_loops(self, adj_, x, w, loop)

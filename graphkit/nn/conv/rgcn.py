@@ -8,7 +8,7 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from graphkit.graph import Graph
-from graphkit.nn.adjacency import Adjacency, _compiling
+from graphkit.ops.adjacency import Adjacency, is_compiling
 from graphkit.nn.aggr import MultiAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import glorot, zeros
@@ -130,7 +130,7 @@ class RGCNConv(MessagePassing):
         if edge_type.dim() != 1 or edge_type.size(0) != adj.num_edges:
             raise ValueError(f"edge_type must have shape [{adj.num_edges}] (one type per edge), "
                              f"got {list(edge_type.shape)}")
-        if edge_type.numel() and not _compiling():
+        if edge_type.numel() and not is_compiling():
             lo, hi = int(edge_type.min()), int(edge_type.max())
             if lo < 0 or hi >= self.num_relations:
                 bad = lo if lo < 0 else hi

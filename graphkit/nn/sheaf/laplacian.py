@@ -32,6 +32,7 @@ from torch import Tensor
 from graphkit.graph import Graph
 from graphkit.nn.sheaf._block import block_graph, block_spmm
 from graphkit.ops import scatter
+from graphkit.ops.adjacency import check_bounds
 
 __all__ = ["SheafStructure", "sheaf_structure", "sheaf_laplacian_blocks", "SheafLaplacian", "sym_inv_sqrt"]
 
@@ -54,8 +55,7 @@ def sheaf_structure(edge_index: Tensor, num_nodes: int) -> SheafStructure:
         raise ValueError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
     edge_index = edge_index[:, edge_index[0] != edge_index[1]]
     src, dst = edge_index[0], edge_index[1]
-    if edge_index.numel() and int(edge_index.max()) >= num_nodes:
-        raise ValueError(f"edge_index has index {int(edge_index.max())} but num_nodes is {num_nodes}")
+    check_bounds("edge_index", edge_index, num_nodes)
     fwd, bwd = src * num_nodes + dst, dst * num_nodes + src
     # Matching sorted keys pairs edge k with the j whose (src, dst) is k's (dst, src); stable sorts pair
     # duplicate edges in order, so multigraphs work too.

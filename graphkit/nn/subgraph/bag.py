@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from graphkit.batch import Batch
-from graphkit.graph import EDGE, GRAPH, NODE, NODE_INDEX, Graph, build_csr
+from graphkit.graph import DROP, GRAPH, NODE, Graph
 from graphkit.nn.subgraph.policies import (
     MARKED, POLICIES, segment_arange, all_pairs, candidate_roots, ego_pairs, sample_roots,
 )
@@ -47,19 +47,9 @@ class SubgraphBatch(Batch):
     policy: str
 
     def original(self) -> Graph:
-        """The original graphs' structure (``edge_index``, ``num_nodes``, ``batch``) as one cached ``Graph``."""
-        ei = self._meta_orig_edge_index
-        cache = self.__dict__.setdefault("_orig_cache", {})
-        hit = cache.get(ei.device)
-        if hit is None or hit.edge_index is not ei:
-            hit = Graph(edge_index=ei, num_nodes=self.num_original_nodes)
-            cache[ei.device] = hit
-        return hit
-
-    @property
-    def original_batch(self) -> Tensor:
-        """Original graph of every original node ``[N]``."""
-        return self._meta_orig_batch
+        """The original graphs' structure (``edge_index``, ``num_nodes``) as one ``Graph``, memoised."""
+        return self.derived("subgraph_original",
+                            lambda: Graph(edge_index=self.meta("orig_edge_index"), num_nodes=self.num_original_nodes))
 
     def root_adj(self) -> Graph:
         r"""Edges ``(w, v) -> (u, v)`` between copies of the same node ``v`` in subgraphs rooted at neighbours.
@@ -67,10 +57,9 @@ class SubgraphBatch(Batch):
         For node-rooted policies, ``u`` is the root of the target's subgraph and ``w`` ranges over the neighbours
         of ``u`` whose own subgraph is in the bag and contains ``v``: the "vL" aggregation of SSWL.
         """
-        cache = self.__dict__.setdefault("_root_cache", {})
-        ei0 = self._meta_orig_edge_index
-        if ei0.device in cache:
-            return cache[ei0.device]
+        return self.derived("subgraph_root_adj", self._root_adj)
+
+    def _root_adj(self) -> Graph:
         n0, root, sub = self.num_original_nodes, self.subgraph_root, self.batch
         if self.policy not in ("node_deleted", "node_marked", "ego", "ego_plus"):
             raise ValueError(f"root_adj needs a node-rooted policy, got policy {self.policy!r}")
@@ -78,7 +67,7 @@ class SubgraphBatch(Batch):
         sub_of_root = torch.full((n0,), -1, dtype=torch.long, device=root.device)
         is_node = root >= 0
         sub_of_root[root[is_node]] = is_node.nonzero().view(-1)
-        rowptr, col, _ = build_csr(ei0[1], ei0[0], n0)  # neighbours w -> u, grouped by u
+        rowptr, col, _ = self.original().csr()  # neighbours w -> u, grouped by u (memoised)
         u = root[sub]
         u_safe = u.clamp(min=0)
         deg = torch.where(u >= 0, rowptr[u_safe + 1] - rowptr[u_safe], torch.zeros_like(u))
@@ -89,9 +78,7 @@ class SubgraphBatch(Batch):
         want = src_sub * n0 + node_map[tgt]
         pos = torch.searchsorted(keys, want).clamp(max=max(keys.numel() - 1, 0))
         ok = (src_sub >= 0) & (keys[pos] == want) if keys.numel() else torch.zeros_like(want, dtype=torch.bool)
-        out = Graph(edge_index=torch.stack([pos[ok], tgt[ok]]), num_nodes=sub.numel())
-        cache[ei0.device] = out
-        return out
+        return Graph(edge_index=torch.stack([pos[ok], tgt[ok]]), num_nodes=sub.numel())
 
 
 class SubgraphBag:
@@ -130,7 +117,7 @@ class SubgraphBag:
             if name in graph:
                 raise ValueError(f"field name {name!r} is reserved by SubgraphBag")
         n = graph.num_nodes
-        ei = graph._edges_or_empty()
+        ei = graph.edge_index_or_empty()
         device = ei.device
         if isinstance(graph, Batch):
             ptr, gon, num_graphs = graph.ptr.to(device), graph.batch.to(device), graph.num_graphs
@@ -144,7 +131,7 @@ class SubgraphBag:
         num_subs = graph_c.numel()
 
         if self.policy in ("ego", "ego_plus"):
-            rowptr, col, _ = graph.csr_t() if graph.edge_index is not None else build_csr(ei[0], ei[1], n)
+            rowptr, col, _ = graph.csr_t()
             rooted = (root_node >= 0).nonzero().view(-1)
             s, node = ego_pairs(root_node[rooted], self.k, rowptr, col, n)
             sub = rooted[s]
@@ -156,7 +143,7 @@ class SubgraphBag:
 
         # Edges: for every kept pair (s, u) and edge u -> v of the original graph, keep (s, u) -> (s, v) when
         # (s, v) is kept too. Pairs are sorted by (s, node), so a key lookup is one searchsorted.
-        rowptr, col, perm = build_csr(ei[0], ei[1], n)  # outgoing edges by source
+        rowptr, col, perm = graph.csr_t()  # outgoing edges by source, the input graph's own (memoised)
         keys = sub * n + node
         deg = rowptr[node + 1] - rowptr[node]
         src = torch.repeat_interleave(torch.arange(sub.numel(), device=device), deg)
@@ -191,38 +178,26 @@ def _assemble(graph: Graph, policy: str, sub: Tensor, node: Tensor, src: Tensor,
               node_counts: Tensor, edge_counts: Tensor, node_extra: Dict[str, Tensor], sub_extra: Dict[str, Tensor],
               ptr: Tensor, gon: Tensor, num_graphs: int) -> SubgraphBatch:
     """Build the ``SubgraphBatch`` from flat arrays, without a ``Graph`` object per subgraph."""
-    out = SubgraphBatch.__new__(SubgraphBatch)
-    Graph.__init__(out, num_nodes=int(sub.numel()))
-    out._set_edge_index(torch.stack([src, dst]))
-    for name, kind in graph._kinds.items():
-        value: Any = graph._store[name]
-        if kind == NODE:
-            out.set(name, value[node], NODE)
-        elif kind == EDGE:
-            out.set(name, value[eid], EDGE)
-        elif kind == NODE_INDEX:
-            continue  # e.g. faces: they index nodes that a subgraph may have dropped
-        elif kind == GRAPH and isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == num_graphs:
-            out._store[name] = value[sub_extra["subgraph_graph"]]  # per-graph labels, one row per subgraph
-            out._kinds[name] = GRAPH
+    sub_graph = sub_extra["subgraph_graph"]
+
+    def per_subgraph(name: str, value: Any) -> Any:
+        # Per-graph labels become one row per subgraph; other graph values have no per-subgraph meaning.
+        if isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == num_graphs:
+            return value[sub_graph]
+        return DROP
+
+    # node_index fields (e.g. faces) are left out: they index nodes that a subgraph may have dropped.
+    union = graph.select(node, eid, num_nodes=int(sub.numel()), edge_index=None, graph=per_subgraph)
+    union.edge_index = torch.stack([src, dst])
     for name, value in node_extra.items():
-        out.set(name, value, NODE)
-    stacked = []
+        union.set(name, value, NODE)
     for name, value in sub_extra.items():
-        out._store[name] = value
-        out._kinds[name] = GRAPH
-        stacked.append(name)
-    stacked += [k for k, v in out._kinds.items() if v == GRAPH and k not in stacked]
+        union.set(name, value, GRAPH)
     zero = node_counts.new_zeros(1)
-    object.__setattr__(out, "_meta_ptr", torch.cat([zero, torch.cumsum(node_counts, 0)]))
-    object.__setattr__(out, "_meta_edge_ptr", torch.cat([zero, torch.cumsum(edge_counts, 0)]).cpu())
-    object.__setattr__(out, "_meta_batch", sub)
-    object.__setattr__(out, "_slices", {})
-    object.__setattr__(out, "_stacked", stacked)
-    object.__setattr__(out, "_has_edges", [True] * int(node_counts.numel()))
-    object.__setattr__(out, "_meta_orig_edge_index", graph._edges_or_empty())
-    object.__setattr__(out, "_meta_orig_batch", gon)
-    object.__setattr__(out, "_meta_orig_ptr", ptr)
+    out = SubgraphBatch.from_parts(
+        union, torch.cat([zero, torch.cumsum(node_counts, 0)]), torch.cat([zero, torch.cumsum(edge_counts, 0)]),
+        batch=sub, meta={"orig_edge_index": graph.edge_index_or_empty()},
+    )
     object.__setattr__(out, "num_original_nodes", graph.num_nodes)
     object.__setattr__(out, "num_original_graphs", num_graphs)
     object.__setattr__(out, "policy", policy)
