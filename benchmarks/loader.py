@@ -35,7 +35,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from graphkit import Graph  # noqa: E402
-from graphkit.loader import FeatureStore, NeighborLoader, has_extension, sample_neighbors, write_npy  # noqa: E402
+from graphkit.loader import FeatureStore, NeighborLoader, sample_neighbors, write_npy  # noqa: E402
+from graphkit.ops import ext_available  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 START, END = "<!-- loader:start -->", "<!-- loader:end -->"
@@ -68,9 +69,9 @@ def bench_sampler(n: int, e: int, fanouts: List[int], batch: int, num_batches: i
     seeds = torch.randperm(n, generator=torch.Generator().manual_seed(1))[: batch * num_batches]
     batches = list(seeds.split(batch))
     cases: Dict[str, Callable[[], int]] = {}
-    if has_extension():
+    if ext_available():
         cases["graphkit sample_neighbors (C++ op)"] = lambda: sum(
-            sample_neighbors((rowptr, col, perm), s, fanouts, seed=0).n_id.numel() for s in batches)
+            sample_neighbors(g, s, fanouts, seed=0).n_id.numel() for s in batches)
         loader = NeighborLoader(g, fanouts, input_nodes=seeds, batch_size=batch, seed=0, prefetch=0)
         cases["graphkit NeighborLoader (Graph + CSR per batch)"] = lambda: sum(
             loader.sample(s).num_nodes for s in batches)
@@ -78,7 +79,7 @@ def bench_sampler(n: int, e: int, fanouts: List[int], batch: int, num_batches: i
         cases["graphkit NeighborLoader iterated, prefetch=1"] = lambda: sum(b.num_nodes for b in iterated)
     few = batches[:2]
     cases["graphkit sampler, pure-torch fallback"] = lambda: sum(
-        sample_neighbors((rowptr, col, perm), s, fanouts, seed=0, backend="torch").n_id.numel() for s in few)
+        sample_neighbors(g, s, fanouts, seed=0, backend="torch").n_id.numel() for s in few)
     pyg_data = dg = None
     try:
         import warnings
@@ -104,7 +105,7 @@ def bench_sampler(n: int, e: int, fanouts: List[int], batch: int, num_batches: i
     except Exception as exc:  # DGL's native library may not load
         print(f"DGL: not importable ({type(exc).__name__}: {exc})", file=sys.stderr)
     rows = _interleaved(cases, repeats)
-    nodes = sample_neighbors((rowptr, col, perm), batches[0], fanouts, seed=0).n_id.numel()
+    nodes = sample_neighbors(g, batches[0], fanouts, seed=0).n_id.numel()
     for name, r in rows.items():
         r["ms_per_batch"] = nodes / r["nodes_per_s"] * 1e3  # at the first batch's size: a readable unit
     return {"graph": f"{n:,} nodes, {e:,} edges (uniform random), CSR built once in {build:.1f} s",

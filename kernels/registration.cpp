@@ -1,4 +1,5 @@
-// The op schemas, registered once for every backend; CPU and CUDA implementations live in cpu/ and cuda/.
+// Every op schema of graphkit, declared here once for every backend; the implementations live in cpu/<op>.cpp
+// and cuda/ (TORCH_LIBRARY_IMPL only: no other file declares a schema).
 // Importing graphkit._C (this library) is what makes torch.ops.graphkit.* available.
 #include <Python.h>
 #include <torch/library.h>
@@ -27,7 +28,13 @@ TORCH_LIBRARY(graphkit, m) {
   m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
   m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
+  m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
+  m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)");
   m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream, bool check=True) -> Tensor(a!)");
+  m.def(
+      "sample_neighbors(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, int[] fanouts, bool replace, "
+      "int seed) -> (Tensor n_id, Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, "
+      "Tensor edges_per_hop)");
   m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
   m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
   m.def("has_cuda() -> bool", &has_cuda);

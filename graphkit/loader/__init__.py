@@ -2,7 +2,7 @@
 
 * :class:`DataLoader`: mini-batches of whole graphs (a list of ``Graph`` -> ``Batch``), as PyG's.
 * :class:`NeighborLoader` / :class:`LinkNeighborLoader`: node and link mini-batches with sampled ``L``-hop
-  neighbourhoods (C++ multithreaded sampler, reproducible under a seed; pure-torch fallback).
+  neighbourhoods (C++ multithreaded sampler, reproducible under a seed; pure-torch fallback, picked by graphkit.ops' back-end switch).
 * :class:`FeatureStore`: features in pinned host memory or a memory-mapped ``.npy``, gathered by row.
 * :class:`Prefetcher`: the next batch is built on a background thread while the current one trains.
 * :func:`partition_graph` / :class:`PartitionedFeatureStore`: METIS parts and per-rank halo features.
@@ -13,7 +13,7 @@ from graphkit.loader.link_loader import LinkNeighborLoader
 from graphkit.loader.neighbor_loader import NeighborLoader, SubgraphSampler
 from graphkit.loader.partition import Partition, PartitionedFeatureStore, partition_graph
 from graphkit.loader.prefetch import Prefetcher
-from graphkit.loader.sampler import SampleOutput, has_extension, sample_neighbors, to_subgraph
+from graphkit.loader.sampler import SampleOutput, sample_neighbors, to_subgraph
 
 __all__ = [
     "DataLoader",
@@ -29,6 +29,5 @@ __all__ = [
     "partition_graph",
     "SampleOutput",
     "sample_neighbors",
-    "has_extension",
     "to_subgraph",
 ]

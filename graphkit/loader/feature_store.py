@@ -4,15 +4,19 @@ Following "Large Graph Convolutional Network Training with GPU-Oriented Data Com
 (PyTorch-Direct): the features live in pinned host memory (when CUDA exists) or in a memory-mapped ``.npy``
 for data larger than RAM, and a mini-batch reads only its rows.
 
-* CPU path: ``gather(index, out)`` is a multithreaded row copy (``torch.ops.graphkit.gather_rows``, GIL
-  released) into a caller-owned buffer, typically a slot of a :class:`RingBuffer` (pinned when CUDA exists),
-  so nothing is allocated per batch and the prefetch thread fills the next slot while the model trains.
+* CPU path: ``gather(index, out)`` is a multithreaded row copy (kernels/cpu/gather_rows.cpp through
+  ``graphkit.ops``' back-end switch, GIL released) into a caller-owned buffer, typically a slot of a
+  :class:`RingBuffer` (pinned when CUDA exists), so nothing is allocated per batch and the prefetch thread
+  fills the next slot while the model trains. ``out`` must not overlap the store.
 * GPU path: ``gather_cuda(index)`` launches kernels/cuda/gather.cu, which reads the requested rows straight
   from pinned host memory over UVA (indices sorted, warp reads aligned to 128 bytes) on a side stream: no CPU
   gather, no staging copy. It needs a CUDA build and a pinned store. ``pin=True`` page-locks the existing
   storage in place (``cudaHostRegister``): no second copy, and no rounding up to a power of two as
   ``Tensor.pin_memory()`` does (a 65 GB store would otherwise pin 128 GB).
 * Memory-mapped: ``FeatureStore.from_npy(path)`` maps the file copy-on-write; only touched pages are read.
+  Every gather first checks that the mapped file still holds the whole array (a file truncated underneath a
+  map kills the process with SIGBUS on the next read); ``write_npy`` replaces a file atomically, so rewriting
+  one that is mapped leaves the map on the old, intact contents.
 
 Shapes:
     storage ``[num_rows, width]``; ``gather(index [n])`` -> ``[n, width]``.
@@ -35,7 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphkit.loader.sampler import has_extension
+from graphkit.ops import _kernels as K
 from graphkit.ops import ext_available
 
 __all__ = ["FeatureStore", "RingBuffer", "guard_host_buffers", "pin_in_place", "write_npy"]
@@ -120,6 +124,7 @@ class FeatureStore:
         if data.device.type != "cpu":
             raise ValueError(f"data must live in host memory, got device {data.device}")
         data = data.contiguous()
+        self._file: Optional["_MappedFile"] = None
         if pin is None:
             pin = _cuda() and not mapped
         if pin and not data.is_pinned():
@@ -138,8 +143,10 @@ class FeatureStore:
             raise ValueError(f"path {os.fspath(path)!r} does not exist")
         if not mmap:
             return cls(np.load(path))
-        store = cls(_map_npy(os.fspath(path)), pin=False)
+        array, mapped_file = _map_npy(os.fspath(path))
+        store = cls(array, pin=False)
         store.mapped = True
+        store._file = mapped_file
         return store
 
     @property
@@ -181,19 +188,27 @@ class FeatureStore:
                 raise ValueError(f"index[{pos}] is {bad} but the store has {self.num_rows} rows")
 
     def gather(self, index: Tensor, out: Optional[Tensor] = None) -> Tensor:
-        """``data[index]`` written into ``out`` (``[len(index), width]``, same dtype) or a new tensor."""
+        """``data[index]`` written into ``out`` (``[len(index), width]``, same dtype) or a new tensor.
+
+        ``out`` must not share memory with the store (the copy is parallel: it would read rows it already
+        overwrote); that raises ``ValueError``.
+        """
         index = self._index(index)
+        if self._file is not None:
+            self._file.check()
+        self._check_range(index)
         if out is None:
             out = torch.empty(index.numel(), self.width, dtype=self.dtype)
-        if has_extension("gather_rows"):
-            return torch.ops.graphkit.gather_rows(self.data, index, out)
-        self._check_range(index)
-        if tuple(out.shape) != (index.numel(), self.width) or out.dtype != self.dtype:
+        elif not isinstance(out, Tensor) or tuple(out.shape) != (index.numel(), self.width) or out.dtype != self.dtype:
             raise ValueError(
                 f"out must have shape [{index.numel()}, {self.width}] and dtype {self.dtype}, "
-                f"got {list(out.shape)} {out.dtype}"
+                f"got {list(getattr(out, 'shape', []))} {getattr(out, 'dtype', type(out).__name__)}"
             )
-        return torch.index_select(self.data, 0, index, out=out)
+        elif _overlaps(out, self.data):
+            raise ValueError("out overlaps the store's data in memory; pass a separate buffer (or none)")
+        elif not out.is_contiguous():
+            raise ValueError("out must be contiguous")
+        return K.gather_rows(self.data, index, out)
 
     __getitem__ = gather
 
@@ -227,14 +242,42 @@ class FeatureStore:
             idx = index.reshape(-1).long().to(stream.device, non_blocking=True)
             sorted_idx, pos = torch.sort(idx)
             out = torch.empty(idx.numel(), self.width, dtype=self.dtype, device=stream.device)
-            torch.ops.graphkit.gather_rows_uva(self.data, sorted_idx, pos, out, stream.cuda_stream, on_gpu)
+            K.gather_rows_uva(self.data, sorted_idx, pos, out, stream.cuda_stream, on_gpu)
         if stream != caller:
             out.record_stream(caller)
         return out
 
 
-def _map_npy(path: str) -> np.ndarray:
-    """Map a ``.npy`` copy-on-write with ``MADV_RANDOM``.
+def _overlaps(a: Tensor, b: Tensor) -> bool:
+    """``a`` and ``b`` have storages whose byte ranges intersect (conservative: views of one storage do)."""
+    if a.numel() == 0 or b.numel() == 0:
+        return False
+    sa, sb = a.untyped_storage(), b.untyped_storage()
+    a0, b0 = sa.data_ptr(), sb.data_ptr()
+    return a0 < b0 + sb.nbytes() and b0 < a0 + sa.nbytes()
+
+
+class _MappedFile:
+    """The open file behind a map, and the bytes the map needs: ``check()`` before every read of the map."""
+
+    def __init__(self, path: str, needed: int) -> None:
+        self.path, self.needed = path, needed
+        self.file = open(path, "rb")  # fstat of the mapped inode, even after the path is replaced
+
+    def check(self) -> None:
+        size = os.fstat(self.file.fileno()).st_size
+        if size < self.needed:
+            raise ValueError(
+                f"{self.path} shrank to {size} bytes while memory-mapped (the array needs {self.needed}): it was "
+                "truncated or rewritten in place; open it again with FeatureStore.from_npy"
+            )
+
+    def __del__(self) -> None:
+        self.file.close()
+
+
+def _map_npy(path: str) -> Tuple[np.ndarray, Optional[_MappedFile]]:
+    """Map a ``.npy`` copy-on-write with ``MADV_RANDOM``; also returns the file to check before reads.
 
     Without the advice, every page fault reads ahead (and maps) up to megabytes around the row it wants: a few
     hundred thousand random rows then pull in the whole file. With it, only the touched pages are read.
@@ -246,21 +289,33 @@ def _map_npy(path: str) -> np.ndarray:
     del probe
     size = int(np.prod(shape)) * dtype.itemsize
     if size == 0:
-        return np.zeros(shape, dtype)
-    with open(path, "rb") as f:
-        mm = mmap.mmap(f.fileno(), offset + size, access=mmap.ACCESS_COPY)
+        return np.zeros(shape, dtype), None
+    mapped = _MappedFile(path, offset + size)
+    mapped.check()
+    mm = mmap.mmap(mapped.file.fileno(), offset + size, access=mmap.ACCESS_COPY)
     if hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
         mm.madvise(mmap.MADV_RANDOM)
     # ACCESS_COPY: writable for torch.from_numpy, and writes stay private to this process.
-    return np.frombuffer(mm, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
+    return np.frombuffer(mm, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape), mapped
+
+
+def _held_elsewhere(slot: Tensor) -> bool:
+    """Whether any tensor, view or array besides ``slot`` itself still uses ``slot``'s memory.
+
+    Counts the references to the storage: ``slot`` holds one and the storage object made for the query another;
+    every batch ``x`` handed out (and every view, clone-free slice or ``.numpy()`` of it) holds one more.
+    """
+    return torch._C._storage_Use_Count(slot.untyped_storage()._cdata) > 2
 
 
 class RingBuffer:
     """``depth`` reusable output buffers, handed out in turn and grown to the largest request seen.
 
-    A batch's rows stay valid until the same slot comes round again, i.e. for ``depth - 1`` further requests;
-    a consumer that keeps batches longer must ``clone()`` them. Slots are pinned when CUDA exists, so the copy
-    to the GPU is an asynchronous DMA.
+    A slot is reused only when nothing outside the ring still uses it: a batch (or a view of its rows) that the
+    consumer kept, e.g. by ``list(loader)``, keeps its memory, and the ring replaces that slot with a fresh one.
+    Kept batches therefore stay valid; a loop that drops each batch before the next costs no allocation. Slots
+    are pinned when CUDA exists, so the copy to the GPU is an asynchronous DMA; ``depth`` covers the batches in
+    flight between the producer thread and the consumer (see ``neighbor_loader.ring_slots``).
     """
 
     def __init__(self, width: int, dtype: torch.dtype, depth: int = 3, pin: Optional[bool] = None) -> None:
@@ -270,12 +325,16 @@ class RingBuffer:
         self.pin = _cuda() if pin is None else bool(pin)
         self._slots: List[Optional[Tensor]] = [None] * self.depth
         self._next = 0
+        self.replaced = 0  # slots given up to a consumer that kept their batch (a fresh one took their place)
 
     def next(self, rows: int) -> Tensor:
         """The next slot, ``rows`` long; waits for a copy to the GPU that may still be reading it."""
         i = self._next
         self._next = (i + 1) % self.depth
         slot = self._slots[i]
+        if slot is not None and _held_elsewhere(slot):
+            self._slots[i], slot = None, None  # the consumer keeps it; the ring lets go of it
+            self.replaced += 1
         if slot is not None:
             _wait_dma(slot)
         if slot is None or slot.size(0) < rows:
@@ -293,10 +352,19 @@ def write_npy(path: Union[str, os.PathLike], shape: Sequence[int], dtype: np.dty
 
     Without ``fill`` the file is zero-filled. Used to build feature files larger than RAM.
     """
-    arr = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=dtype, shape=tuple(shape))
-    rows = int(shape[0])
-    for start in range(0, rows, chunk_rows):
-        stop = min(rows, start + chunk_rows)
-        arr[start:stop] = 0 if fill is None else fill(start, stop)
-        arr.flush()
-    del arr
+    path = os.fspath(path)
+    # Written under a temporary name, then renamed over ``path``: a process that has ``path`` memory-mapped keeps
+    # the old file intact (truncating it in place would give that process SIGBUS), and a crash leaves no half file.
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=tuple(shape))
+        rows = int(shape[0])
+        for start in range(0, rows, chunk_rows):
+            stop = min(rows, start + chunk_rows)
+            arr[start:stop] = 0 if fill is None else fill(start, stop)
+            arr.flush()  # bounded dirty pages for files larger than RAM
+        del arr
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -63,7 +63,7 @@ class LinkNeighborLoader:
         prefetch: int = 1,
         ring: int = 4,
         transform: Optional[Callable[[Graph], Graph]] = None,
-        backend: str = "auto",
+        backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -59,10 +59,10 @@ class SubgraphSampler:
         num_neighbors: fan-out per hop, e.g. ``[15, 10, 5]``; ``-1`` takes all incoming edges.
         replace: sample with replacement.
         features: a ``FeatureStore`` or tensor to read ``x`` from; default ``graph.x`` (not copied).
-        ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A batch's
-            ``x`` is then valid for ``ring - 1`` further batches (``ring - prefetch - 2`` in a prefetching loader,
-            which keeps at least one); ``clone()`` it to keep it longer.
-        backend: ``"auto"``, ``"cpp"`` or ``"torch"`` (see :func:`sample_neighbors`).
+        ring: gather ``x`` into a ring of ``ring`` reusable buffers (``0``: a fresh tensor per batch). A buffer is
+            reused only once nothing outside the ring holds it, so a batch (or a slice of its ``x``) that the
+            consumer keeps, e.g. ``list(loader)``, stays valid: its buffer is left to it and replaced by a new one.
+        backend: ``None`` (graphkit's back-end switch), ``"ext"`` or ``"torch"`` (see :func:`sample_neighbors`).
         device: where batches go. On a GPU, with the CUDA build, ``x`` is gathered by the UVA kernel straight
             from page-locked host memory into GPU memory (:meth:`FeatureStore.gather_cuda`, on the current
             stream: the Prefetcher's side stream, overlapped with compute); the store is page-locked in place
@@ -76,13 +76,13 @@ class SubgraphSampler:
         replace: bool = False,
         features: Union[FeatureStore, Tensor, None] = None,
         ring: int = 4,
-        backend: str = "auto",
+        backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
         if not isinstance(graph, Graph):
             raise TypeError(f"graph must be a graphkit.Graph, got {type(graph).__name__}")
         self.graph = graph
-        self.num_neighbors = _check_fanouts(list(num_neighbors))
+        self.num_neighbors = _check_fanouts(list(num_neighbors), bool(replace))
         self.replace = bool(replace)
         self.backend = backend
         # A 1-D graph.x (one scalar per node) is stored as width 1 and handed back 1-D.
@@ -100,10 +100,10 @@ class SubgraphSampler:
         self.features: Optional[FeatureStore] = features
         use_ring = features is not None and ring and self._uva_device is None
         self._ring = RingBuffer(features.width, features.dtype, ring) if use_ring else None
-        self.csr = graph.csr()
+        graph.csr()  # built once here, then a cache hit per batch (graphkit built it: no per-batch CSR check)
 
     def __call__(self, seeds: Tensor, seed: int) -> Graph:
-        out = sample_neighbors(self.csr, seeds, self.num_neighbors, self.replace, seed, self.backend)
+        out = sample_neighbors(self.graph, seeds, self.num_neighbors, self.replace, seed, self.backend)
         x = None
         if self.features is not None and self._uva_device is not None:
             with torch.cuda.device(self._uva_device):
@@ -157,7 +157,7 @@ class NeighborLoader:
         prefetch: int = 1,
         ring: int = 4,
         transform: Optional[Callable[[Graph], Graph]] = None,
-        backend: str = "auto",
+        backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

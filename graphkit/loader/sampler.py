@@ -6,10 +6,10 @@ Hop ``h`` takes, for every node first reached at hop ``h``, at most ``fanouts[h]
 first appearance; its edges run sampled source -> frontier target and come out grouped by target, so the
 sub-graph's CSR is known without sorting and is put straight into its ``csr()`` cache.
 
-Two paths give the same distribution (not the same draws): the C++ kernel ``torch.ops.graphkit.
-sample_neighbors`` (kernels/cpu/sampler.cpp: multithreaded, one generator per (seed, hop, node), so results
-depend on the seed only, never on the thread count) and a vectorised pure-torch fallback used when the
-extension is not built.
+Two paths give the same distribution (not the same draws), picked by graphkit's one back-end switch
+(``graphkit.ops.backend()``: ``GRAPHKIT_FORCE_TORCH=1`` or ``graphkit.ops.use_backend("torch")`` force the
+fallback): the C++ kernel (kernels/cpu/sample_neighbors.cpp: multithreaded, one generator per (seed, hop,
+node), so results depend on the seed only, never on the thread count) and a vectorised pure-torch fallback.
 
 >>> import torch
 >>> from graphkit import Graph
@@ -20,16 +20,21 @@ extension is not built.
 """
 from __future__ import annotations
 
-import functools
-import os
+import contextlib
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from graphkit.graph import EDGE, GRAPH, NODE, Graph
+from graphkit.ops import _kernels as K
+from graphkit.ops import use_backend
 
-__all__ = ["SampleOutput", "sample_neighbors", "has_extension", "to_subgraph", "mix_seed"]
+__all__ = ["SampleOutput", "sample_neighbors", "to_subgraph", "mix_seed", "MAX_FANOUT_WITH_REPLACEMENT"]
+
+# Draws per node with replacement; kernels/include/validate.h holds the same cap for direct calls. Without
+# replacement a fan-out is capped by the degree anyway.
+MAX_FANOUT_WITH_REPLACEMENT = 1 << 20
 
 CSR = Tuple[Tensor, Tensor, Tensor]
 
@@ -58,25 +63,6 @@ class SampleOutput(NamedTuple):
         return self.edge_index[1]
 
 
-@functools.lru_cache(maxsize=None)
-def has_extension(op: str = "sample_neighbors") -> bool:
-    """Whether ``torch.ops.graphkit.<op>`` is registered (the C++ extension ``graphkit._C`` is built).
-
-    ``GRAPHKIT_NO_EXT=1`` (read once) forces the pure-torch paths, as it does for ``graphkit.ops``.
-    """
-    if os.environ.get("GRAPHKIT_NO_EXT", "") not in ("", "0"):
-        return False
-    try:
-        import graphkit._C  # noqa: F401  (registers the ops)
-    except Exception:  # not built, or built against another torch: the fallback runs instead
-        pass
-    try:
-        getattr(torch.ops.graphkit, op)
-        return True
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def mix_seed(*parts: int) -> int:
     """A well-mixed non-negative 63-bit seed from integers (splitmix64), e.g. (base seed, epoch, batch)."""
     x = 0
@@ -88,13 +74,52 @@ def mix_seed(*parts: int) -> int:
     return x >> 1
 
 
-def _check_fanouts(fanouts: Sequence[int]) -> List[int]:
+def _check_fanouts(fanouts: Sequence[int], replace: bool = False) -> List[int]:
     out = []
     for h, k in enumerate(fanouts):
         if isinstance(k, bool) or not isinstance(k, int) or (k < 0 and k != -1):
             raise ValueError(f"num_neighbors[{h}] is {k!r} but must be an int >= 0 or -1 (all neighbours)")
+        if replace and k > MAX_FANOUT_WITH_REPLACEMENT:
+            raise ValueError(f"num_neighbors[{h}] is {k} with replace=True, i.e. {k} draws per node; at most "
+                             f"{MAX_FANOUT_WITH_REPLACEMENT}")
         out.append(int(k))
     return out
+
+
+def _check_csr(rowptr: Tensor, col: Tensor, perm: Tensor) -> None:
+    """A CSR triple given by the caller: int64 1-D CPU tensors, rowptr from 0 non-decreasing to E, col < N, perm < E.
+
+    One vectorised pass (O(N + E)); a ``Graph``'s own ``csr()`` is built by graphkit and skips it. The C++ sampler
+    also checks every entry it reads, so a direct call cannot read out of bounds either.
+    """
+    for name, t in (("rowptr", rowptr), ("col", col), ("perm", perm)):
+        if not isinstance(t, Tensor) or t.dtype != torch.int64:
+            raise TypeError(f"{name} must be an int64 tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+        if t.dim() != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {list(t.shape)}")
+        if t.device.type != "cpu":
+            raise ValueError(f"the sampler runs on the CPU but {name} is on {t.device}: keep the full graph in host "
+                             "memory and move each batch to the GPU (Prefetcher(device=...) does it)")
+    if rowptr.numel() == 0:
+        raise ValueError("rowptr must have num_nodes + 1 >= 1 entries, got 0")
+    n, e = rowptr.numel() - 1, col.numel()
+    if perm.numel() != e:
+        raise ValueError(f"perm has {perm.numel()} entries but col has {e}")
+    first, last = int(rowptr[0]), int(rowptr[-1])
+    if first != 0:
+        raise ValueError(f"rowptr[0] must be 0, got {first}")
+    if last != e:
+        raise ValueError(f"rowptr[-1] is {last} but col has {e} entries")
+    if n and bool((rowptr[1:] < rowptr[:-1]).any()):
+        i = int((rowptr[1:] < rowptr[:-1]).nonzero()[0])
+        raise ValueError(f"rowptr must be non-decreasing, but rowptr[{i}] = {int(rowptr[i])} and "
+                         f"rowptr[{i + 1}] = {int(rowptr[i + 1])}")
+    for name, t, bound, what in (("col", col, n, "num_nodes"), ("perm", perm, e, "the number of edges")):
+        if e:
+            lo, hi = (int(v) for v in torch.aminmax(t))
+            if lo < 0 or hi >= bound:
+                bad = lo if lo < 0 else hi
+                raise ValueError(f"{name}[{int((t == bad).nonzero()[0])}] is {bad} but {what} is {bound}")
 
 
 def _check_seeds(seeds: Tensor, num_nodes: int) -> Tensor:
@@ -116,7 +141,7 @@ def sample_neighbors(
     fanouts: Sequence[int],
     replace: bool = False,
     seed: int = 0,
-    backend: str = "auto",
+    backend: Optional[str] = None,
 ) -> SampleOutput:
     """Sample ``len(fanouts)`` hops of incoming neighbours around unique ``seeds``.
 
@@ -126,84 +151,23 @@ def sample_neighbors(
         fanouts: edges per node per hop; ``-1`` takes every incoming edge.
         replace: sample with replacement (exactly ``k`` draws per node with any edge).
         seed: the result is a function of ``seed`` (and the inputs) only.
-        backend: ``"auto"`` (C++ when built), ``"cpp"`` or ``"torch"``.
+        backend: ``None`` follows ``graphkit.ops.backend()``; ``"torch"`` or ``"ext"`` apply
+            ``graphkit.ops.use_backend`` to this call.
     """
-    rowptr, col, perm = graph.csr() if isinstance(graph, Graph) else graph
+    if isinstance(graph, Graph):
+        rowptr, col, perm = graph.csr()
+    else:
+        if not isinstance(graph, (tuple, list)) or len(graph) != 3:
+            raise TypeError(f"graph must be a Graph or a CSR triple (rowptr, col, perm), got {type(graph).__name__}")
+        rowptr, col, perm = graph
+        _check_csr(rowptr, col, perm)
     if rowptr.device.type != "cpu":
         raise ValueError(f"the sampler runs on the CPU but the graph is on {rowptr.device}: keep the full graph "
                          "in host memory and move each batch to the GPU (Prefetcher(device=...) does it)")
-    fanouts = _check_fanouts(fanouts)
+    fanouts = _check_fanouts(fanouts, bool(replace))
     seeds = _check_seeds(seeds, rowptr.numel() - 1)
-    if backend not in ("auto", "cpp", "torch"):
-        raise ValueError(f"backend must be 'auto', 'cpp' or 'torch', got {backend!r}")
-    if backend == "cpp" or (backend == "auto" and has_extension()):
-        out = torch.ops.graphkit.sample_neighbors(rowptr, col, perm, seeds, fanouts, bool(replace), int(seed))
-        return SampleOutput(*out)
-    return _sample_torch(rowptr, col, perm, seeds, fanouts, bool(replace), int(seed))
-
-
-def _sample_torch(
-    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
-) -> SampleOutput:
-    """Vectorised fallback: per hop, draw positions for the whole frontier at once."""
-    if seeds.numel() != torch.unique(seeds).numel():
-        raise ValueError("seeds must be unique; got repeated node ids")
-    gen = torch.Generator().manual_seed(seed)
-    n_id = seeds.clone()
-    srcs, dsts, eids = [], [], []
-    nodes_per_hop, edges_per_hop = [seeds.numel()], []
-    fs, fe = 0, seeds.numel()
-    for k in fanouts:
-        local = torch.arange(fs, fe)
-        v = n_id[fs:fe]
-        begin, deg = rowptr[v], rowptr[v + 1] - rowptr[v]
-        if k < 0:
-            cnt = deg
-        else:
-            cnt = torch.where(deg > 0, torch.full_like(deg, k), deg) if replace else deg.clamp(max=k)
-        owner = torch.repeat_interleave(torch.arange(v.numel()), cnt)
-        if k >= 0 and replace:
-            off = (torch.rand(owner.numel(), generator=gen) * deg[owner]).long()
-            pos = begin[owner] + torch.minimum(off, deg[owner] - 1)
-        else:
-            # Take all of small rows; for rows with deg > k keep the k smallest random keys (a uniform subset).
-            all_owner = torch.repeat_interleave(torch.arange(v.numel()), deg)
-            ptr = torch.zeros(v.numel() + 1, dtype=torch.long)
-            torch.cumsum(deg, 0, out=ptr[1:])
-            within = torch.arange(all_owner.numel()) - ptr[all_owner]
-            keys = torch.rand(all_owner.numel(), generator=gen)
-            order = torch.sort(keys, stable=True).indices
-            order = order[torch.sort(all_owner[order], stable=True).indices]  # by row, random inside
-            rank = torch.arange(order.numel()) - ptr[all_owner[order]]
-            keep = order[rank < cnt[all_owner[order]]]
-            pos = begin[all_owner[keep]] + within[keep]
-        g_src = col[pos]
-        # Relabel in order of first appearance (what the C++ path does, so ids are equally meaningful).
-        uniq, inv = torch.unique(torch.cat([n_id, g_src]), return_inverse=True)
-        first = torch.full((uniq.numel(),), inv.numel(), dtype=torch.long)
-        first.scatter_reduce_(0, inv, torch.arange(inv.numel()), reduce="amin")
-        new = (first >= n_id.numel()).nonzero().view(-1)
-        new = new[torch.argsort(first[new])]
-        local_of = torch.empty(uniq.numel(), dtype=torch.long)
-        local_of[inv[: n_id.numel()]] = torch.arange(n_id.numel())
-        local_of[new] = torch.arange(n_id.numel(), n_id.numel() + new.numel())
-        srcs.append(local_of[inv[n_id.numel():]])
-        dsts.append(local[owner])
-        eids.append(perm[pos])
-        n_id = torch.cat([n_id, uniq[new]])
-        nodes_per_hop.append(new.numel())
-        edges_per_hop.append(pos.numel())
-        fs, fe = fe, n_id.numel()
-    empty = torch.empty(0, dtype=torch.long)
-    src = torch.cat(srcs) if srcs else empty
-    dst = torch.cat(dsts) if dsts else empty
-    counts = torch.bincount(dst, minlength=n_id.numel()) if dst.numel() else torch.zeros(n_id.numel(), dtype=torch.long)
-    rowptr_sub = torch.zeros(n_id.numel() + 1, dtype=torch.long)
-    torch.cumsum(counts, 0, out=rowptr_sub[1:])
-    return SampleOutput(
-        n_id, rowptr_sub, torch.stack([src, dst]), torch.cat(eids) if eids else empty,
-        torch.tensor(nodes_per_hop, dtype=torch.long), torch.tensor(edges_per_hop, dtype=torch.long),
-    )
+    with use_backend(backend) if backend is not None else contextlib.nullcontext():
+        return SampleOutput(*K.sample_neighbors(rowptr, col, perm, seeds, fanouts, bool(replace), int(seed)))
 
 
 def to_subgraph(

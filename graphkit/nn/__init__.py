@@ -100,10 +100,17 @@ from graphkit.nn.conv import (  # noqa: E402
     MixHopConv,
     ResGatedGraphConv,
 )
-from graphkit.nn.normalization import DiffGroupNorm, GraphNorm, InstanceNorm, PairNorm  # noqa: E402
+from graphkit.nn.normalization import (  # noqa: E402
+    BatchNorm,
+    DiffGroupNorm,
+    GraphNorm,
+    InstanceNorm,
+    LayerNorm,
+    PairNorm,
+)
 
 __all__ += ["ARMAConv", "CGConv", "ClusterGCNConv", "FiLMConv", "GatedGraphConv", "LEConv", "MixHopConv",
-            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm"]
+            "ResGatedGraphConv", "GraphNorm", "InstanceNorm", "PairNorm", "DiffGroupNorm", "BatchNorm", "LayerNorm"]
 from graphkit.nn.aggr_power_mean import PowerMeanAggregation  # noqa: E402
 
 __all__ += ["PowerMeanAggregation"]

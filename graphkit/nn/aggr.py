@@ -34,6 +34,7 @@ __all__ = [
     "SoftmaxAggregation",
     "MultiAggregation",
     "aggr_resolver",
+    "is_fusable",
     "AggrLike",
 ]
 
@@ -221,11 +222,22 @@ _BY_NAME = {
 }
 
 
+def is_fusable(module: torch.nn.Module) -> bool:
+    """Whether ``module`` is one of our plain reductions (a foreign aggregation module never is)."""
+    return bool(getattr(module, "fusable", False))
+
+
 def aggr_resolver(aggr: AggrLike, **kwargs: Any) -> Aggregation:
     """An :class:`Aggregation` from a name (``"sum"``/``"add"``, ``"mean"``, ``"max"``, ``"min"``, ``"var"``,
-    ``"std"``, ``"softmax"``), a module, or a list of those (a :class:`MultiAggregation`)."""
+    ``"std"``, ``"softmax"``), a module, or a list of those (a :class:`MultiAggregation`).
+
+    Another library's aggregation module (e.g. ``torch_geometric.nn.aggr.PowerMeanAggregation()``) is used as it
+    is: it is called as ``module(messages, index, dim_size=...)`` and never fused.
+    """
     if isinstance(aggr, Aggregation):
         return aggr
+    if isinstance(aggr, torch.nn.Module):
+        return aggr  # type: ignore[return-value]
     if isinstance(aggr, (list, tuple)):
         return MultiAggregation(list(aggr), **kwargs)
     if isinstance(aggr, str):

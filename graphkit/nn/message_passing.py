@@ -13,7 +13,14 @@ with :math:`\phi` = ``message``, :math:`\bigoplus` = ``aggregate`` (``aggr`` by 
 * an argument of ``message`` called ``<name>_j`` receives ``kwargs[name]`` gathered at each edge's *source*,
   ``<name>_i`` at its *target*; ``kwargs[name]`` may be a pair ``(x_src, x_dst)`` for bipartite graphs;
 * ``index`` (targets), ``edge_index``, ``edge_index_i``/``_j``, ``size``, ``size_i``/``_j``, ``dim_size`` and
-  ``adj`` (the resolved :class:`~graphkit.nn.adjacency.Adjacency`) are filled in; anything else is passed by name.
+  ``adj`` (the resolved :class:`~graphkit.nn.adjacency.Adjacency`) are filled in; anything else is passed by name;
+* with a sparse matrix as input (``SparseTensor``, ``torch.sparse``), ``edge_weight``, ``edge_attr`` and
+  ``edge_type`` that were not given are read from its stored values, as PyG does;
+* ``message`` may return a tuple (for an ``aggregate`` that takes one).
+
+The structure may be passed by position or as ``edge_index=`` (PyG's name) or ``adj=``, both to ``propagate``
+and to any layer's ``forward``; it may be an ``edge_index``, a ``Graph``/``Batch``, a ``SparseTensor``, a
+``torch.sparse`` matrix or PyG's ``EdgeIndex`` (whose ``sparse_size`` fixes the node counts).
 
 **The fused path is the default.** When the messages would only be a copy of :math:`\mathbf{x}_j` (``message`` not
 overridden), or a copy scaled by a per-edge weight (the class sets ``fused_weight = "edge_weight"``, naming the
@@ -27,6 +34,14 @@ Writing a layer on top (attention, sheaf, subgraph layers do): resolve the struc
 resulting :class:`~graphkit.nn.adjacency.Adjacency` has ``src``/``dst``, ``degree()``, ``csr()`` (cached for a
 ``Graph``) and the fused ``spmm`` / ``sddmm`` / ``edge_softmax``, and ``propagate`` accepts it in place of ``adj``.
 Per-edge scores go through ``edge_updater`` + ``edge_update`` (same ``_i``/``_j`` gathering as ``message``).
+
+``message_and_aggregate`` has two calling conventions, chosen by the class attribute ``fused_adjacency``:
+
+* ``fused_adjacency = True`` (graphkit's own layers, e.g. the attention layers): it is called for every input
+  with the resolved :class:`~graphkit.nn.adjacency.Adjacency` (unless ``fuse=False``);
+* ``False`` (the default, PyG's convention, for layers ported from PyG): it is called only when the input is a
+  sparse matrix (and ``flow="source_to_target"``), with that matrix itself (``adj_t``); any other input takes the
+  ``message`` -> ``aggregate`` path.
 
 >>> import torch
 >>> class Mean(MessagePassing):
@@ -45,8 +60,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from graphkit.nn.adjacency import FLOWS, Adjacency
-from graphkit.nn.aggr import AggrLike, Aggregation, MultiAggregation, aggr_resolver
+from graphkit.nn.adjacency import FLOWS, Adjacency, is_sparse_adj
+from graphkit.nn.aggr import AggrLike, Aggregation, MultiAggregation, aggr_resolver, is_fusable
 
 __all__ = ["MessagePassing"]
 
@@ -55,6 +70,22 @@ _SPECIAL = frozenset(
     {"index", "edge_index", "edge_index_i", "edge_index_j", "size", "size_i", "size_j", "dim_size", "ptr", "adj",
      "adj_t"}
 )
+
+
+#: Keywords PyG fills from a sparse matrix's stored values when the caller did not give them.
+_SPARSE_VALUE_ARGS = ("edge_weight", "edge_attr", "edge_type")
+
+
+def _plain_edge_index(adj: Any, size: Any, flow: str) -> Tuple[Any, Any]:
+    """PyG's ``EdgeIndex`` -> ``(plain edge_index, size)``, its ``sparse_size`` (rows: ``edge_index[0]``'s node
+    set, columns: ``edge_index[1]``'s) filling the sides of ``size`` (message order) that are not given."""
+    if not (isinstance(adj, Tensor) and type(adj).__name__ == "EdgeIndex" and hasattr(adj, "sparse_size")):
+        return adj, size
+    rows, cols = adj.sparse_size()
+    known = (rows, cols) if flow == "source_to_target" else (cols, rows)
+    given = (None, None) if size is None else tuple(size)
+    merged = tuple(g if g is not None else k for g, k in zip(given, known))
+    return adj.as_tensor(), (None if merged == (None, None) else merged)
 
 
 def _params(fn: Any, skip: int = 0) -> List[Tuple[str, Any]]:
@@ -87,6 +118,8 @@ class MessagePassing(torch.nn.Module):
     fused_weight: Optional[str] = None
     #: Name of the node-feature keyword that the fused path propagates.
     fused_input: str = "x"
+    #: ``message_and_aggregate`` takes graphkit's ``Adjacency`` and runs for every input (else PyG's convention).
+    fused_adjacency: bool = False
 
     def __init__(self, aggr: AggrLike = "sum", *, aggr_kwargs: Optional[Dict[str, Any]] = None,
                  flow: str = "source_to_target", node_dim: int = -2, fuse: bool = True,
@@ -110,7 +143,9 @@ class MessagePassing(torch.nn.Module):
         self._custom_fused = cls.message_and_aggregate is not MessagePassing.message_and_aggregate
         self._copy_message = cls.message is MessagePassing.message
         self._default_aggregate = cls.aggregate is MessagePassing.aggregate
-        # Node-feature names whose sizes fix the two node sets (from x_i / x_j arguments).
+        # PyG's name for the structure, accepted by every layer whose forward calls it ``adj`` (see __call__).
+        fwd = inspect.signature(self.forward).parameters
+        self._adj_alias = "adj" in fwd and "edge_index" not in fwd
         # Which side (0: sources via _j, 1: targets via _i) each node-feature name fixes, as PyG infers sizes.
         self._size_sides: Dict[str, set] = {self.fused_input: {0}}
         for n, _ in self._msg_params + self._edge_params:
@@ -124,14 +159,15 @@ class MessagePassing(torch.nn.Module):
 
     def aggregate(self, inputs: Tensor, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
         """Reduce the messages per target with ``self.aggr_module``."""
-        return self.aggr_module(inputs, index, dim_size)
+        return self.aggr_module(inputs, index, dim_size=dim_size)
 
     def update(self, inputs: Tensor) -> Tensor:
         r"""The update :math:`\gamma`; identity by default."""
         return inputs
 
-    def message_and_aggregate(self, adj: Adjacency, **kwargs: Any) -> Tensor:  # pragma: no cover - optional
-        """Fused ``message`` + ``aggregate``; override when a layer's message allows it."""
+    def message_and_aggregate(self, adj: Any, **kwargs: Any) -> Tensor:  # pragma: no cover - optional
+        """Fused ``message`` + ``aggregate``; override when a layer's message allows it. It receives an
+        ``Adjacency`` when the class sets ``fused_adjacency = True``, else (PyG's convention) the sparse matrix."""
         raise NotImplementedError
 
     def edge_update(self) -> Tensor:  # pragma: no cover - optional
@@ -165,6 +201,7 @@ class MessagePassing(torch.nn.Module):
         ``propagate``. Node features (``x=...``, or pairs) fix the sizes of the two node sets."""
         if isinstance(adj, Adjacency):
             return adj
+        adj, size = _plain_edge_index(adj, size, self.flow)
         n_src, n_dst = self._infer_size(node_features, size)
         return Adjacency.from_adj(adj, (n_src, n_dst), self.flow)
 
@@ -172,7 +209,9 @@ class MessagePassing(torch.nn.Module):
                  ) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         for name, default in params:
-            if name in kwargs:
+            if name in _SPARSE_VALUE_ARGS and kwargs.get(name) is None and adj.value is not None:
+                out[name] = adj.value  # PyG reads a sparse matrix's values into these when not given
+            elif name in kwargs:
                 out[name] = kwargs[name]
             elif name[-2:] in ("_i", "_j") and name[:-2] in kwargs:
                 data = kwargs[name[:-2]]
@@ -210,9 +249,9 @@ class MessagePassing(torch.nn.Module):
 
     def fusable(self) -> bool:
         """Will ``propagate`` take the fused ``spmm`` path (given the layer, its aggregation and ``fuse``)?"""
-        if not self.fuse or not self.aggr_module.fusable or not self._default_aggregate:
+        if not self.fuse or not is_fusable(self.aggr_module) or not self._default_aggregate:
             return False
-        return self._custom_fused or self._copy_message or self.fused_weight is not None
+        return (self._custom_fused and self.fused_adjacency) or self._copy_message or self.fused_weight is not None
 
     def fused_aggregate(self, adj: Adjacency, x: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
         r""":math:`\bigoplus_{j \to i} w_{ji} x_j` with the layer's aggregation(s), through ``spmm``."""
@@ -244,34 +283,67 @@ class MessagePassing(torch.nn.Module):
             return module.combine([adj.reduce_messages(msg, a.reduce) for a in module.aggrs])  # type: ignore
         return adj.reduce_messages(msg, module.reduce)  # type: ignore[arg-type]
 
-    def propagate(self, adj: Any, size: Any = None, **kwargs: Any) -> Tensor:
-        """Run message -> aggregate -> update (or the fused path) over ``adj``; see the module docstring."""
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # PyG code calls layers as conv(x, edge_index=...); graphkit's forwards name the structure ``adj``.
+        if self._adj_alias and "edge_index" in kwargs:
+            if "adj" in kwargs:
+                raise TypeError(f"{type(self).__name__} got both adj= and edge_index= (they are the same argument)")
+            kwargs["adj"] = kwargs.pop("edge_index")
+        return super().__call__(*args, **kwargs)
+
+    @staticmethod
+    def _structure(edge_index: Any, kwargs: Dict[str, Any], where: str) -> Any:
+        """The structure, given by position or as ``edge_index=`` (PyG's name) or ``adj=``."""
+        adj = kwargs.pop("adj", None)
+        if edge_index is not None and adj is not None:
+            raise TypeError(f"{where}() got both edge_index and adj (they are the same argument)")
+        adj = edge_index if edge_index is not None else adj
+        if adj is None:
+            raise TypeError(f"{where}() needs the structure: {where}(edge_index, ...) or {where}(adj=...)")
+        return adj
+
+    def _pyg_fused(self, adj: Any) -> bool:
+        """PyG's rule for a ``message_and_aggregate(adj_t, ...)`` written PyG's way: only for a sparse matrix."""
+        return (self._custom_fused and not self.fused_adjacency and self.fuse and is_sparse_adj(adj)
+                and self.flow == "source_to_target")
+
+    def propagate(self, edge_index: Any = None, size: Any = None, **kwargs: Any) -> Tensor:
+        """Run message -> aggregate -> update (or the fused path) over the structure; see the module docstring."""
+        adj = self._structure(edge_index, kwargs, "propagate")
         adj_ = self.adjacency(adj, size, **kwargs)
-        if self.fusable():
-            if self._custom_fused:
+        if self._pyg_fused(adj):
+            collected = self._collect(self._mag_params, adj_, kwargs, "message_and_aggregate")
+            out = self.message_and_aggregate(adj, **collected)
+        elif self.fusable():
+            if self._custom_fused and self.fused_adjacency:
                 out = self.message_and_aggregate(adj_, **self._collect(self._mag_params, adj_, kwargs,
                                                                        "message_and_aggregate"))
             else:
                 weight = kwargs.get(self.fused_weight) if self.fused_weight is not None else None
                 out = self.fused_aggregate(adj_, kwargs.get(self.fused_input), weight)
         else:
-            msg = self.message(**self._collect(self._msg_params, adj_, kwargs, "message"))
-            if self._copy_message and self.fused_weight is not None:
-                msg = self._weighted(msg, kwargs.get(self.fused_weight), adj_)
-            if not isinstance(msg, Tensor) or msg.dim() == 0 or msg.size(0) != adj_.num_edges:
-                raise ValueError(
-                    f"{type(self).__name__}.message must return one row per edge ({adj_.num_edges}), "
-                    f"got {getattr(msg, 'shape', type(msg).__name__)}"
-                )
-            if self._default_aggregate and self.aggr_module.fusable and adj_.graph is not None:
-                out = self._reduce_on_csr(msg, adj_)
-            else:
-                out = self.aggregate(msg, **self._collect(self._aggr_params, adj_, kwargs, "aggregate"))
+            out = self._message_path(adj_, kwargs)
         return self.update(out, **self._collect(self._upd_params, adj_, kwargs, "update"))
 
-    def edge_updater(self, adj: Any, size: Any = None, **kwargs: Any) -> Tensor:
+    def _message_path(self, adj_: Adjacency, kwargs: Dict[str, Any]) -> Any:
+        msg = self.message(**self._collect(self._msg_params, adj_, kwargs, "message"))
+        if self._copy_message and self.fused_weight is not None:
+            msg = self._weighted(msg, kwargs.get(self.fused_weight), adj_)
+        # A tuple of per-edge tensors is allowed (as in PyG) for an aggregate that takes one.
+        first = msg[0] if isinstance(msg, tuple) and msg else msg
+        if not isinstance(first, Tensor) or first.dim() == 0 or first.size(0) != adj_.num_edges:
+            raise ValueError(
+                f"{type(self).__name__}.message must return one row per edge ({adj_.num_edges}), "
+                f"got {getattr(first, 'shape', type(first).__name__)}"
+            )
+        if isinstance(msg, Tensor) and self._default_aggregate and is_fusable(self.aggr_module) \
+                and adj_.graph is not None:
+            return self._reduce_on_csr(msg, adj_)
+        return self.aggregate(msg, **self._collect(self._aggr_params, adj_, kwargs, "aggregate"))
+
+    def edge_updater(self, edge_index: Any = None, size: Any = None, **kwargs: Any) -> Tensor:
         """Call ``edge_update`` with the same ``_i``/``_j`` gathering as ``message`` (one row per edge)."""
-        adj_ = self.adjacency(adj, size, **kwargs)
+        adj_ = self.adjacency(self._structure(edge_index, kwargs, "edge_updater"), size, **kwargs)
         return self.edge_update(**self._collect(self._edge_params, adj_, kwargs, "edge_update"))
 
     def __repr__(self) -> str:

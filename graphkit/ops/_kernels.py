@@ -1,4 +1,6 @@
-"""The four kernel primitives every op is built from, dispatched to ``torch.ops.graphkit`` or pure torch.
+"""The kernel primitives every op (and the loader) is built from, dispatched to ``torch.ops.graphkit`` or pure torch.
+
+This module is the one back-end switch (``_backend``): nothing else in graphkit calls ``torch.ops.graphkit``.
 
 - ``csr_reduce(rowptr, col, eid, weight, x, reduce) -> (out, arg)``: ``out[r] = reduce_k w[eid[k]] * x[col[k]]``
   over ``k in [rowptr[r], rowptr[r+1])``; ``col=None`` reads ``x[k]``, ``eid=None`` reads ``w[k]``.
@@ -7,18 +9,20 @@
   ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
 - ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
+- ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
+- ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from graphkit.ops import _torch_kernels as T
-from graphkit.ops._backend import use_ext
+from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva"]
 
 
 def csr_reduce(
@@ -71,9 +75,12 @@ def arg_backward(
         if not need_w or weight is None:
             return grad_x, None
     entries = col.numel() if col is not None else x.size(0)
-    if entries == 0:  # no edges: every arg is -1 and nothing gets a gradient (and pos below would index nothing)
-        gx = torch.zeros_like(x) if need_x else grad_x
-        return gx, (torch.zeros_like(weight) if need_w and weight is not None else None)
+    if entries == 0:  # no edges: nothing was picked, every gradient is 0 (and there is nothing to index)
+        if need_x:
+            grad_x = torch.zeros_like(x)
+        if need_w and weight is not None:
+            grad_w = torch.zeros_like(weight)
+        return grad_x, grad_w
     valid = arg >= 0
     pos = arg.clamp(min=0)
     src = col.long()[pos] if col is not None else pos
@@ -91,3 +98,22 @@ def arg_backward(
         grad_w = torch.zeros_like(weight).reshape(-1).index_add_(0, flat.reshape(-1), contrib.reshape(-1))
         grad_w = grad_w.view_as(weight)
     return grad_x, grad_w
+
+
+def sample_neighbors(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed))
+    return T.sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)
+
+
+def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
+    if backend() == "cpu-ext":
+        return torch.ops.graphkit.gather_rows(src, index, out)
+    return T.gather_rows(src, index, out)
+
+
+def gather_rows_uva(src: Tensor, index: Tensor, pos: Tensor, out: Tensor, stream: int, check: bool) -> Tensor:
+    """``out[pos[i]] = src[index[i]]`` on the GPU from page-locked host ``src`` (CUDA build only; no fallback)."""
+    return torch.ops.graphkit.gather_rows_uva(src, index, pos, out, stream, check)

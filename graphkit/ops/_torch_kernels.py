@@ -1,16 +1,16 @@
-"""Pure-torch versions of the four kernel primitives (the fallback when ``graphkit._C`` is absent or forced off).
+"""Pure-torch versions of the kernel primitives (the fallback when ``graphkit._C`` is absent or forced off).
 
 Each has exactly the contract of its compiled twin in ``kernels/`` (see ``_kernels.py``), so the autograd code
 above them is shared. They materialise per-edge messages (E x F), which the compiled kernels never do.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows"]
 
 
 def rows_of(rowptr: Tensor) -> Tensor:
@@ -47,8 +47,12 @@ def csr_reduce(
     idx = row.view(-1, *([1] * (x.dim() - 1))).expand_as(msg)
     out.scatter_reduce_(0, idx, msg, "amax" if reduce == "max" else "amin", include_self=False)
     # The first CSR position that attains the extreme is the arg (ties go to the earliest edge, like the kernel).
+    # amax/amin propagate NaN, so a group holding NaN came out NaN and its arg is its first NaN; a group of only
+    # -inf (max) / +inf (min) matches its first edge. The kernels (kernels/cpu/csr_reduce_tiles.h) do the same.
     pos = torch.arange(e, device=x.device).view(-1, *([1] * (x.dim() - 1))).expand_as(msg)
-    hit = torch.where(msg == out.index_select(0, row), pos, torch.full_like(pos, e))
+    picked = out.index_select(0, row)
+    attains = (msg == picked) | (msg.isnan() & picked.isnan())
+    hit = torch.where(attains, pos, torch.full_like(pos, e))
     arg = torch.full(out.shape, e, dtype=torch.long, device=x.device)
     arg.scatter_reduce_(0, idx, hit, "amin", include_self=True)
     arg[arg == e] = -1
@@ -95,3 +99,76 @@ def softmax_bwd(rowptr: Tensor, eid: Optional[Tensor], y: Tensor, g: Tensor) -> 
         dot = yg.new_zeros((rowptr.numel() - 1, y.size(1))).index_add_(0, row, yg)
         per_edge = dot.index_select(0, row)
     return yg - y * per_edge
+
+
+def sample_neighbors(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Vectorised twin of kernels/cpu/sample_neighbors.cpp: per hop, draw positions for the whole frontier at once.
+
+    Same contract and output (``n_id, rowptr_sub, edge_index, e_id, nodes_per_hop, edges_per_hop``), same
+    distribution, not the same draws. The CSR is trusted (``graphkit.loader.sample_neighbors`` checks a given one).
+    """
+    if seeds.numel() != torch.unique(seeds).numel():
+        raise ValueError("seeds must be unique; got repeated node ids")
+    gen = torch.Generator().manual_seed(seed)
+    n_id = seeds.clone()
+    srcs, dsts, eids = [], [], []
+    nodes_per_hop, edges_per_hop = [seeds.numel()], []
+    fs, fe = 0, seeds.numel()
+    for k in fanouts:
+        local = torch.arange(fs, fe)
+        v = n_id[fs:fe]
+        begin, deg = rowptr[v], rowptr[v + 1] - rowptr[v]
+        if k < 0:
+            cnt = deg
+        else:
+            cnt = torch.where(deg > 0, torch.full_like(deg, k), deg) if replace else deg.clamp(max=k)
+        owner = torch.repeat_interleave(torch.arange(v.numel()), cnt)
+        if k >= 0 and replace:
+            off = (torch.rand(owner.numel(), generator=gen) * deg[owner]).long()
+            pos = begin[owner] + torch.minimum(off, deg[owner] - 1)
+        else:
+            # Take all of small rows; for rows with deg > k keep the k smallest random keys (a uniform subset).
+            all_owner = torch.repeat_interleave(torch.arange(v.numel()), deg)
+            ptr = torch.zeros(v.numel() + 1, dtype=torch.long)
+            torch.cumsum(deg, 0, out=ptr[1:])
+            within = torch.arange(all_owner.numel()) - ptr[all_owner]
+            keys = torch.rand(all_owner.numel(), generator=gen)
+            order = torch.sort(keys, stable=True).indices
+            order = order[torch.sort(all_owner[order], stable=True).indices]  # by row, random inside
+            rank = torch.arange(order.numel()) - ptr[all_owner[order]]
+            keep = order[rank < cnt[all_owner[order]]]
+            pos = begin[all_owner[keep]] + within[keep]
+        g_src = col[pos]
+        # Relabel in order of first appearance (what the C++ path does, so ids are equally meaningful).
+        uniq, inv = torch.unique(torch.cat([n_id, g_src]), return_inverse=True)
+        first = torch.full((uniq.numel(),), inv.numel(), dtype=torch.long)
+        first.scatter_reduce_(0, inv, torch.arange(inv.numel()), reduce="amin")
+        new = (first >= n_id.numel()).nonzero().view(-1)
+        new = new[torch.argsort(first[new])]
+        local_of = torch.empty(uniq.numel(), dtype=torch.long)
+        local_of[inv[: n_id.numel()]] = torch.arange(n_id.numel())
+        local_of[new] = torch.arange(n_id.numel(), n_id.numel() + new.numel())
+        srcs.append(local_of[inv[n_id.numel():]])
+        dsts.append(local[owner])
+        eids.append(perm[pos])
+        n_id = torch.cat([n_id, uniq[new]])
+        nodes_per_hop.append(new.numel())
+        edges_per_hop.append(pos.numel())
+        fs, fe = fe, n_id.numel()
+    empty = torch.empty(0, dtype=torch.long)
+    src = torch.cat(srcs) if srcs else empty
+    dst = torch.cat(dsts) if dsts else empty
+    counts = torch.bincount(dst, minlength=n_id.numel()) if dst.numel() else torch.zeros(n_id.numel(), dtype=torch.long)
+    rowptr_sub = torch.zeros(n_id.numel() + 1, dtype=torch.long)
+    torch.cumsum(counts, 0, out=rowptr_sub[1:])
+    return (
+        n_id, rowptr_sub, torch.stack([src, dst]), torch.cat(eids) if eids else empty,
+        torch.tensor(nodes_per_hop, dtype=torch.long), torch.tensor(edges_per_hop, dtype=torch.long),
+    )
+
+
+def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
+    """``out[i] = src[index[i]]`` (twin of kernels/cpu/gather_rows.cpp; checks done by the caller)."""
+    return torch.index_select(src, 0, index, out=out)

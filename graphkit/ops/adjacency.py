@@ -46,7 +46,7 @@ from typing import Any, Callable, Dict, Optional, Protocol, Tuple, TypeVar, Unio
 import torch
 from torch import Tensor
 
-from graphkit.ops._checks import check_bounds, check_index, check_range
+from graphkit.ops._checks import check_bounds, check_index, check_range, check_size
 
 __all__ = ["Adjacency", "HasAdjacency", "structure_of", "resolve", "build_csr", "is_sparse_adj", "is_compiling",
            "check_bounds", "FLOWS", "CSR"]
@@ -226,6 +226,7 @@ class Adjacency:
         else:
             _TABLE.move_to_end(key)
         n_src, n_dst = _fill_sizes(num_src, num_dst, lambda: max(entry.hi) + 1)
+        n_src, n_dst = check_size(src_bound, n_src), check_size(dst_bound, n_dst)  # before any allocation
         for row, bound, what in ((0, n_src, src_bound), (1, n_dst, dst_bound)):
             check_range(f"edge_index[{row}]", entry.lo[row], entry.hi[row], bound, what)
         out = cls(ei, n_src, n_dst)

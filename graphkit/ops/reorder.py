@@ -25,7 +25,9 @@ def reorder(graph: Any, method: str = "rcm") -> Tuple[Any, Tensor]:
     """
     n = graph.num_nodes
     ei = graph.edge_index if graph.edge_index is not None else torch.empty(2, 0, dtype=torch.long)
-    if method == "rcm":
+    if method == "rcm" and n == 0:  # scipy's RCM rejects an empty matrix
+        perm = torch.empty(0, dtype=torch.long)
+    elif method == "rcm":
         import scipy.sparse as sp
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 

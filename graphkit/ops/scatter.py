@@ -9,7 +9,7 @@ from torch import Tensor
 
 from graphkit.ops import _kernels as K
 from graphkit.ops.adjacency import build_csr
-from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device
+from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device, check_size
 from graphkit.ops._torch_kernels import rows_of
 
 __all__ = ["scatter", "segment"]
@@ -45,12 +45,12 @@ def _as3(src: Tensor) -> Tensor:
     return src.reshape(src.size(0), 1, math.prod(src.shape[1:])).contiguous()  # explicit: -1 fails on 0 rows
 
 
-def _finish(out: Tensor, arg: Tensor, src: Tensor, col: Optional[Tensor], return_arg: bool):
+def _finish(out: Tensor, arg: Tensor, src: Tensor, col: Optional[Tensor], reduce: str, return_arg: bool):
     out = out.view((out.size(0),) + tuple(src.shape[1:]))
     if not return_arg:
         return out
-    if arg.numel() == 0:
-        raise ValueError("return_arg=True needs reduce 'max' or 'min'")
+    if reduce not in ("max", "min"):
+        raise ValueError(f"return_arg=True needs reduce 'max' or 'min', got {reduce!r}")
     if col is not None and col.numel():  # CSR positions -> positions in src (no edges: every arg is -1)
         arg = torch.where(arg >= 0, col.long()[arg.clamp(min=0)], arg)
     return out, arg.view_as(out)
@@ -82,12 +82,15 @@ def scatter(
         raise ValueError("src must have at least one dimension, got a 0-dim tensor")
     if index.dim() != 1 or index.size(0) != src.size(0):
         raise ValueError(f"index must have shape [{src.size(0)}] (one group per row of src), got {list(index.shape)}")
+    row_bytes = src.element_size() * math.prod(src.shape[1:]) + 8  # an output row and a rowptr entry
     if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() else 0
+        dim_size = check_size("index.max() + 1", int(index.max()) + 1 if index.numel() else 0, row_bytes)
+    else:
+        dim_size = check_size("dim_size", dim_size, row_bytes)
     check_bounds("index", index, dim_size, "dim_size")
     rowptr, col, _ = build_csr(index, torch.arange(index.numel(), device=index.device, dtype=index.dtype), dim_size)
     out, arg = _GroupReduce.apply(rowptr, col, index.long(), _as3(src), reduce)
-    return _finish(out, arg, src, col, return_arg)
+    return _finish(out, arg, src, col, reduce, return_arg)
 
 
 def segment(
@@ -121,4 +124,4 @@ def segment(
     if ptr.numel() > 1 and bool((ptr[1:] < ptr[:-1]).any()):
         raise ValueError("ptr must be non-decreasing")
     out, arg = _GroupReduce.apply(ptr, None, rows_of(ptr), _as3(src[:last]), reduce)
-    return _finish(out, arg, src, None, return_arg)
+    return _finish(out, arg, src, None, reduce, return_arg)

@@ -15,7 +15,7 @@
 #include <atomic>
 
 #include "../include/alloc.h"
-#include "../include/checks.h"
+#include "../include/validate.h"
 
 namespace graphkit {
 namespace {
@@ -34,8 +34,8 @@ void arg_scatter_impl(const index_t* col, const index_t* eid, const scalar_t* w,
       const scalar_t* g = grad + r * HF;
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t k = a[c];
-        if (k < 0) continue;  // an empty row: nothing was picked
-        if (k >= num_entries) {
+        if (k == -1) continue;  // an empty row: nothing was picked
+        if (k < -1 || k >= num_entries) {
           bad.store(k);
           return;
         }
@@ -56,8 +56,8 @@ at::Tensor arg_scatter_cpu(const c10::optional<at::Tensor>& col_, const c10::opt
   TORCH_CHECK_VALUE(grad_.dim() == 3 && arg_.sizes() == grad_.sizes(),
                     "arg_scatter: arg and grad must have the same shape [R, H, F], got ", arg_.sizes(), " and ",
                     grad_.sizes());
-  TORCH_CHECK_VALUE(num_src >= 0, "arg_scatter: num_src must be >= 0, got ", num_src);
   const int64_t R = grad_.size(0), H = grad_.size(1), F = grad_.size(2);
+  check_size("arg_scatter: num_src", num_src, H * F * grad_.element_size());
   if (col_) {
     check_index_tensor("col", *col_, *col_);
     check_bounds("col", *col_, num_src, "num_src");
@@ -84,7 +84,7 @@ at::Tensor arg_scatter_cpu(const c10::optional<at::Tensor>& col_, const c10::opt
   if (weight_) w = weight_->contiguous();
   auto gx = empty_output({num_src, H, F}, grad.options());
   gx.zero_();
-  std::atomic<int64_t> bad{-1};
+  std::atomic<int64_t> bad{-1};  // -1: none (a bad position is never -1)
   AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "arg_scatter_cpu", [&] {
     using scalar = scalar_t;
     auto run = [&](auto* c, auto* e) {
@@ -99,16 +99,12 @@ at::Tensor arg_scatter_cpu(const c10::optional<at::Tensor>& col_, const c10::opt
       });
     }
   });
-  TORCH_CHECK_VALUE(bad.load() < 0, "arg_scatter: arg has position ", bad.load(), " but there are ", num_entries,
-                    " entries");
+  TORCH_CHECK_VALUE(bad.load() == -1, "arg_scatter: arg has position ", bad.load(), " but positions must be -1 "
+                    "(nothing picked) or in [0, ", num_entries, ")");
   return gx;
 }
 
 }  // namespace
 }  // namespace graphkit
-
-TORCH_LIBRARY_FRAGMENT(graphkit, m) {
-  m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
-}
 
 TORCH_LIBRARY_IMPL(graphkit, CPU, m) { m.impl("arg_scatter", &graphkit::arg_scatter_cpu); }

@@ -10,7 +10,7 @@
 #include <ATen/Context.h>
 #include <torch/library.h>
 
-#include "../include/checks.h"
+#include "../include/validate.h"
 #include "common.cuh"
 
 namespace graphkit {

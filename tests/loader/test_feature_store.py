@@ -8,7 +8,7 @@ import torch
 
 from graphkit import Graph
 from graphkit.loader import FeatureStore, PartitionedFeatureStore, RingBuffer, partition_graph, write_npy
-from graphkit.loader.sampler import has_extension
+from graphkit.ops import ext_available
 from graphkit.testing import assert_raises_in_subprocess
 
 
@@ -51,21 +51,64 @@ def test_bad_index_errors() -> None:
     # The C++ gather and the fallback name the same position and value.
     msg = assert_raises_in_subprocess(code, "ValueError", "index[1] is 10")
     assert "10 rows" in msg
-    if has_extension("gather_rows"):
+    if ext_available():
         assert_raises_in_subprocess(
-            "import torch\n"
-                + "import graphkit.loader as L; L.has_extension('gather_rows')\n"
+            "import torch, graphkit._C\n"
             "torch.ops.graphkit.gather_rows(torch.zeros(4, 2), torch.tensor([0]), torch.empty(2, 2))\n",
             "ValueError", "out must have shape [1, 2]")
 
 
 def test_ring_buffer_reuses_and_grows() -> None:
     ring = RingBuffer(4, torch.float32, depth=2, pin=False)
-    a, b, c = ring.next(10), ring.next(5), ring.next(8)
+    a, b = ring.next(10), ring.next(5)
     assert a.shape == (10, 4) and b.shape == (5, 4)
-    assert c.data_ptr() == a.data_ptr()  # slot 0 again, big enough: no allocation
+    a_ptr, b_ptr = a.data_ptr(), b.data_ptr()
+    del a
+    c = ring.next(8)
+    assert c.data_ptr() == a_ptr  # slot 0 again, released and big enough: no allocation
+    del b
     d = ring.next(50)
-    assert d.shape == (50, 4) and d.data_ptr() != b.data_ptr()
+    assert d.shape == (50, 4) and d.data_ptr() != b_ptr and ring.replaced == 0
+
+
+def test_ring_buffer_never_overwrites_a_kept_slot() -> None:  # k13 at the buffer level
+    ring = RingBuffer(3, torch.float32, depth=2, pin=False)
+    kept = [ring.next(4).fill_(i) for i in range(6)]
+    view = ring.next(4).fill_(6)[:2].view(-1)  # a view of a view still holds the slot
+    ring.next(4).fill_(7)
+    ring.next(4).fill_(8)
+    assert [int(t[0, 0]) for t in kept] == list(range(6)) and view.eq(6).all()
+    assert ring.replaced >= 6
+
+
+def test_gather_into_aliasing_out_raises() -> None:  # k10
+    data = torch.arange(8.0).view(8, 1).repeat(1, 64)
+    fs = FeatureStore(data.clone(), pin=False)
+    idx = torch.tensor([1, 2, 3, 4, 5, 6, 7, 0])
+    for out in (fs.data, fs.data[:8], fs.data.view(-1)[: 8 * 64].view(8, 64)):
+        with pytest.raises(ValueError, match="out overlaps the store"):
+            fs.gather(idx, out=out)
+    assert torch.equal(fs.data, data)
+    other = torch.empty(8, 64)
+    assert torch.equal(fs.gather(idx, out=other), data[idx])
+
+
+def test_memory_mapped_file_that_shrinks_raises(tmp_path) -> None:  # k12: SIGBUS before
+    path = tmp_path / "feat.npy"
+    code = f"""
+import os, numpy as np, torch
+from graphkit.loader import FeatureStore, write_npy
+path = {str(path)!r}
+write_npy(path, (20_000, 64), np.float32, fill=lambda a, b: np.ones((b - a, 64), np.float32))
+fs = FeatureStore.from_npy(path)
+assert fs.gather(torch.tensor([19_999]))[0, 0] == 1.0
+write_npy(path, (10, 64), np.float32)  # replaced atomically: the map keeps the old file
+assert fs.gather(torch.tensor([19_999]))[0, 0] == 1.0
+fs = FeatureStore.from_npy(path)
+os.truncate(path, 200)  # shrunk in place underneath the map
+fs.gather(torch.tensor([9]))
+"""
+    assert_raises_in_subprocess(code, "ValueError", "shrank to 200 bytes while memory-mapped")
 
 
 def _two_cliques(n: int = 40) -> Graph:

@@ -61,6 +61,19 @@ def test_ring_buffer_rows_valid_while_in_flight() -> None:
         previous = batch
 
 
+@pytest.mark.parametrize("prefetch", [0, 1, 2])
+def test_kept_batches_stay_valid(prefetch: int) -> None:  # k13: list(loader) corrupted 12 of 20 batches
+    torch.manual_seed(0)
+    n = 200
+    g = Graph(x=torch.arange(n, dtype=torch.float32).view(n, 1).repeat(1, 4), edge_index=torch.randint(0, n, (2, 2000)))
+    for loader in (NeighborLoader(g, [5, 5], batch_size=10, seed=0, prefetch=prefetch),
+                   LinkNeighborLoader(g, [5], batch_size=100, seed=0, prefetch=prefetch)):
+        batches = list(loader)
+        assert len(batches) == 20 and all(torch.equal(b.x, g.x[b.n_id]) for b in batches)
+        kept = [(b.x[:3], b.n_id[:3]) for b in loader]  # a slice of x alone keeps its rows too
+        assert all(torch.equal(x, g.x[n_id]) for x, n_id in kept)
+
+
 def test_loader_bad_arguments() -> None:
     g = _graph()
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):

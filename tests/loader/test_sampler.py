@@ -8,22 +8,23 @@ import pytest
 import torch
 
 from graphkit import Graph
-from graphkit.loader import has_extension, sample_neighbors, to_subgraph
+from graphkit.loader import sample_neighbors, to_subgraph
+from graphkit.ops import ext_available
 from graphkit.testing import assert_raises_in_subprocess
 
 
 def _require_ext() -> None:
-    if not has_extension():
+    if not ext_available():
         if os.environ.get("GRAPHKIT_REQUIRE_PEERS", "") not in ("", "0"):
-            pytest.fail("graphkit._C has no sample_neighbors op (build it: python setup.py build_ext --inplace)")
+            pytest.fail("graphkit._C is not loadable (build it: python setup.py build_ext --inplace)")
         pytest.skip("graphkit._C is not built")
 
 
-BACKENDS = [pytest.param("torch", id="torch"), pytest.param("cpp", id="cpp")]
+BACKENDS = [pytest.param("torch", id="torch"), pytest.param("ext", id="ext")]
 
 
 def _backend(name: str) -> str:
-    if name == "cpp":
+    if name == "ext":
         _require_ext()
     return name
 
@@ -96,9 +97,9 @@ def test_cpp_result_independent_of_thread_count() -> None:
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = sample_neighbors(g, seeds, [10, 5], seed=5, backend="cpp")
+        one = sample_neighbors(g, seeds, [10, 5], seed=5, backend="ext")
         torch.set_num_threads(max(2, before))
-        many = sample_neighbors(g, seeds, [10, 5], seed=5, backend="cpp")
+        many = sample_neighbors(g, seeds, [10, 5], seed=5, backend="ext")
     finally:
         torch.set_num_threads(before)
     assert all(torch.equal(x, y) for x, y in zip(one, many))
@@ -135,18 +136,18 @@ def test_subgraph_csr_and_fields(backend: str) -> None:
 
 def test_empty_seeds_and_isolated_nodes() -> None:
     g = Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=4)
-    for backend in ["torch"] + (["cpp"] if has_extension() else []):
+    for backend in ["torch"] + (["ext"] if ext_available() else []):
         out = sample_neighbors(g, torch.tensor([3, 2]), [5, 5], seed=0, backend=backend)
         assert out.n_id.tolist() == [3, 2] and out.e_id.numel() == 0
         out = sample_neighbors(g, torch.empty(0, dtype=torch.long), [5], seed=0, backend=backend)
         assert out.n_id.numel() == 0 and out.rowptr.tolist() == [0]
 
 
-@pytest.mark.parametrize("backend", ["torch", "cpp"])
+@pytest.mark.parametrize("backend", ["torch", "ext"])
 def test_bad_seeds_raise(backend: str) -> None:
     g = random_graph(n=10, e=20)
     with pytest.raises(ValueError, match=r"seeds\[1\] is 10 but num_nodes is 10"):
-        sample_neighbors(g, torch.tensor([0, 10]), [2], backend="torch" if backend == "torch" else "auto")
+        sample_neighbors(g, torch.tensor([0, 10]), [2], backend=backend)
     with pytest.raises(ValueError, match=r"num_neighbors\[1\] is -2"):
         sample_neighbors(g, torch.tensor([0]), [2, -2])
     with pytest.raises(TypeError, match="seeds must be an integer tensor"):
@@ -160,8 +161,7 @@ def test_cpp_bad_input_does_not_crash() -> None:
     _require_ext()
     # Straight into the op (past the Python checks): a repeated seed and an out-of-range seed.
     prelude = (
-        "import torch, graphkit.loader as L\n"
-        + "L.has_extension()\n"
+        "import torch, graphkit._C\n"
         "rowptr = torch.tensor([0, 1, 2]); col = torch.tensor([1, 0]); perm = torch.tensor([0, 1])\n"
     )
     assert_raises_in_subprocess(
@@ -173,3 +173,89 @@ def test_cpp_bad_input_does_not_crash() -> None:
     assert_raises_in_subprocess(
         prelude + "torch.ops.graphkit.sample_neighbors(rowptr, col[:1], perm, torch.tensor([0]), [1], False, 0)",
         "ValueError", "perm has 2 entries but col has 1")
+
+
+# Reproducers k01-k04 (reliability review): a corrupt CSR triple raises a ValueError naming the entry, on the
+# public function (which checks the whole triple) and on the op itself (which checks exactly what it reads).
+BAD_CSRS = [
+    ("(T([0, 1, 2]), T([1, 2**40]), T([0, 1]))", "T([0, 1])", "[-1]", "col[1] is 1099511627776", "col has index"),
+    ("(T([0, 10**7, 2]), T([1, 0]), T([0, 1]))", "T([0])", "[-1, -1]", "rowptr must be non-decreasing",
+     "rowptr must be non-decreasing"),
+    ("(T([0, 5, 3, 3, 3, 3, 4, 4, 5]), T([5, 1, 7, 4, 6]), T([0, 2, 4, 1, 3]))", "T([1, 5, 3, 0, 2])", "[-1, 0]",
+     "rowptr must be non-decreasing", "rowptr must be non-decreasing"),
+    ("(T([0, 1, 2]), T([1, 0]), T([0, 10**12]))", "T([0, 1])", "[-1]", "perm[1] is 1000000000000",
+     "perm has edge id 1000000000000"),
+    ("(T([1, 1, 2]), T([1, 0]), T([0, 1]))", "T([0, 1])", "[-1]", "rowptr[0] must be 0, got 1",
+     "rowptr[0] must be 0, got 1"),
+    ("(T([0, 1, 2]), T([1, -3]), T([0, 1]))", "T([0, 1])", "[-1]", "col[1] is -3", "col has index -3"),
+]
+
+
+@pytest.mark.parametrize("csr,seeds,fanouts,public_msg,op_msg", BAD_CSRS, ids=[c[3][:24] for c in BAD_CSRS])
+@pytest.mark.parametrize("backend", ["torch", "ext"])
+def test_corrupt_csr_raises(csr: str, seeds: str, fanouts: str, public_msg: str, op_msg: str, backend: str) -> None:
+    pre = "import torch\nfrom graphkit.loader import sample_neighbors\nT = torch.tensor\n"
+    assert_raises_in_subprocess(
+        pre + f"sample_neighbors({csr}, {seeds}, {fanouts}, backend={backend!r})", "ValueError", public_msg)
+    if backend == "ext" and ext_available():
+        assert_raises_in_subprocess(
+            pre + f"import graphkit._C\ntorch.ops.graphkit.sample_neighbors(*{csr}, {seeds}, {fanouts}, False, 0)",
+            "ValueError", op_msg)
+
+
+def test_failed_call_leaves_no_stale_state() -> None:  # k03: the per-thread map is reset on every exit path
+    _require_ext()
+    code = """
+import torch, graphkit._C
+from graphkit import Graph
+from graphkit.loader import sample_neighbors
+g = Graph(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+rowptr, col, perm = g.csr()
+bad = [
+    lambda: torch.ops.graphkit.sample_neighbors(rowptr, col, perm, torch.tensor([0]), [2**61], True, 0),
+    lambda: torch.ops.graphkit.sample_neighbors(rowptr, torch.tensor([5, 0]), perm, torch.tensor([0, 1]), [1], False, 0),
+    lambda: torch.ops.graphkit.sample_neighbors(rowptr, col, perm, torch.tensor([0, 1, 0]), [1], False, 0),
+    lambda: torch.ops.graphkit.sample_neighbors(torch.tensor([0, 3, 2]), col, perm, torch.tensor([1, 0]), [1], False, 0),
+]
+for f in bad:
+    try:
+        f()
+        raise SystemExit("no error")
+    except ValueError:
+        pass
+    out = sample_neighbors(g, torch.tensor([1]), [-1])
+    assert out.n_id.tolist() == [1, 0] and out.edge_index.tolist() == [[1], [0]], out
+    assert sample_neighbors(g, torch.tensor([0]), [1]).n_id.tolist() == [0, 1]
+raise ValueError("all clean")
+"""
+    assert_raises_in_subprocess(code, "ValueError", "all clean")
+
+
+def test_fanout_with_replacement_is_capped() -> None:  # k11
+    g = random_graph(n=10, e=20)
+    with pytest.raises(ValueError, match=r"num_neighbors\[0\] is 100000000 with replace=True"):
+        sample_neighbors(g, torch.tensor([0]), [10**8], replace=True)
+    out = sample_neighbors(g, torch.tensor([0, 1]), [10**12])  # without replacement the degree caps it
+    assert out.e_id.numel() <= 20
+    if ext_available():
+        assert_raises_in_subprocess(
+            "import torch, graphkit._C\nT = torch.tensor\n"
+            "torch.ops.graphkit.sample_neighbors(T([0, 1, 2]), T([1, 0]), T([0, 1]), T([0]), [10**8], True, 0)",
+            "ValueError", "fanouts[0] is 100000000 with replace=True")
+
+
+def test_backend_switch_reaches_the_sampler() -> None:  # issue 13 item 8: one switch for ops and loader
+    from graphkit import ops
+
+    g = random_graph(n=50, e=400)
+    seeds = torch.tensor([0, 3, 7])
+    with ops.use_backend("torch"):
+        forced = sample_neighbors(g, seeds, [3, 3], seed=1)
+    assert torch.equal(forced.n_id, sample_neighbors(g, seeds, [3, 3], seed=1, backend="torch").n_id)
+    code = ("import torch\nfrom graphkit import Graph\nfrom graphkit.loader import sample_neighbors\n"
+            "import graphkit.ops._torch_kernels as T\n"
+            "def boom(*a): raise ValueError('torch path taken')\n"
+            "T.sample_neighbors = boom\n"
+            "sample_neighbors(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2), torch.tensor([1]), [1])\n")
+    env_code = "import os\nos.environ['GRAPHKIT_FORCE_TORCH'] = '1'\n" + code
+    assert_raises_in_subprocess(env_code, "ValueError", "torch path taken")

@@ -183,3 +183,16 @@ def test_gcn_normalisation_is_cached_per_graph_and_invalidated_on_change() -> No
     w3 = gcn_norm(Adjacency.from_adj(g), dtype=torch.float64)[1]
     assert w3 is not w1
     torch.testing.assert_close(w3, gcn_norm(Adjacency.from_adj(g.edge_index, (30, 30)), dtype=torch.float64)[1])
+
+
+def test_gine_reads_edge_features_from_a_sparse_tensor_like_pyg() -> None:
+    pyg = require_peer("torch_geometric")
+    torch_sparse = require_peer("torch_sparse")
+    g = random_graph(15, 50, 4, seed=3, edge_dim=4)
+    ei, ea = g.edge_index, g.edge_attr
+    mlp = torch.nn.Linear(4, 3).double()
+    ours, theirs = gnn.GINEConv(copy.deepcopy(mlp)).double(), pyg.nn.GINEConv(copy.deepcopy(mlp)).double()
+    ours.load_state_dict(theirs.state_dict())
+    adj_t = torch_sparse.SparseTensor(row=ei[1], col=ei[0], value=ea, sparse_sizes=(15, 15))
+    torch.testing.assert_close(ours(g.x, adj_t), theirs(g.x, adj_t), atol=1e-10, rtol=0)
+    torch.testing.assert_close(ours(g.x, adj_t), ours(g.x, ei, ea), atol=1e-10, rtol=0)

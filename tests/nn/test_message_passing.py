@@ -197,3 +197,144 @@ def test_out_of_range_index_on_the_fused_path_raises_not_crashes() -> None:
         "ValueError",
         "edge_index[0] has index 99 but the number of source nodes is 4",
     )
+
+
+# ------------------------------------------------------------------- PyG's conventions (issue 13, item 7)
+class PygStyleFused(MessagePassing):
+    """A layer written the PyG way: message(x_j, edge_weight), and message_and_aggregate(adj_t, x)."""
+
+    def __init__(self) -> None:
+        super().__init__(aggr="sum")
+        self.fused_calls = 0
+
+    def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
+        return self.propagate(adj, x=x, edge_weight=edge_weight)
+
+    def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def message_and_aggregate(self, adj_t: Any, x: Tensor) -> Tensor:
+        self.fused_calls += 1
+        assert adj_t.layout != torch.strided  # the user's own sparse matrix, not a graphkit structure
+        return torch.sparse.mm(adj_t, x)
+
+
+def _weighted_reference(g: Graph, w: Tensor) -> Tensor:
+    return torch.zeros_like(g.x).index_add_(0, g.edge_index[1], w.view(-1, 1) * g.x[g.edge_index[0]])
+
+
+def test_pyg_style_message_and_aggregate_runs_only_for_sparse_input_and_gets_the_matrix() -> None:
+    g = random_graph(12, 40, 3, weighted=True)
+    w = g.edge_weight
+    ref = _weighted_reference(g, w)
+    layer = PygStyleFused()
+    # An edge_index takes the message path (with the weight), as in PyG.
+    torch.testing.assert_close(layer(g.x, g.edge_index, w), ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(layer(g.x, g, w), ref, atol=1e-12, rtol=0)
+    assert layer.fused_calls == 0
+    # A torch.sparse adj_t goes to message_and_aggregate as it is.
+    adj_t = torch.sparse_coo_tensor(g.edge_index.flip(0), w, (12, 12)).coalesce()
+    torch.testing.assert_close(layer(g.x, adj_t), ref, atol=1e-12, rtol=0)
+    assert layer.fused_calls == 1
+    # With fuse off, the sparse matrix's values reach message(x_j, edge_weight).
+    layer.fuse = False
+    torch.testing.assert_close(layer(g.x, adj_t), ref, atol=1e-12, rtol=0)
+    assert layer.fused_calls == 1
+
+
+def test_message_reads_edge_weight_from_a_sparse_matrix_like_pyg() -> None:
+    g = random_graph(12, 40, 3, weighted=True)
+
+    class NoFused(MessagePassing):
+        def forward(self, x: Tensor, adj: Any) -> Tensor:
+            return self.propagate(adj, x=x)
+
+        def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+            assert edge_weight is not None
+            return edge_weight.view(-1, 1) * x_j
+
+    adj_t = torch.sparse_coo_tensor(g.edge_index.flip(0), g.edge_weight, (12, 12)).coalesce()
+    torch.testing.assert_close(NoFused()(g.x, adj_t), _weighted_reference(g, g.edge_weight), atol=1e-12, rtol=0)
+    torch_sparse = require_peer("torch_sparse")
+    st = torch_sparse.SparseTensor(row=g.edge_index[1], col=g.edge_index[0], value=g.edge_weight,
+                                   sparse_sizes=(12, 12))
+    torch.testing.assert_close(NoFused()(g.x, st), _weighted_reference(g, g.edge_weight), atol=1e-12, rtol=0)
+
+
+def test_structure_may_be_named_edge_index_or_adj() -> None:
+    g = random_graph(9, 30, 2)
+    ref = Copy()(g.x, g.edge_index)
+    torch.testing.assert_close(Copy()(g.x, edge_index=g.edge_index), ref)
+    torch.testing.assert_close(Copy()(g.x, adj=g.edge_index), ref)
+    layer = Copy()
+    torch.testing.assert_close(layer.propagate(edge_index=g.edge_index, x=g.x), ref)
+    torch.testing.assert_close(layer.propagate(adj=g.edge_index, x=g.x), ref)
+    with pytest.raises(TypeError, match="both"):
+        layer.propagate(g.edge_index, adj=g.edge_index, x=g.x)
+    with pytest.raises(TypeError, match="needs the structure"):
+        layer.propagate(x=g.x)
+    with pytest.raises(TypeError, match="both adj= and edge_index="):
+        layer(g.x, adj=g.edge_index, edge_index=g.edge_index)
+
+    class Score(MessagePassing):
+        def edge_update(self, x_i: Tensor, x_j: Tensor) -> Tensor:
+            return (x_i * x_j).sum(-1)
+
+    torch.testing.assert_close(Score().edge_updater(edge_index=g.edge_index, x=g.x),
+                               Score().edge_updater(g.edge_index, x=g.x))
+
+
+def test_message_may_return_a_tuple_for_its_aggregate() -> None:
+    class MeanAndCount(MessagePassing):
+        def forward(self, x: Tensor, adj: Any) -> Tensor:
+            return self.propagate(adj, x=x)
+
+        def message(self, x_j: Tensor) -> Any:
+            return x_j, torch.ones(x_j.size(0), 1, dtype=x_j.dtype)
+
+        def aggregate(self, inputs: Any, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
+            total, count = (torch.zeros(dim_size, t.size(1), dtype=t.dtype).index_add_(0, index, t) for t in inputs)
+            return total / count.clamp(min=1)
+
+    g = random_graph(10, 35, 3)
+    torch.testing.assert_close(MeanAndCount()(g.x, g.edge_index), Copy(aggr="mean")(g.x, g.edge_index))
+    with pytest.raises(ValueError, match="one row per edge"):
+        class Wrong(MeanAndCount):
+            def message(self, x_j: Tensor) -> Any:
+                return x_j[:1], x_j
+
+        Wrong()(g.x, g.edge_index)
+
+
+def test_pyg_edge_index_honours_its_sparse_size() -> None:
+    pyg = require_peer("torch_geometric")
+    x = torch.randn(5, 2, dtype=torch.float64)
+    raw = torch.tensor([[0, 1], [1, 2]])
+    ei = pyg.EdgeIndex(raw, sparse_size=(5, 7))  # 7 targets, more than x has rows
+    out = Copy()(x, ei)
+    assert out.shape == (7, 2)
+    torch.testing.assert_close(out[:5], Copy()(x, raw, size=(5, 5)))
+    assert bool((out[5:] == 0).all())
+    torch.testing.assert_close(Copy()(x, pyg.EdgeIndex(raw)), Copy()(x, raw))  # no sparse_size: from x
+    with pytest.raises(ValueError, match="source"):
+        Copy()(torch.randn(3, 2), pyg.EdgeIndex(raw, sparse_size=(5, 5)))
+
+
+def test_another_librarys_aggregation_module_is_used_as_is() -> None:
+    pyg = require_peer("torch_geometric")
+    g = random_graph(10, 35, 3)
+    foreign = pyg.nn.aggr.PowerMeanAggregation(p=1.0)  # p = 1: the mean
+    layer = Copy(aggr=foreign)
+    assert layer.aggr_module is foreign and not layer.fusable()
+    torch.testing.assert_close(layer(g.x, g.edge_index), Copy(aggr="mean")(g.x, g.edge_index), atol=1e-6, rtol=0)
+
+
+def test_every_graph_operator_is_a_message_passing() -> None:
+    from graphkit.nn.attention import GATConv, GATv2Conv, GPSConv, NeighborhoodAttention2d, TransformerConv
+    from graphkit.nn.conv import MeshConv
+    from graphkit.nn.sheaf import SheafDiffusion
+    from graphkit.nn.subgraph import DSSLayer, SSWLLayer
+
+    for cls in (GATConv, GATv2Conv, TransformerConv, GPSConv, NeighborhoodAttention2d, SheafDiffusion, DSSLayer,
+                SSWLLayer, MeshConv):
+        assert issubclass(cls, MessagePassing), cls.__name__

@@ -23,6 +23,17 @@ CASES = [
     ("ops.sddmm(torch.tensor([[0, 1], [3, 1]]), x, torch.randn(12, 5))", "ValueError", "equal trailing sizes"),
     ("ops.edge_softmax(torch.tensor([[0, 1], [3, 1]]), torch.randn(5))", "ValueError", "scores has 5 rows but there are 2"),
     ("ops.spmm(torch.tensor([[0, 1], [3, 1]], device='meta'), x)", "ValueError", "edge_index is on meta but x is on cpu"),
+    # k11: sizes are checked before anything of that size is allocated, one ValueError naming the argument
+    ("ops.spmm(torch.tensor([[0], [1]]), x[:2], num_nodes=2**40)", "ValueError", "num_nodes is 1099511627776: its output"),
+    ("ops.spmm(torch.empty(2, 0, dtype=torch.long), x, num_nodes=-2)", "ValueError", "num_nodes must be >= 0, got -2"),
+    ("ops.edge_softmax(torch.tensor([[0], [2**40]]), torch.randn(1))", "ValueError", "num_nodes is 1099511627777"),
+    ("from graphkit import Graph\nops.edge_softmax(Graph(edge_index=torch.tensor([[0], [1]]), num_nodes=2**40), "
+     "torch.randn(1))", "ValueError", "1099511627776"),
+    ("ops.scatter(torch.randn(1, 4), torch.tensor([0]), dim_size=2**62)", "ValueError", "dim_size is 4611686018427387904"),
+    ("ops.scatter(torch.randn(0, 4), torch.tensor([], dtype=torch.long), dim_size=-3)", "ValueError",
+     "dim_size must be >= 0, got -3"),
+    ("ops.scatter(torch.randn(1, 4), torch.tensor([2**63 - 1]))", "ValueError", "index.max() + 1 is 9223372036854775808"),
+    ("ops.scatter(torch.randn(1, 4), torch.tensor([0]), dim_size=2.0)", "TypeError", "dim_size must be an int"),
 ]
 
 # The compiled kernels check too, so a direct torch.ops call cannot read out of bounds.
@@ -52,7 +63,7 @@ EXT_CASES = [
     ("torch.ops.graphkit.edge_softmax_fwd(T([0, 2]), T([0, 7]), torch.randn(2, 1))", "ValueError",
      "eid has index 7 but the number of edges is 2"),
     ("torch.ops.graphkit.arg_scatter(T([0, 1]), None, None, T([[[0, 9]]]), torch.ones(1, 1, 2), 3)", "ValueError",
-     "arg has position 9 but there are 2 entries"),
+     "arg has position 9 but positions must be -1 (nothing picked) or in [0, 2)"),
     ("torch.ops.graphkit.arg_scatter(T([0, 5]), None, None, T([[[0, 1]]]), torch.ones(1, 1, 2), 3)", "ValueError",
      "col has index 5 but num_src is 3"),
     ("torch.ops.graphkit.arg_scatter(None, None, None, T([[[0, 1]]]), torch.ones(1, 2, 1), 3)", "ValueError",
@@ -61,6 +72,19 @@ EXT_CASES = [
      "arg must be int64"),
     ("torch.ops.graphkit.arg_scatter(None, None, torch.ones(2, 1), T([[[0, 2]]]), torch.ones(1, 1, 2), 3)",
      "ValueError", "weight has 2 rows but positions go up to 3"),
+    # k09: only -1 means "nothing picked"; any other negative position is an error
+    ("torch.ops.graphkit.arg_scatter(T([0]), None, None, T([[[-5]], [[0]]]), torch.ones(2, 1, 1), 1)", "ValueError",
+     "arg has position -5"),
+    # k08: eid must be a permutation, else rows of the uninitialised output would never be written
+    ("torch.ops.graphkit.sddmm(T([0, 2, 4]), T([0, 1, 0, 1]), T([0, 0, 0, 0]), torch.randn(2, 1, 4), "
+     "torch.randn(2, 1, 4), 'add')", "ValueError", "eid[1] = 0 repeats an earlier entry"),
+    ("torch.ops.graphkit.edge_softmax_fwd(T([0, 2, 4]), T([0, 1, 1, 3]), torch.randn(4, 1))", "ValueError",
+     "eid[2] = 1 repeats an earlier entry"),
+    ("torch.ops.graphkit.edge_softmax_bwd(T([0, 2, 4]).int(), T([3, 2, 1, 3]).int(), torch.rand(4, 1), "
+     "torch.randn(4, 1))", "ValueError", "eid must be a permutation of the 4 edge ids"),
+    # k10 at the op level: out may not overlap src
+    ("s = torch.arange(8.0).view(8, 1).repeat(1, 4)\ntorch.ops.graphkit.gather_rows(s, T([1, 2, 3, 4, 5, 6, 7, 0]), s)",
+     "ValueError", "gather_rows: out overlaps src"),
 ]
 
 

@@ -72,3 +72,31 @@ def test_cache_is_bounded():
     assert sum(o.numel() * 4 for o in outs) > 1.2 * 2**30
     del outs
     assert rss_mb() - before < 700, "freed outputs beyond the cache bound were not returned"
+
+
+def test_threads_keep_outputs_apart():
+    """Reproducer a01: three threads asking for large outputs while earlier ones are kept alive never alias."""
+    import threading
+
+    n, f = 40_000, 64
+    g = _graph(n, 100_000, 3)
+    xs = [torch.randn(n, f, generator=torch.Generator().manual_seed(10 + i)) for i in range(3)]
+    want = {(i, r): ref.spmm(g.edge_index, xs[i], None, r) for i in range(3) for r in ("sum", "max")}
+    kept, errors = [], []
+
+    def work(tid: int) -> None:
+        for it in range(6):
+            i, r = (tid + it) % 3, ("sum", "max")[it % 2]
+            out = ops.spmm(g, xs[i], reduce=r)
+            if not torch.allclose(out, want[i, r], atol=1e-4):
+                errors.append(("mismatch", tid, it))
+            if it % 2 == 0:
+                kept.append((i, r, out))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors += [("kept output changed", i, r) for i, r, out in kept if not torch.allclose(out, want[i, r], atol=1e-4)]
+    assert not errors and len(kept) == 9

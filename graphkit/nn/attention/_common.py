@@ -1,10 +1,10 @@
-"""Pieces every attention layer shares: reading ``adj``, PyG's self-loop rule, head merging.
+"""Structure helpers of the attention layers: PyG's self-loop rule (cached per graph) and edge features.
 
-Kept in one place so that GAT, GATv2 and TransformerConv treat structure exactly alike (and exactly like PyG).
+Kept in one place so that GAT, GATv2 and TransformerConv treat structure exactly alike (and exactly like PyG);
+the layers' shared constructor and forward pieces are :class:`~graphkit.nn.attention.base.AttentionConv`.
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Optional, Tuple, Union
 
 import torch
@@ -13,15 +13,10 @@ from torch import Tensor
 from graphkit.graph import Graph
 from graphkit.nn.adjacency import Adjacency
 
-__all__ = ["resolve", "graph_edge_attr", "remove_and_add_self_loops", "with_self_loops", "merge_heads", "split_pair"]
+__all__ = ["graph_edge_attr", "remove_and_add_self_loops", "with_self_loops", "split_pair", "FillValue"]
 
 FillValue = Union[float, int, Tensor, str, None]
 _LOOP_REDUCE = {"add": "sum", "sum": "sum", "mean": "mean", "max": "amax", "min": "amin", "mul": "prod"}
-
-
-def resolve(adj: Any, num_src: Optional[int], num_dst: Optional[int]) -> Adjacency:
-    """``adj`` (edge_index, ``Graph``, ``SparseTensor``, torch.sparse) -> an :class:`Adjacency`, sized by ``x``."""
-    return Adjacency.from_adj(adj, size=(num_src, num_dst))
 
 
 def graph_edge_attr(adj: Any, edge_attr: Optional[Tensor]) -> Optional[Tensor]:
@@ -76,36 +71,16 @@ def with_self_loops(
     adj: Adjacency, edge_attr: Optional[Tensor], num_loops: int, fill_value: FillValue
 ) -> Tuple[Adjacency, Optional[Tensor]]:
     """PyG's rule for GAT/GATv2: remove every self-loop, add one per node ``< num_loops``. The result carries
-    a fresh ``Graph`` when square, so sddmm, edge_softmax and spmm (and their backward) share one CSR.
+    its own memo, so sddmm, edge_softmax and spmm (and their backward) share one CSR.
 
-    When ``adj`` came from a user's ``Graph`` and there are no edge features, the looped structure (and so its
-    CSR) is cached per Graph and reused while the Graph's ``edge_index`` is unchanged, as DGL reuses a graph's
-    formats: a model that calls GAT layers on one Graph sorts its edges once, not once per layer and step.
+    Without edge features the looped structure (and so its CSR) is memoised on ``adj``
+    (:meth:`~graphkit.ops.Adjacency.derived`), as DGL reuses a graph's formats: a model that calls GAT layers on
+    one graph sorts its edges once, not once per layer and step, and an edit of the edges rebuilds it.
     """
-    cacheable = edge_attr is None and adj.graph is not None
-    if cacheable:
-        hit = _LOOP_CACHE.get(adj.graph)
-        key = _loop_key(adj, num_loops)
-        if hit is not None and hit[0][0] is key[0] and hit[0][1:] == key[1:]:
-            return hit[1], None
-    edge_index, edge_attr = remove_and_add_self_loops(adj.edge_index, edge_attr, num_loops, fill_value)
-    graph = Graph(edge_index=edge_index, num_nodes=adj.num_src) if adj.num_src == adj.num_dst else None
-    looped = Adjacency(edge_index, adj.num_src, adj.num_dst, graph=graph)
-    if cacheable:
-        _LOOP_CACHE[adj.graph] = (key, looped)
-    return looped, edge_attr
+    def build(attr: Optional[Tensor]) -> Tuple[Adjacency, Optional[Tensor]]:
+        edge_index, attr = remove_and_add_self_loops(adj.edge_index, attr, num_loops, fill_value)
+        return Adjacency(edge_index, adj.num_src, adj.num_dst), attr
 
-
-_LOOP_CACHE: "weakref.WeakKeyDictionary[Graph, Tuple[Any, Adjacency]]" = weakref.WeakKeyDictionary()
-
-
-def _loop_key(adj: Adjacency, num_loops: int) -> Tuple[Tensor, int, int, int]:
-    # The Graph's own edge_index tensor (held, so it cannot be freed and its address reused): replacing it
-    # changes the object, editing it in place bumps its version.
-    ei = adj.edge_index
-    return ei, ei._version, adj.num_src, num_loops
-
-
-def merge_heads(out: Tensor, concat: bool) -> Tensor:
-    """``[N, H, F]`` -> ``[N, H*F]`` (concat) or ``[N, F]`` (mean over heads)."""
-    return out.reshape(out.size(0), -1) if concat else out.mean(dim=1)
+    if edge_attr is None:
+        return adj.derived(("nn.attention.self_loops", num_loops), lambda: build(None))
+    return build(edge_attr)

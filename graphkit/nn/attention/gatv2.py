@@ -4,18 +4,18 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear, Parameter
 
-from graphkit.nn.attention._common import graph_edge_attr, merge_heads, resolve, split_pair, with_self_loops
-from graphkit.nn.inits import glorot
+from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.attention._edgewise import gatv2_scores
+from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair
+from graphkit.nn.inits import glorot
 
 __all__ = ["GATv2Conv"]
 
 
-class GATv2Conv(torch.nn.Module):
+class GATv2Conv(AttentionConv):
     r"""GATv2 attention; constructor, parameter names and output as ``torch_geometric.nn.GATv2Conv``.
 
     .. math::
@@ -33,12 +33,13 @@ class GATv2Conv(torch.nn.Module):
 
     Args:
         in_channels, out_channels, heads, concat, negative_slope, dropout, add_self_loops, edge_dim, fill_value,
-        bias, residual: as :class:`~graphkit.nn.attention.gat.GATConv`.
+        bias, residual, flow: as :class:`~graphkit.nn.attention.gat.GATConv`.
         share_weights: use one matrix for source and target (``lin_r is lin_l``).
         chunk: edges per chunk of the score computation (default: sized to ``CHUNK_ELEMENTS``).
 
     Shapes:
-        - x: ``(|V|, F_in)`` or a ``(source, target)`` pair; adj: ``(2, |E|)`` or a ``Graph``; edge_attr ``(|E|, D)``
+        - x: ``(|V|, F_in)`` or a ``(source, target)`` pair; adj: ``(2, |E|)`` or a ``Graph``; edge_attr ``(|E|, D)``;
+          size: ``(|V_s|, |V_t|)`` (optional)
         - output: ``(|V_t|, H * F)`` if ``concat`` else ``(|V_t|, F)``
 
     >>> GATv2Conv(4, 8, heads=2)(torch.randn(3, 4), torch.tensor([[0, 1], [1, 2]])).shape
@@ -60,13 +61,11 @@ class GATv2Conv(torch.nn.Module):
         share_weights: bool = False,
         residual: bool = False,
         chunk: Optional[int] = None,
+        flow: str = "source_to_target",
     ) -> None:
-        super().__init__()
-        if heads < 1 or out_channels < 1:
-            raise ValueError(f"heads and out_channels must be positive, got heads={heads}, out_channels={out_channels}")
-        self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
-        self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
-        self.edge_dim, self.fill_value, self.residual = edge_dim, fill_value, residual
+        super().__init__(in_channels, out_channels, heads, concat, dropout, edge_dim, flow)
+        self.negative_slope, self.add_self_loops = negative_slope, add_self_loops
+        self.fill_value, self.residual = fill_value, residual
         self.share_weights, self.chunk = share_weights, chunk
         hf = heads * out_channels
         src_in, dst_in = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
@@ -74,18 +73,11 @@ class GATv2Conv(torch.nn.Module):
         self.lin_r = self.lin_l if share_weights else Linear(dst_in, hf, bias=bias)
         self.att = Parameter(torch.empty(1, heads, out_channels))
         self.lin_edge = Linear(edge_dim, hf, bias=False) if edge_dim is not None else None
-        total = out_channels * (heads if concat else 1)
-        if residual:
-            self.res = Linear(dst_in, total, bias=False)
-        else:
-            self.register_parameter("res", None)
-        if bias:
-            self.bias = Parameter(torch.empty(total))
-        else:
-            self.register_parameter("bias", None)
+        self._residual_and_bias(residual, dst_in, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        super().reset_parameters()
         for lin in (self.lin_l, self.lin_r, self.lin_edge, self.res):
             if lin is not None:
                 glorot(lin.weight)
@@ -97,39 +89,26 @@ class GATv2Conv(torch.nn.Module):
 
     def forward(
         self,
-        x: Union[Tensor, Tuple[Tensor, Tensor]],
+        x: Pair,
         adj: Any,
         edge_attr: Optional[Tensor] = None,
         return_attention_weights: Optional[bool] = None,
-    ) -> Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]:
+        size: Optional[Tuple[int, int]] = None,
+    ) -> AttentionOutput:
         H, C = self.heads, self.out_channels
-        x_in_l, x_in_r = split_pair(x)
+        x_in_l, x_in_r = self.split(x)
         if x_in_r is None:
             raise ValueError("GATv2Conv needs target features: x must be a tensor or a (source, target) pair")
         x_l = self.lin_l(x_in_l).view(-1, H, C)
         x_r = x_l if (self.share_weights and x_in_r is x_in_l) else self.lin_r(x_in_r).view(-1, H, C)
         res = self.res(x_in_r) if self.res is not None else None
 
-        A = resolve(adj, x_l.size(0), x_r.size(0))
-        edge_attr = graph_edge_attr(adj, edge_attr) if self.lin_edge is not None else edge_attr
-        if self.add_self_loops:
-            A, edge_attr = with_self_loops(A, edge_attr, min(A.num_src, A.num_dst), self.fill_value)
-        w_edge = None
-        if edge_attr is not None:
-            if self.lin_edge is None:
-                raise ValueError("edge_attr was given but the layer has edge_dim=None")
-            edge_attr = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
-            w_edge = self.lin_edge.weight
-        alpha = gatv2_scores(x_l, x_r, self.att, A.src, A.dst, self.negative_slope, edge_attr, w_edge, self.chunk)
-        alpha = F.dropout(A.edge_softmax(alpha), p=self.dropout, training=self.training)
-        out = merge_heads(A.spmm(x_l, alpha), self.concat)
-        if res is not None:
-            out = out + res
-        if self.bias is not None:
-            out = out + self.bias
-        if return_attention_weights:
-            return out, (A.edge_index, alpha)
-        return out
+        A, edge_attr = self.structure(x_l, x_r, adj, edge_attr, size, self.add_self_loops, self.fill_value)
+        out, _, weights = self.attend(A, self.edge_updater(A, x_l=x_l, x_r=x_r, edge_attr=edge_attr), x_l)
+        return self.finish(out, A, weights, res, return_attention_weights, adj)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"
+    def edge_update(self, adj: Adjacency, x_l: Tensor, x_r: Tensor, edge_attr: Optional[Tensor]) -> Tensor:
+        """``[E, H]`` logits ``a.LeakyReLU(W_l x_j + W_r x_i + W_e e_ij)``, walked in edge chunks."""
+        w_edge = self.lin_edge.weight if edge_attr is not None and self.lin_edge is not None else None
+        edge_attr = edge_attr if w_edge is not None else None
+        return gatv2_scores(x_l, x_r, self.att, adj.src, adj.dst, self.negative_slope, edge_attr, w_edge, self.chunk)

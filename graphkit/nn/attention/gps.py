@@ -9,7 +9,8 @@ from torch import Tensor
 from torch.nn import Dropout, Linear, Sequential
 
 from graphkit.batch import Batch
-from graphkit.nn.attention._norm import resolve_act, resolve_norm
+from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver
 
 __all__ = ["GPSConv", "LinearAttention", "to_padded", "global_attention"]
 
@@ -89,7 +90,7 @@ class LinearAttention(torch.nn.Module):
         return self.out_proj((num / den).reshape(n, c))
 
 
-class GPSConv(torch.nn.Module):
+class GPSConv(MessagePassing):
     r"""One GPS layer: a local message-passing layer and global attention in parallel, then an MLP.
 
     .. math::
@@ -101,7 +102,8 @@ class GPSConv(torch.nn.Module):
     weights of a ``torch.nn.MultiheadAttention`` (``attn``) but runs ``scaled_dot_product_attention`` on padded
     per-graph blocks (see :func:`global_attention`); ``"linear"`` uses :class:`LinearAttention` (linear in the
     graph size; PyG's random-feature ``"performer"`` is not provided). ``norm`` is ``"batch_norm"``,
-    ``"layer_norm"`` (per graph) or ``None``.
+    ``"layer_norm"`` (per graph) or ``None``. The local part is ``conv``'s message passing on ``adj`` as given;
+    the layer is a ``MessagePassing`` itself, so it takes ``edge_index=`` like every other layer.
 
     Args:
         channels: ``C``. conv: the local layer, called as ``conv(x, adj, **kwargs)`` (``None``: attention only).
@@ -142,14 +144,15 @@ class GPSConv(torch.nn.Module):
         else:
             raise ValueError(f"attn_type must be 'multihead' or 'linear', got {attn_type!r}")
         self.mlp = Sequential(
-            Linear(channels, channels * 2), resolve_act(act, **(act_kwargs or {})), Dropout(dropout),
+            Linear(channels, channels * 2), activation_resolver(act, **(act_kwargs or {})), Dropout(dropout),
             Linear(channels * 2, channels), Dropout(dropout),
         )
-        self.norm1 = resolve_norm(norm, channels, **(norm_kwargs or {}))
-        self.norm2 = resolve_norm(norm, channels, **(norm_kwargs or {}))
-        self.norm3 = resolve_norm(norm, channels, **(norm_kwargs or {}))
+        self.norm1 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
+        self.norm2 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
+        self.norm3 = normalization_resolver(norm, channels, **(norm_kwargs or {}))
 
     def reset_parameters(self) -> None:
+        super().reset_parameters()
         if self.conv is not None and hasattr(self.conv, "reset_parameters"):
             self.conv.reset_parameters()
         self.attn._reset_parameters()

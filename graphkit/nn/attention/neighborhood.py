@@ -22,9 +22,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.graph import Graph
-from graphkit.ops import edge_softmax, sddmm, spmm
+from graphkit.nn.adjacency import Adjacency
+from graphkit.nn.message_passing import MessagePassing
 
-__all__ = ["NeighborhoodAttention2d", "na2d", "neighborhood_graph", "check_window"]
+__all__ = ["NeighborhoodAttention2d", "WindowAttention", "na2d", "neighborhood_graph", "check_window"]
 
 
 def check_window(height: int, width: int, kernel_size: int, dilation: int) -> None:
@@ -82,6 +83,58 @@ def neighborhood_graph(
     return _neighborhood(height, width, kernel_size, dilation, str(torch.device(device or "cpu")))
 
 
+class WindowAttention(MessagePassing):
+    r"""Attention over :func:`neighborhood_graph` as message passing, without parameters: ``edge_update`` forms
+    the ``[E, B n_h]`` logits (one ``sddmm``, plus the relative position bias), ``edge_softmax`` normalises them
+    and the fused ``message_and_aggregate`` is one multi-head ``spmm``. :func:`na2d` and
+    :class:`NeighborhoodAttention2d` both run :meth:`window`.
+    """
+
+    fused_adjacency = True
+
+    def window(self, q: Tensor, k: Tensor, v: Tensor, kernel_size: int, dilation: int = 1,
+               rpb: Optional[Tensor] = None, attn_drop: float = 0.0, training: bool = False) -> Tensor:
+        """See :func:`na2d`."""
+        if q.dim() != 5 or k.shape != q.shape or v.shape[:4] != q.shape[:4]:
+            raise ValueError(f"q, k, v must be [B, nh, H, W, hd] with equal shapes, got {list(q.shape)}, "
+                             f"{list(k.shape)}, {list(v.shape)}")
+        b, nh, height, width, _ = q.shape
+        graph, rel = neighborhood_graph(height, width, kernel_size, dilation, q.device)
+        if rpb is not None:
+            expected = (nh, 2 * kernel_size - 1, 2 * kernel_size - 1)
+            if tuple(rpb.shape) != expected:
+                raise ValueError(f"rpb must have shape {list(expected)}, got {list(rpb.shape)}")
+
+        def nodes(t: Tensor) -> Tensor:  # [B, nh, H, W, c] -> [H W, B nh, c]: batch and heads become graph heads
+            return t.permute(2, 3, 0, 1, 4).reshape(height * width, b * nh, t.size(-1))
+
+        A = self.adjacency(graph)
+        scores = self.edge_updater(A, q=nodes(q), k=nodes(k), rpb=rpb, rel=rel, batch=b)  # [E, B nh]
+        alpha = F.dropout(A.edge_softmax(scores), p=attn_drop, training=training)
+        out = self.propagate(A, x=nodes(v), alpha=alpha)  # [H W, B nh, hd]
+        return out.view(height, width, b, nh, -1).permute(2, 3, 0, 1, 4)
+
+    def edge_update(self, adj: Adjacency, q: Tensor, k: Tensor, rpb: Optional[Tensor], rel: Tensor,
+                    batch: int) -> Tensor:
+        """``q_i . k_j`` per edge and head, plus the bias of the edge's relative position."""
+        scores = adj.sddmm(q, k, op="dot")  # [E, B nh]
+        if rpb is None:
+            return scores
+        nh = rpb.size(0)
+        bias = rpb.reshape(nh, -1).t().index_select(0, rel)  # [E, nh]
+        return (scores.view(-1, batch, nh) + bias.unsqueeze(1)).view(-1, batch * nh)
+
+    def message_and_aggregate(self, adj: Adjacency, x: Tensor, alpha: Tensor) -> Tensor:
+        return adj.spmm(x, alpha)
+
+    def message(self, x_j: Tensor, alpha: Tensor) -> Tensor:
+        """The unfused twin (``fuse=False``)."""
+        return x_j * alpha.unsqueeze(-1)
+
+
+_WINDOW = WindowAttention()
+
+
 def na2d(
     q: Tensor, k: Tensor, v: Tensor, kernel_size: int, dilation: int = 1, rpb: Optional[Tensor] = None,
     attn_drop: float = 0.0, training: bool = False,
@@ -91,33 +144,16 @@ def na2d(
     .. math:: o_{p} = \sum_{p' \in \mathcal W_k^d(p)} \operatorname{softmax}_{p'}\big(q_p^\top k_{p'}
               + b_{p' - p}\big)\, v_{p'}
 
-    computed as ``sddmm`` -> ``edge_softmax`` -> multi-head ``spmm`` over :func:`neighborhood_graph`.
+    computed as ``sddmm`` -> ``edge_softmax`` -> multi-head ``spmm`` over :func:`neighborhood_graph`
+    (:class:`WindowAttention`).
 
     Shapes:
         q, k, v: ``(B, nh, H, W, hd)``; rpb: ``(nh, 2k-1, 2k-1)``; output ``(B, nh, H, W, hd)``.
     """
-    if q.dim() != 5 or k.shape != q.shape or v.shape[:4] != q.shape[:4]:
-        raise ValueError(f"q, k, v must be [B, nh, H, W, hd] with equal shapes, got {list(q.shape)}, "
-                         f"{list(k.shape)}, {list(v.shape)}")
-    b, nh, height, width, _ = q.shape
-    graph, rel = neighborhood_graph(height, width, kernel_size, dilation, q.device)
-
-    def nodes(t: Tensor) -> Tensor:  # [B, nh, H, W, c] -> [H W, B nh, c]: batch and heads become graph heads
-        return t.permute(2, 3, 0, 1, 4).reshape(height * width, b * nh, t.size(-1))
-
-    scores = sddmm(graph, nodes(q), nodes(k), op="dot")  # [E, B nh]
-    if rpb is not None:
-        expected = (nh, 2 * kernel_size - 1, 2 * kernel_size - 1)
-        if tuple(rpb.shape) != expected:
-            raise ValueError(f"rpb must have shape {list(expected)}, got {list(rpb.shape)}")
-        bias = rpb.reshape(nh, -1).t().index_select(0, rel)  # [E, nh]
-        scores = (scores.view(-1, b, nh) + bias.unsqueeze(1)).view(-1, b * nh)
-    alpha = F.dropout(edge_softmax(graph, scores), p=attn_drop, training=training)
-    out = spmm(graph, nodes(v), alpha)  # [H W, B nh, hd]
-    return out.view(height, width, b, nh, -1).permute(2, 3, 0, 1, 4)
+    return _WINDOW.window(q, k, v, kernel_size, dilation, rpb, attn_drop, training)
 
 
-class NeighborhoodAttention2d(torch.nn.Module):
+class NeighborhoodAttention2d(WindowAttention):
     r"""Multi-head 2-D (dilated) neighbourhood attention with relative position bias, NATTEN-compatible.
 
     .. math::
@@ -187,7 +223,7 @@ class NeighborhoodAttention2d(torch.nn.Module):
             raise ValueError(f"x has {c} channels but the layer was built with dim={self.dim}")
         qkv = self.qkv(x).reshape(b, height, width, 3, self.num_heads, self.head_dim).permute(3, 0, 4, 1, 2, 5)
         q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
-        out = na2d(q, k, v, self.kernel_size, self.dilation, self.rpb, self.attn_drop, self.training)
+        out = self.window(q, k, v, self.kernel_size, self.dilation, self.rpb, self.attn_drop, self.training)
         out = self.proj_drop(self.proj(out.permute(0, 2, 3, 1, 4).reshape(b, height, width, c)))
         return out if self.channels_last else out.permute(0, 3, 1, 2)
 

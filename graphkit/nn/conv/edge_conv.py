@@ -10,7 +10,7 @@ from torch import Tensor
 from graphkit import ops
 from graphkit.graph import Graph
 from graphkit.nn.adjacency import Adjacency
-from graphkit.nn.aggr import MultiAggregation
+from graphkit.nn.aggr import MultiAggregation, is_fusable
 from graphkit.nn.conv._utils import as_pair
 from graphkit.nn.inits import reset
 from graphkit.nn.message_passing import MessagePassing
@@ -74,7 +74,7 @@ class EdgeConv(MessagePassing):
             raise ValueError("EdgeConv needs target features (x_i), got x_dst=None")
         adj_ = self.adjacency(adj, size, x=(x_src, x_dst))
         split = _split_first_linear(self.nn)
-        if split is None or not (self.fuse and self.aggr_module.fusable):
+        if split is None or not (self.fuse and is_fusable(self.aggr_module)):
             return self.propagate(adj_, x=(x_src, x_dst))
         return self._split_forward(x_src, x_dst, adj_, *split)
 

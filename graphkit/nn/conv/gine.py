@@ -55,8 +55,12 @@ class GINEConv(MessagePassing):
         x_src, x_dst = as_pair(x)
         if edge_attr is None and hasattr(adj, "edge_attr"):
             edge_attr = adj.edge_attr
+        adj = self.adjacency(adj, size, x=(x_src, x_dst))
+        if edge_attr is None and adj.value is not None and adj.value.dim() == 2:
+            edge_attr = adj.value  # a SparseTensor's [E, D] values are the edge features, as in PyG
         if edge_attr is None:
-            raise ValueError("GINEConv needs edge_attr (pass it, or use a Graph that has one)")
+            raise ValueError("GINEConv needs edge_attr (pass it, use a Graph that has one, or a sparse adj_t whose "
+                             "values are [E, D] edge features)")
         if self.lin is None and edge_attr.size(-1) != x_src.size(-1):
             raise ValueError(
                 f"edge_attr has {edge_attr.size(-1)} features but x has {x_src.size(-1)}: set edge_dim in GINEConv"

@@ -7,6 +7,8 @@ import torch
 from torch import Tensor
 
 from graphkit.graph import Graph
+from graphkit.nn.adjacency import Adjacency
+from graphkit.nn.message_passing import MessagePassing
 
 __all__ = ["MeshConv", "mesh_neighbours"]
 
@@ -43,7 +45,7 @@ def mesh_neighbours(adj: Any, num_edges: int) -> Tensor:
     return nbr
 
 
-class MeshConv(torch.nn.Module):
+class MeshConv(MessagePassing):
     r"""MeshCNN's edge convolution with its order-invariant (symmetric) neighbour features:
 
     .. math::
@@ -55,6 +57,10 @@ class MeshConv(torch.nn.Module):
     zeros, as MeshCNN pads. Same arguments and parameters (``kernels.0`` ... ``kernels.4``) as PyG's
     ``MeshCNNConv``. Note: PyG's layer gathers ``x_j = x[edge_index[0]]``, so PyG computes this formula when its
     ``edge_index`` columns are ``(neighbour, edge)``; that is the orientation graphkit reads.
+
+    As message passing: every present neighbour sends its features (``message``), and ``aggregate`` places the
+    four messages of each edge in their slots ``(a, b, c, d)`` (zeros for a missing one) instead of reducing them,
+    since the symmetric functions above need to know which message is which.
 
     Shapes:
         x ``(|E_mesh|, F_in)``, adj ``(|E_mesh|, 4)`` -> ``(|E_mesh|, F_out)``.
@@ -70,18 +76,26 @@ class MeshConv(torch.nn.Module):
         self.kernels = kernels
 
     def reset_parameters(self) -> None:
+        super().reset_parameters()
         for k in self.kernels:
             if hasattr(k, "reset_parameters"):
                 k.reset_parameters()
 
     def forward(self, x: Tensor, adj: Any) -> Tensor:
-        nbr = mesh_neighbours(adj, x.size(0))
-        # One zero row at the end stands for every missing neighbour.
-        padded = torch.cat([x, x.new_zeros(1, x.size(1))], dim=0)
-        idx = torch.where(nbr < 0, torch.full_like(nbr, x.size(0)), nbr)
-        a, b, c, d = padded.index_select(0, idx.reshape(-1)).view(x.size(0), 4, -1).unbind(1)
+        n = x.size(0)
+        nbr = mesh_neighbours(adj, n)  # bounds checked there
+        present = nbr >= 0
+        target = torch.arange(n, device=x.device).view(-1, 1).expand_as(nbr)
+        slots = torch.arange(4, device=x.device).expand_as(nbr)
+        A = Adjacency(torch.stack([nbr[present], target[present]]), n, n)
+        a, b, c, d = self.propagate(A, x=x, slot=slots[present]).unbind(1)
         k = self.kernels
         return k[0](x) + k[1]((a - c).abs()) + k[2](a + c) + k[3]((b - d).abs()) + k[4](b + d)
+
+    def aggregate(self, inputs: Tensor, index: Tensor, slot: Tensor, dim_size: Optional[int] = None) -> Tensor:
+        """Messages ``[M, F]`` -> ``[E_mesh, 4, F]``: each in its target's slot, zeros where none arrived."""
+        out = inputs.new_zeros(int(dim_size or 0) * 4, inputs.size(1))
+        return out.index_copy(0, index * 4 + slot, inputs).view(-1, 4, inputs.size(1))
 
     def __repr__(self) -> str:
         return f"MeshConv({self.in_channels}, {self.out_channels})"

@@ -12,7 +12,7 @@ from graphkit.nn.aggr_degree_scaler import DegreeScalerAggregation, aggregator_n
 from graphkit.nn.inits import reset
 from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.models.basic_gnn import activation_resolver
+from graphkit.nn.normalization.resolver import activation_resolver
 
 __all__ = ["PNAConv"]
 

@@ -64,3 +64,6 @@ class SAGEConv(MessagePassing):
         if self.normalize:
             out = F.normalize(out, p=2.0, dim=-1)
         return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"

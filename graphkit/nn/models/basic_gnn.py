@@ -5,8 +5,8 @@ act_kwargs=None, norm=None, norm_kwargs=None, jk=None, **conv_kwargs)``, exactly
 .BasicGNN``: ``num_layers`` convolutions (the last one maps to ``out_channels`` unless ``jk`` is set), each but the
 last followed by norm -> activation -> dropout; ``jk`` in ``"last"``, ``"cat"``, ``"max"`` adds jumping knowledge
 and a final ``lin``. ``norm`` is ``"batch_norm"`` (PyG's ``BatchNorm``: keys ``norms.i.module.*``),
-``"layer_norm"`` (PyG's graph-wise ``LayerNorm``) or a module. Parameter names match PyG, so a PyG model's
-state_dict loads unchanged.
+``"layer_norm"`` (PyG's graph-wise ``LayerNorm``) or a module (norms and activations: :mod:`graphkit.nn.normalization`).
+Parameter names match PyG, so a PyG model's state_dict loads unchanged.
 """
 from __future__ import annotations
 
@@ -17,87 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphkit import ops
-from graphkit.graph import Graph
+from graphkit.batch import Batch
+from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
-__all__ = ["BasicGNN", "MLP", "BatchNorm", "LayerNorm", "activation_resolver", "normalization_resolver"]
-
-_ACTS = {"relu": torch.nn.ReLU, "elu": torch.nn.ELU, "gelu": torch.nn.GELU, "leaky_relu": torch.nn.LeakyReLU,
-         "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "silu": torch.nn.SiLU, "swish": torch.nn.SiLU,
-         "prelu": torch.nn.PReLU}
-
-
-def activation_resolver(act: Union[str, Callable, None], **kwargs: Any) -> Optional[Callable]:
-    if act is None or callable(act):
-        return act  # type: ignore[return-value]
-    cls = _ACTS.get(str(act).lower())
-    if cls is None:
-        raise ValueError(f"act must be one of {sorted(_ACTS)}, a callable or None, got {act!r}")
-    return cls(**kwargs)
-
-
-class BatchNorm(torch.nn.Module):
-    """``BatchNorm1d`` under the name PyG uses (``module``), so state_dicts line up."""
-
-    def __init__(self, in_channels: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True) -> None:
-        super().__init__()
-        self.in_channels = in_channels
-        self.module = torch.nn.BatchNorm1d(in_channels, eps, momentum, affine, track_running_stats)
-
-    def reset_parameters(self) -> None:
-        self.module.reset_parameters()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.module(x)
-
-
-class LayerNorm(torch.nn.Module):
-    r"""PyG's graph-wise layer norm: each graph's nodes and channels together,
-    :math:`(\mathbf{x} - \mu_g) / (\sigma_g + \epsilon) \odot \gamma + \beta` (mode ``"graph"``)."""
-
-    def __init__(self, in_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
-        super().__init__()
-        self.in_channels, self.eps = in_channels, eps
-        self.weight = torch.nn.Parameter(torch.ones(in_channels)) if affine else None
-        self.bias = torch.nn.Parameter(torch.zeros(in_channels)) if affine else None
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            torch.nn.init.ones_(self.weight)
-            torch.nn.init.zeros_(self.bias)  # type: ignore[arg-type]
-
-    def forward(self, x: Tensor, batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
-        if batch is None:
-            x = x - x.mean()
-            out = x / (x.std(unbiased=False) + self.eps)
-        else:
-            b = int(batch.max()) + 1 if batch_size is None else batch_size
-            norm = torch.bincount(batch, minlength=b).clamp(min=1).to(x.dtype).mul_(x.size(-1)).view(-1, 1)
-            mean = ops.scatter(x, batch, b, reduce="sum").sum(dim=-1, keepdim=True) / norm
-            x = x - mean.index_select(0, batch)
-            var = ops.scatter(x * x, batch, b, reduce="sum").sum(dim=-1, keepdim=True) / norm
-            out = x / (var + self.eps).sqrt().index_select(0, batch)
-        if self.weight is not None:
-            out = out * self.weight + self.bias
-        return out
-
-
-def normalization_resolver(norm: Union[str, torch.nn.Module, None], channels: int, **kwargs: Any
-                           ) -> Optional[torch.nn.Module]:
-    if norm is None or isinstance(norm, torch.nn.Module):
-        return norm
-    name = str(norm).lower().replace("_", "").replace("norm", "")
-    if name == "batch":
-        return BatchNorm(channels, **kwargs)
-    if name == "layer":
-        return LayerNorm(channels, **kwargs)
-    raise ValueError(f"norm must be 'batch_norm', 'layer_norm', a module or None, got {norm!r}")
-
-
-def _takes_batch(module: torch.nn.Module) -> bool:
-    return isinstance(module, LayerNorm)
-
+__all__ = ["BasicGNN", "MLP"]
 
 class MLP(torch.nn.Module):
     """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout."""
@@ -131,7 +54,7 @@ class MLP(torch.nn.Module):
             x = lin(x)
             if self.act is not None and self.act_first:
                 x = self.act(x)
-            x = norm(x, batch, batch_size) if _takes_batch(norm) else norm(x)
+            x = norm(x, batch, batch_size) if takes_batch(norm) else norm(x)
             if self.act is not None and not self.act_first:
                 x = self.act(x)
             x = F.dropout(x, p=self.dropout, training=self.training)
@@ -198,15 +121,15 @@ class BasicGNN(torch.nn.Module):
     def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
         """Shapes: x ``(|V|, F_in)`` -> ``(|V|, F_out)``; ``batch`` only feeds graph-wise norms."""
-        if batch is None and isinstance(adj, Graph) and "batch" in dir(type(adj)):
-            batch = adj.batch  # type: ignore[attr-defined]
+        if batch is None and isinstance(adj, Batch):
+            batch = adj.batch
         xs: List[Tensor] = []
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
             if i < self.num_layers - 1 or self.jk_mode is not None:
                 if self.act is not None and self.act_first:
                     x = self.act(x)
-                x = norm(x, batch, batch_size) if _takes_batch(norm) else norm(x)
+                x = norm(x, batch, batch_size) if takes_batch(norm) else norm(x)
                 if self.act is not None and not self.act_first:
                     x = self.act(x)
                 x = self.dropout(x)

@@ -17,39 +17,20 @@ Shapes:
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from graphkit.graph import Graph
+from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.sheaf.laplacian import SheafLaplacian
 from graphkit.nn.sheaf.maps import EdgeWeightLearner, LocalConcatSheafLearner
 
-__all__ = ["SheafDiffusion", "laplacian_for"]
+__all__ = ["SheafDiffusion"]
 
 
-def laplacian_for(adj: Any, num_nodes: int, d: int, cache: Optional[dict] = None) -> SheafLaplacian:
-    """A :class:`SheafLaplacian` for ``adj``, reused from ``cache`` while ``adj`` is the same, unmodified graph.
-
-    The key holds the ``edge_index`` tensor itself (so its memory cannot be reused by another tensor) and its
-    version counter (so an in-place edit rebuilds the structure).
-    """
-    ei = adj.edge_index if isinstance(adj, Graph) else adj
-    if not isinstance(ei, Tensor):
-        raise TypeError(f"adj must be an edge_index tensor or a graphkit.Graph, got {type(adj).__name__}")
-    if cache is not None:
-        hit = cache.get("lap")
-        if hit is not None and hit[0] is ei and hit[1] == (ei._version, num_nodes, d):
-            return hit[2]
-    lap = SheafLaplacian(ei, num_nodes, d)
-    if cache is not None:
-        cache["lap"] = (ei, (ei._version, num_nodes, d), lap)
-    return lap
-
-
-class SheafDiffusion(nn.Module):
+class SheafDiffusion(MessagePassing):
     r"""One discrete sheaf-diffusion step (see the module docstring for the formula).
 
     Args:
@@ -62,6 +43,11 @@ class SheafDiffusion(nn.Module):
         left_weights / right_weights: use :math:`W_1` / :math:`W_2` (identity otherwise).
         normalised: use :math:`D^{-1/2} L D^{-1/2}` (else :math:`L`).
 
+    The sheaf structure of a graph (edges without self-loops, each edge's reverse, the block index maps) is
+    built once per structure and memoised on it (:meth:`laplacian`, through the structure's
+    :meth:`~graphkit.ops.Adjacency.derived`), for a ``Graph`` and for a bare ``edge_index`` alike. The diffusion itself is a
+    message pass with ``d x d`` matrix weights, run as one block ``spmm``.
+
     Shapes:
         - input: ``x`` ``(|V|, d, C)``, ``adj`` ``(2, |E|)`` or ``Graph``
         - output: ``(|V|, d, C)``
@@ -70,17 +56,17 @@ class SheafDiffusion(nn.Module):
     def __init__(self, channels: int, d: int, maps: str = "diagonal", orthogonal: str = "householder",
                  edge_weights: bool = False, dropout: float = 0.0, left_weights: bool = True,
                  right_weights: bool = True, normalised: bool = True) -> None:
-        super().__init__()
+        super().__init__(aggr="sum")
         self.channels, self.d, self.maps, self.dropout, self.normalised = channels, d, maps, dropout, normalised
         self.learner = LocalConcatSheafLearner(d * channels, d, maps, orthogonal)
         self.weight_learner = EdgeWeightLearner(d * channels) if edge_weights else None
         self.left = nn.Parameter(torch.empty(d, d)) if left_weights else None
         self.right = nn.Linear(channels, channels, bias=False) if right_weights else None
         self.epsilon = nn.Parameter(torch.zeros(d, 1))
-        self._cache: dict = {}
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        super().reset_parameters()
         self.learner.lin.reset_parameters()
         if self.weight_learner is not None:
             self.weight_learner.lin.reset_parameters()
@@ -95,7 +81,7 @@ class SheafDiffusion(nn.Module):
         if x.dim() != 3 or x.size(1) != self.d or x.size(2) != self.channels:
             raise ValueError(f"x must have shape [N, {self.d}, {self.channels}], got {list(x.shape)}")
         n = x.size(0)
-        lap = laplacian_for(adj, n, self.d, self._cache)
+        lap = self.laplacian(adj, n)
         flat = x.reshape(n, -1)
         maps = self.learner(flat, lap.edge_index)
         weight = self.weight_learner(flat, lap.edge_index, lap.rev) if self.weight_learner is not None else None
@@ -106,6 +92,11 @@ class SheafDiffusion(nn.Module):
             h = self.right(h)
         h = lap.apply(h, maps, weight, self.normalised, orthogonal=self.maps == "orthogonal")
         return (1 + torch.tanh(self.epsilon)) * x - F.elu(h)
+
+    def laplacian(self, adj: Any, num_nodes: int) -> SheafLaplacian:
+        """The :class:`SheafLaplacian` of ``adj`` (memoised on a Graph, rebuilt when its edges change)."""
+        A = self.adjacency(adj, size=(num_nodes, num_nodes))
+        return A.derived(("nn.sheaf.laplacian", self.d), lambda: SheafLaplacian(A.edge_index, A.num_dst, self.d))
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, d={self.d}, maps={self.maps!r}"

@@ -6,7 +6,8 @@ r"""``DSSLayer``: the DSS-GNN layer of ESAN (Bevilacqua et al., "Equivariant Sub
 
 :math:`\mathrm{GNN}_1` runs on every subgraph :math:`s` (shared weights, its own edges :math:`A_s`);
 :math:`\mathrm{GNN}_2` runs on the original graph :math:`A` over each node's features averaged across the copies
-of that node in the bag, and its output is broadcast back to every copy. Without the second term the layer is the
+of that node in the bag (a mean message pass from the copies to the original nodes), and its output is broadcast
+back to every copy. Without the second term the layer is the
 DS-GNN (Siamese) layer.
 
 Shapes:
@@ -22,8 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from graphkit.nn.conv import GINConv
+from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.subgraph.bag import SubgraphBatch
-from graphkit.ops import scatter
 
 __all__ = ["DSSLayer", "gin_conv", "ConvFactory"]
 
@@ -44,7 +45,7 @@ def resolve_conv(conv: Union[str, ConvFactory]) -> ConvFactory:
     raise ValueError(f"conv must be 'gin' or a callable (in_channels, out_channels) -> Module, got {conv!r}")
 
 
-class DSSLayer(nn.Module):
+class DSSLayer(MessagePassing):
     """One DSS-GNN layer (see the module docstring).
 
     Args:
@@ -55,7 +56,8 @@ class DSSLayer(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, conv: Union[str, ConvFactory] = "gin",
                  cross: bool = True) -> None:
-        super().__init__()
+        super().__init__(aggr="mean")
+        self.in_channels, self.out_channels = in_channels, out_channels
         make = resolve_conv(conv)
         self.sub = make(in_channels, out_channels)
         self.cross = make(in_channels, out_channels) if cross else None
@@ -73,5 +75,13 @@ class DSSLayer(nn.Module):
             raise ValueError("DSSLayer needs node_map, original and num_original_nodes when adj is not a SubgraphBatch")
         if node_map.shape != (x.size(0),):
             raise ValueError(f"node_map must have shape [{x.size(0)}], got {list(node_map.shape)}")
-        pooled = scatter(x, node_map, dim_size=num_original_nodes, reduce="mean")
+        # Copy -> original node: a bipartite mean message pass (fused into one spmm).
+        copies = torch.stack([torch.arange(x.size(0), device=x.device), node_map])
+        pooled = self.propagate(copies, size=(x.size(0), num_original_nodes), x=x)
         return out + self.cross(pooled, original).index_select(0, node_map)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for conv in (self.sub, self.cross):
+            if conv is not None and hasattr(conv, "reset_parameters"):
+                conv.reset_parameters()

@@ -254,3 +254,69 @@ def test_no_edge_by_head_by_feature_tensor_in_forward_or_backward(name):
     # E*H*F would be 384,000 (412,800 with GAT's self-loops); allow the [E, H] scores, [E, 2] indices, [N, H*F]
     # features and GATv2's [500, H, F] chunk.
     assert mode.largest <= max(2 * (e + n) * heads, 2 * (e + n), 500 * heads * feats), mode.largest
+
+
+# ------------------------------------------------------------------- one base, one behaviour (issue 13, item 3)
+LAYERS = {"GATConv": GATConv, "GATv2Conv": GATv2Conv, "TransformerConv": TransformerConv}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_attention_layers_are_message_passing_with_one_behaviour(name):
+    from graphkit.nn import MessagePassing
+
+    cls = LAYERS[name]
+    x, ei, ea = _graph()
+    layer = cls(6, 4, heads=2).double()
+    assert isinstance(layer, MessagePassing)
+    ref = layer(x, ei)
+    # PyG's keyword for the structure, and size, are accepted by all three.
+    torch.testing.assert_close(layer(x, edge_index=ei), ref, atol=0, rtol=0)
+    torch.testing.assert_close(layer(x, ei, size=(23, 23)), ref, atol=0, rtol=0)
+    # The unfused message path (which forms [E, H, F]) agrees with the fused spmm.
+    layer.fuse = False
+    torch.testing.assert_close(layer(x, ei), ref, atol=1e-12, rtol=0)
+    # An explicit edge_attr without edge_dim is an error in all three (not silently dropped).
+    with pytest.raises(ValueError, match="edge_dim=None"):
+        layer(x, ei, ea)
+    # A graph with no nodes works with concat=True and False.
+    for concat in (True, False):
+        empty = cls(6, 4, heads=3, concat=concat)(torch.randn(0, 6), torch.zeros(2, 0, dtype=torch.long))
+        assert empty.shape == (0, 12 if concat else 4)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_attention_flow_target_to_source_is_the_reversed_graph(name):
+    cls = LAYERS[name]
+    x, ei, _ = _graph()
+    fwd = cls(6, 4, heads=2).double()
+    rev = cls(6, 4, heads=2, flow="target_to_source").double()
+    rev.load_state_dict(fwd.state_dict())
+    torch.testing.assert_close(rev(x, ei), fwd(x, ei.flip(0)), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_attention_constructor_calls_reset_parameters(name, monkeypatch):
+    calls = []
+    monkeypatch.setattr(LAYERS[name], "reset_parameters", lambda self: calls.append(1))
+    LAYERS[name](6, 4)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_attention_weights_of_a_sparse_input_come_back_sparse_like_pyg(name):
+    pyg = require_peer("torch_geometric")
+    x, ei, _ = _graph()
+    theirs = getattr(pyg.nn, name)(6, 4, heads=2).double().eval()
+    ours = LAYERS[name](6, 4, heads=2).double().eval()
+    ours.load_state_dict(theirs.state_dict())
+    ei = torch.unique(ei, dim=1)  # a sparse matrix holds each edge once
+    adj_t = torch.sparse_coo_tensor(ei.flip(0), torch.ones(ei.size(1), dtype=torch.float64), (23, 23)).coalesce()
+    out, (weighted, alpha) = ours(x, adj_t, return_attention_weights=True)
+    ref_out, (ref_weighted, ref_alpha) = theirs(x, adj_t, return_attention_weights=True)
+    torch.testing.assert_close(out, ref_out, atol=1e-10, rtol=1e-10)
+    if name == "TransformerConv":  # PyG hands back adj_t unchanged here; we put the weights in, as for GAT
+        assert ref_weighted is adj_t
+        ref_weighted = torch.sparse_coo_tensor(adj_t.indices(), ref_alpha, (23, 23, 2))
+    assert weighted.is_sparse and weighted.shape == ref_weighted.shape == (23, 23, 2)
+    torch.testing.assert_close(weighted.to_dense(), ref_weighted.to_dense(), atol=1e-10, rtol=1e-10)
+    assert alpha.shape == ref_alpha.shape

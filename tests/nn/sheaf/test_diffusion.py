@@ -42,14 +42,14 @@ def test_layer_shapes_equivariance_and_grad(maps, edge_weights):
 
 def test_layer_reuses_structure_until_the_graph_changes():
     layer = SheafDiffusion(2, 2)
-    ei = ring(5)
-    layer(torch.randn(5, 2, 2), ei)
-    first = layer._cache["lap"][2]
-    layer(torch.randn(5, 2, 2), ei)
-    assert layer._cache["lap"][2] is first
-    ei[0, 0] = 0  # an in-place edit bumps the version: rebuilt
-    layer(torch.randn(5, 2, 2), ei)
-    assert layer._cache["lap"][2] is not first
+    graph = Graph(edge_index=ring(5), num_nodes=5)
+    layer(torch.randn(5, 2, 2), graph)
+    first = layer.laplacian(graph, 5)
+    layer(torch.randn(5, 2, 2), graph)
+    assert layer.laplacian(graph, 5) is first
+    graph.edge_index[0, 0] = 0  # an in-place edit bumps the version: rebuilt
+    layer(torch.randn(5, 2, 2), graph)
+    assert layer.laplacian(graph, 5) is not first
 
 
 def test_layer_errors():

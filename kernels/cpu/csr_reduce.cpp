@@ -1,7 +1,7 @@
 // CPU csr_reduce: out[r] = reduce_{k in row r} w[eid[k]] * x[col[k]], fused (no per-edge message tensor).
 //
 // Rows are split across threads by edge count (partition.h). Within a row the accumulator for a tile of features
-// lives in vector registers while the row's edges stream past (spmm_tiles.h), and the next sources' tiles are
+// lives in vector registers while the row's edges stream past (csr_reduce_tiles.h), and the next sources' tiles are
 // prefetched a few edges ahead, since the gather x[col[k]] is the random access that dominates. Large outputs
 // come from alloc.h (huge pages, reused blocks).
 #include <torch/library.h>
@@ -14,7 +14,7 @@
 #include "../include/isa.h"
 #include "../include/partition.h"
 #include "../include/validate.h"
-#include "spmm_tiles.h"
+#include "csr_reduce_tiles.h"
 
 namespace graphkit {
 namespace {
@@ -25,13 +25,13 @@ struct ReduceArgs {
   const index_t *rowptr, *col, *eid;
   const scalar_t *w, *x;
   int64_t num_src;
-  tiles::BadIndex* bad;
+  BadIndex* bad;
   scalar_t* out;
   int64_t* arg;
   int64_t H, F;
 };
 
-// Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (spmm_tiles.h); per head
+// Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (csr_reduce_tiles.h); per head
 // when weighted, since each head has its own weight, else the whole row is one vector. Sum/mean scale the result
 // (the mean's 1/degree).
 template <Reduce R, bool Weighted, typename scalar_t, typename index_t>
@@ -85,7 +85,7 @@ __attribute__((target("avx2,fma"))) void reduce_rows_avx2(const ReduceArgs<scala
 
 template <Reduce R>
 void dispatch(const at::Tensor& rowptr, const at::Tensor* col, const at::Tensor* eid, const at::Tensor* w,
-              const at::Tensor& x, at::Tensor& out, at::Tensor& arg, tiles::BadIndex& bad) {
+              const at::Tensor& x, at::Tensor& out, at::Tensor& arg, BadIndex& bad) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_reduce_cpu", [&] {
     using scalar = scalar_t;
     AT_DISPATCH_INDEX_TYPES(rowptr.scalar_type(), "csr_reduce_cpu_index", [&] {
@@ -111,7 +111,7 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
                                                   const c10::optional<at::Tensor>& weight_, const at::Tensor& x_,
                                                   c10::string_view reduce_) {
   const Reduce R = parse_reduce(std::string(reduce_));
-  // The kernel checks col's bounds as it gathers (spmm_tiles.h), except with no features, where it reads nothing.
+  // The kernel checks col's bounds as it gathers (csr_reduce_tiles.h), except with no features, where it reads nothing.
   const bool kernel_checks = x_.dim() == 3 && x_.size(1) * x_.size(2) > 0;
   validate_csr_reduce(rowptr_, col_, eid_, weight_, x_, /*col_bounds=*/!kernel_checks);
   TORCH_CHECK_TYPE(x_.scalar_type() == at::kFloat || x_.scalar_type() == at::kDouble,
@@ -138,15 +138,15 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cpu(const at::Tensor& rowptr_, con
   const at::Tensor* c = col_ ? &col : nullptr;
   const at::Tensor* ei = eid_ ? &eid : nullptr;
   const at::Tensor* wp = weight_ ? &w : nullptr;
-  tiles::BadIndex bad;
+  BadIndex bad;
   switch (R) {
     case Reduce::Sum: dispatch<Reduce::Sum>(rowptr, c, ei, wp, x, out, arg, bad); break;
     case Reduce::Mean: dispatch<Reduce::Mean>(rowptr, c, ei, wp, x, out, arg, bad); break;
     case Reduce::Max: dispatch<Reduce::Max>(rowptr, c, ei, wp, x, out, arg, bad); break;
     case Reduce::Min: dispatch<Reduce::Min>(rowptr, c, ei, wp, x, out, arg, bad); break;
   }
-  if (bad.seen.load(std::memory_order_acquire)) {
-    const int64_t b = bad.value.load(std::memory_order_relaxed);
+  if (bad.any()) {
+    const int64_t b = bad.get();
     TORCH_CHECK_VALUE(b >= 0, "col has negative index ", b);
     TORCH_CHECK_VALUE(false, "col has index ", b, " but x.size(0) is ", x.size(0));
   }

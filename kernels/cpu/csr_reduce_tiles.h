@@ -14,6 +14,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "../include/validate.h"
+
 namespace graphkit {
 namespace tiles {
 
@@ -53,16 +55,6 @@ GK_INLINE void prefetch_tile(const scalar_t* p, int bytes) {
   const char* c = reinterpret_cast<const char*>(p);
   for (int j = 0; j < bytes; j += 64) __builtin_prefetch(c + j, 0, 3);
 }
-
-// The first out-of-range index a gather met (any one of them when several threads meet one).
-struct BadIndex {
-  std::atomic<bool> seen{false};
-  std::atomic<int64_t> value{0};
-  void record(int64_t v) {
-    value.store(v, std::memory_order_relaxed);
-    seen.store(true, std::memory_order_release);
-  }
-};
 
 // Where the edges of a row read: x row col[k] (row k without col: segment) at element offset `off`, rows `stride`
 // apart; weight w[eid[k] * H + h] (w[k * H + h] without eid). The null checks are branches that never change
@@ -134,9 +126,16 @@ GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t o
 }
 
 // Max (IsMax) or min of w_k x[col[k]][off, off + n) over k in [b, e) into o, and into a the CSR position k of
-// the edge picked (-1 where none). Strict comparison: ties keep the earliest edge, as the torch path does. The
-// position is kept relative to b in lanes as wide as the scalar (int32 for float32), so it needs e - b < 2^31
-// for float32 (csr_reduce checks).
+// the edge picked. NaN semantics are torch's amax/amin (and the torch and CUDA paths'): a NaN wins over every
+// number and the first NaN wins over later ones, so a row containing NaN gives NaN with its arg at the first NaN
+// (its gradient goes there). Otherwise strict comparison: ties keep the earliest edge. A row of only -inf (max)
+// or +inf (min) keeps that value with arg = its first edge, so its gradient is not dropped. The position is kept
+// relative to b in lanes as wide as the scalar (int32 for float32), so it needs e - b < 2^31 for float32
+// (csr_reduce checks).
+//
+// "v wins" is !(v <= acc) && acc == acc for max: true when v is greater or v is NaN, false once acc is NaN. Both
+// compares are single vector instructions (cmpnle, cmpord), one more than the NaN-blind v > acc; the loop is
+// bound by the gathers, not by these.
 template <int V, bool IsMax, typename scalar_t, typename G>
 GK_INLINE void select_tile(const G& g, scalar_t* o, int64_t* a, int64_t b, int64_t e, int64_t off, int64_t n) {
   constexpr int L = int(lanes<scalar_t>());
@@ -152,12 +151,12 @@ GK_INLINE void select_tile(const G& g, scalar_t* o, int64_t* a, int64_t b, int64
       const scalar_t ww = g.weight(k);
       for (int64_t i = 0; i < n; ++i) {
         const scalar_t v = ww * xs[i];
-        const bool better = IsMax ? v > acc[i] : v < acc[i];
+        const bool better = (IsMax ? !(v <= acc[i]) : !(v >= acc[i])) && acc[i] == acc[i];
         acc[i] = better ? v : acc[i];
         am[i] = better ? k : am[i];
       }
     }
-    for (int64_t i = 0; i < n; ++i) o[i] = acc[i], a[i] = am[i];
+    for (int64_t i = 0; i < n; ++i) o[i] = acc[i], a[i] = am[i] < 0 ? b : am[i];  // all +-inf: the first edge
   } else {
     using lane_t = std::conditional_t<sizeof(scalar_t) == 4, int32_t, int64_t>;
     typedef scalar_t vec __attribute__((vector_size(32)));
@@ -175,14 +174,14 @@ GK_INLINE void select_tile(const G& g, scalar_t* o, int64_t* a, int64_t b, int64
         vec v;
         __builtin_memcpy(&v, xs + j * L, 32);
         v = ww * v;
-        const ivec better = IsMax ? (v > acc[j]) : (v < acc[j]);  // all-ones lanes where v wins
+        const ivec better = (IsMax ? ~(v <= acc[j]) : ~(v >= acc[j])) & (acc[j] == acc[j]);  // all-ones: v wins
         acc[j] = better ? v : acc[j];
         am[j] = better ? kk : am[j];
       }
     }
     for (int j = 0; j < V; ++j) {
       __builtin_memcpy(o + j * L, &acc[j], 32);
-      for (int i = 0; i < L; ++i) a[j * L + i] = am[j][i] < 0 ? int64_t(-1) : b + int64_t(am[j][i]);
+      for (int i = 0; i < L; ++i) a[j * L + i] = am[j][i] < 0 ? b : b + int64_t(am[j][i]);  // all +-inf: first edge
     }
   }
 }

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "../include/validate.h"
+
 namespace graphkit {
 namespace gather {
 
@@ -28,6 +30,9 @@ at::Tensor& gather_rows(const at::Tensor& src, const at::Tensor& index, at::Tens
                     "gather_rows: out must have shape [", index.numel(), ", ", src.size(1), "], got ", out.sizes());
   TORCH_CHECK_VALUE(src.is_contiguous() && out.is_contiguous(), "gather_rows: src and out must be contiguous");
   const at::Tensor idx = index.contiguous();
+  // The copy is a parallel memcpy: out sharing bytes with src (or index) would read rows already overwritten.
+  check_no_overlap("gather_rows", "out", out, "src", src);
+  check_no_overlap("gather_rows", "out", out, "index", idx);
   const int64_t n = idx.numel(), rows = src.size(0);
   const int64_t* ip = idx.data_ptr<int64_t>();
   const size_t row_bytes = (size_t)src.size(1) * src.element_size();
@@ -56,7 +61,5 @@ at::Tensor& gather_rows(const at::Tensor& src, const at::Tensor& index, at::Tens
 
 }  // namespace gather
 }  // namespace graphkit
-
-TORCH_LIBRARY_FRAGMENT(graphkit, m) { m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)"); }
 
 TORCH_LIBRARY_IMPL(graphkit, CPU, m) { m.impl("gather_rows", &graphkit::gather::gather_rows); }
