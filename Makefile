@@ -108,8 +108,9 @@ TORCH211_INC := build/torch-2.11/torch/include
 $(TORCH211_INC): | $(VENV)/.base
 	rm -rf build/torch-2.11 && mkdir -p build/torch-2.11
 	$(PIP) download -q torch==2.11.0 --no-deps --only-binary=:all: -d build/torch-2.11
-	cd build/torch-2.11 && $(VPY) -m zipfile -e torch-2.11.0-*.whl x && mv x/torch torch && rm -rf x torch-2.11.0-*.whl
-	find build/torch-2.11/torch -mindepth 1 -maxdepth 1 ! -name include -exec rm -rf {} +
+	$(VPY) -c "import glob, zipfile; z = zipfile.ZipFile(glob.glob('build/torch-2.11/torch-2.11.0-*.whl')[0]); \
+	  z.extractall('build/torch-2.11', [n for n in z.namelist() if n.startswith('torch/include/')])"
+	rm -f build/torch-2.11/torch-2.11.0-*.whl
 
 cuda-check: $(VENV)/.base $(if $(filter 1,$(CUDA_CHECK_211)),$(TORCH211_INC))
 	PYTHON=$(VPY) TORCH_EXTRA_INCLUDE="$(if $(filter 1,$(CUDA_CHECK_211)),$(abspath $(TORCH211_INC)))" \
