@@ -150,7 +150,7 @@ _TU = {"MUTAG": "188 molecules, 2 classes", "PROTEINS": "1,113 proteins, 2 class
        "3 classes", "REDDIT-BINARY": "2,000 threads, 2 classes", "COLLAB": "5,000 ego networks, 3 classes"}
 for _folder, _desc in _TU.items():
     register(_folder.lower(), _lazy("tu", "TUDataset", name=_folder), "tu", _under_root(_folder, f"{_folder}_A.txt"),
-             f"TUDataset {_folder}: {_desc} (any TU name: TUDataset(root, name))")
+             f"TUDataset {_folder}: {_desc} (or any TU name)")
 register("zinc", _lazy("zinc", "ZINC", subset=True), "molecule", _under_root("ZINC", "train.pickle", "train.index"),
          "ZINC subset: 12,000 molecules, constrained solubility, benchmark split")
 register("zinc-full", _lazy("zinc", "ZINC", subset=False), "molecule", _under_root("ZINC", "train.pickle"),

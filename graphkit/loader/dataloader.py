@@ -7,11 +7,11 @@ A ``torch.utils.data.DataLoader`` whose collate function is :func:`graphkit.data
 
 >>> import torch
 >>> from graphkit import Graph
->>> graphs = [Graph(x=torch.randn(n, 4), edge_index=torch.tensor([[0], [1]]), y=torch.tensor([n]),
-...                 kinds={"y": "graph"}) for n in (2, 3, 4)]
+>>> graphs = [Graph(x=torch.randn(n, 4), edge_index=torch.tensor([[0], [1]]), y=torch.tensor([n]))
+...           for n in (2, 3, 4)]  # a one-element y is a graph label, as in PyG
 >>> batches = list(DataLoader(graphs, batch_size=2))
 >>> batches[0]
-Batch(x=[5, 4], edge_index=[2, 2], y=[2], num_graphs=2)
+Batch(x=[5, 4], edge_index=[2, 2], y=[2] (graph), num_graphs=2)
 >>> batches[1].num_graphs
 1
 """

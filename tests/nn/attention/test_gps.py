@@ -27,6 +27,7 @@ def _batch(dtype=torch.float64, channels=8):
 )
 def test_gpsconv_matches_pyg(kwargs, dtype):
     pyg = require_peer("torch_geometric")
+    torch.manual_seed(0)  # the weights are drawn from the global RNG: fixed, so the case does not depend on test order
     b = _batch(dtype)
     theirs = pyg.nn.GPSConv(8, pyg.nn.GATConv(8, 4, heads=2), **kwargs).to(dtype)
     ours = GPSConv(8, GATConv(8, 4, heads=2), **kwargs).to(dtype)
@@ -42,7 +43,10 @@ def test_gpsconv_matches_pyg(kwargs, dtype):
             results.append([out, x.grad] + [p.grad for p in layer.parameters()])
             layer.zero_grad()
         for a, c in zip(*results):
-            torch.testing.assert_close(a, c, atol=tol, rtol=tol)
+            # float32: the cubic loss drives gradients to ~1e2, so an absolute 1e-5 would ask for agreement below
+            # one ulp; the tolerance is relative to the tensor's scale (float64 keeps the absolute 1e-10).
+            scale = max(1.0, c.abs().max().item()) if dtype == torch.float32 else 1.0
+            torch.testing.assert_close(a, c, atol=tol * scale, rtol=tol)
 
 
 def test_batch_is_read_from_a_batch_and_graphs_do_not_attend_to_each_other():
