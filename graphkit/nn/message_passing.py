@@ -336,8 +336,7 @@ class MessagePassing(torch.nn.Module):
                 f"{type(self).__name__}.message must return one row per edge ({adj_.num_edges}), "
                 f"got {getattr(first, 'shape', type(first).__name__)}"
             )
-        if isinstance(msg, Tensor) and self._default_aggregate and is_fusable(self.aggr_module) \
-                and adj_.graph is not None:
+        if isinstance(msg, Tensor) and self._default_aggregate and is_fusable(self.aggr_module):
             return self._reduce_on_csr(msg, adj_)
         return self.aggregate(msg, **self._collect(self._aggr_params, adj_, kwargs, "aggregate"))
 

@@ -351,13 +351,6 @@ class Adjacency:
         return self.edge_index[1]
 
     @property
-    def graph(self) -> "Adjacency":
-        """Transitional: layers written before this type test ``adj.graph is not None`` for "has a cached CSR"
-        (and key caches on it); every structure has one now, so this is the structure itself. Use the structure
-        directly; this goes once no layer reads it."""
-        return self
-
-    @property
     def num_edges(self) -> int:
         return int(self.edge_index.size(1))
 
