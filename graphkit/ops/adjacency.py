@@ -188,15 +188,12 @@ class Adjacency:
     __slots__ = ("edge_index", "num_src", "num_dst", "value", "_memo", "__weakref__")
 
     def __init__(self, edge_index: Tensor, num_src: int, num_dst: int, value: Optional[Tensor] = None, *,
-                 csr: Optional[CSR] = None, graph: Optional[HasAdjacency] = None) -> None:
+                 csr: Optional[CSR] = None) -> None:
         """A structure trusted as given (no bounds check: call :meth:`check_bounds`). ``csr`` seeds the memo
-        with an incoming-edge CSR the caller already has (the sampler emits one). ``graph`` (transitional, for
-        layers written before this type): a ``Graph`` over the same edges whose memo this structure shares."""
+        with an incoming-edge CSR the caller already has (the sampler emits one)."""
         self.edge_index, self.num_src, self.num_dst = edge_index, int(num_src), int(num_dst)
         self.value = value
         self._memo = _Memo()
-        if graph is not None:
-            self._memo = graph.adj._memo
         if csr is not None:
             self._memo.values["csr"] = csr
 
