@@ -95,6 +95,7 @@ def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
     torch's stable sort of a 1-D integer key is a radix sort, linear in E. Indices come back in the dtype of
     ``rows`` (int32 stays int32, which is what the kernels then read).
     """
+    num_rows = check_size("num_nodes", num_rows)  # before bincount allocates num_rows counters (2**40: 8 TiB)
     try:
         counts = torch.bincount(rows, minlength=num_rows) if rows.numel() else rows.new_zeros(num_rows,
                                                                                               dtype=torch.long)
