@@ -11,7 +11,7 @@ Parameter names match PyG, so a PyG model's state_dict loads unchanged.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from torch import Tensor
 from graphkit.batch import Batch
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
-__all__ = ["BasicGNN", "MLP"]
+__all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
 
 class MLP(torch.nn.Module):
     """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout."""
@@ -142,3 +142,22 @@ class BasicGNN(torch.nn.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_layers={self.num_layers})"
+
+
+class MultiHeadGNN(BasicGNN):
+    """A ``BasicGNN`` of multi-head attention convs, with PyG's head layout (the one rule of its ``GAT``):
+    hidden layers concatenate ``heads`` heads of ``hidden_channels // heads`` channels; the conv that maps
+    straight to ``out_channels`` (no jumping knowledge) averages its heads instead."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
+                 **kwargs: Any) -> None:
+        self._to_out = out_channels is not None and kwargs.get("jk") is None
+        super().__init__(in_channels, hidden_channels, num_layers, out_channels, **kwargs)
+
+    def head_layout(self, out_channels: int, heads: int, concat: bool = True) -> Tuple[int, bool]:
+        """``(channels per head, concat)`` for the conv being built (``len(self.convs)`` of them exist)."""
+        if self._to_out and len(self.convs) == self.num_layers - 1:
+            concat = False
+        if concat and out_channels % heads != 0:
+            raise ValueError(f"hidden_channels ({out_channels}) must be divisible by heads ({heads})")
+        return (out_channels // heads if concat else out_channels), concat

@@ -1,16 +1,16 @@
 """GAT: a :class:`~graphkit.nn.models.basic_gnn.BasicGNN` of :class:`~graphkit.nn.GATConv` (or ``GATv2Conv``)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
-from graphkit.nn.models.basic_gnn import BasicGNN
+from graphkit.nn.models.basic_gnn import MultiHeadGNN
 
 __all__ = ["GAT"]
 
 
-class GAT(BasicGNN):
+class GAT(MultiHeadGNN):
     r"""Graph attention stack; constructor and state_dict as PyG's ``GAT`` (``v2=True`` uses ``GATv2Conv``).
 
     Hidden layers run ``heads`` attention heads of ``hidden_channels // heads`` channels each and concatenate
@@ -32,23 +32,11 @@ class GAT(BasicGNN):
 
     supports_edge_attr = True
 
-    def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
-                 **kwargs: Any) -> None:
-        # PyG's rule: the conv that maps straight to out_channels (no jumping knowledge) averages its heads
-        self._to_out = out_channels is not None and kwargs.get("jk") is None
-        super().__init__(in_channels, hidden_channels, num_layers, out_channels, **kwargs)
-
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> torch.nn.Module:
         from graphkit.nn.attention import GATConv, GATv2Conv
 
         v2 = kwargs.pop("v2", False)
         heads = kwargs.pop("heads", 1)
-        concat = kwargs.pop("concat", True)
-        if self._to_out and len(self.convs) == self.num_layers - 1:
-            concat = False
-        if concat and out_channels % heads != 0:
-            raise ValueError(f"hidden_channels ({out_channels}) must be divisible by heads ({heads})")
-        if concat:
-            out_channels //= heads
+        out_channels, concat = self.head_layout(out_channels, heads, kwargs.pop("concat", True))
         conv = GATv2Conv if v2 else GATConv
         return conv(in_channels, out_channels, heads=heads, concat=concat, dropout=self.dropout.p, **kwargs)

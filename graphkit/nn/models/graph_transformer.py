@@ -1,16 +1,16 @@
 """GraphTransformer: a :class:`~graphkit.nn.models.basic_gnn.BasicGNN` of :class:`~graphkit.nn.TransformerConv`."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
-from graphkit.nn.models.basic_gnn import BasicGNN
+from graphkit.nn.models.basic_gnn import MultiHeadGNN
 
 __all__ = ["GraphTransformer"]
 
 
-class GraphTransformer(BasicGNN):
+class GraphTransformer(MultiHeadGNN):
     r"""A stack of graph transformer layers (Shi et al., UniMP): multi-head dot-product attention over each
     node's neighbours, heads concatenated in hidden layers and averaged in the layer that maps to
     ``out_channels`` (the layout of :class:`GAT`). Other conv kwargs (``beta``, ``edge_dim``, ``root_weight``)
@@ -33,19 +33,10 @@ class GraphTransformer(BasicGNN):
 
     supports_edge_attr = True
 
-    def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
-                 **kwargs: Any) -> None:
-        self._to_out = out_channels is not None and kwargs.get("jk") is None
-        super().__init__(in_channels, hidden_channels, num_layers, out_channels, **kwargs)
-
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> torch.nn.Module:
         from graphkit.nn.attention import TransformerConv
 
         heads = kwargs.pop("heads", 1)
-        concat = not (self._to_out and len(self.convs) == self.num_layers - 1)
-        if concat and out_channels % heads != 0:
-            raise ValueError(f"hidden_channels ({out_channels}) must be divisible by heads ({heads})")
-        if concat:
-            out_channels //= heads
+        out_channels, concat = self.head_layout(out_channels, heads)
         return TransformerConv(in_channels, out_channels, heads=heads, concat=concat, dropout=self.dropout.p,
                                **kwargs)
