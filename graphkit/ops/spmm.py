@@ -26,7 +26,6 @@ class _SpMM(torch.autograd.Function):
         out, arg = K.csr_reduce(rowptr, col, perm if w is not None else None, w, x, reduce)
         ctx.adj, ctx.reduce = adj, reduce
         ctx.save_for_backward(x, w, arg)
-        ctx.mark_non_differentiable(arg)
         return out
 
     @staticmethod
