@@ -360,6 +360,22 @@ class Adjacency:
         """Incoming edges grouped by target: ``(rowptr [num_dst+1], col [E] = sources, perm [E] = edge ids)``."""
         return self.derived("csr", lambda: build_csr(self.dst, self.src, self.num_dst))
 
+    def csr_eid(self) -> Optional[Tensor]:
+        """``csr()``'s ``perm`` as the kernels' edge-id argument, or ``None`` when it is the identity (the edges
+        are already grouped by target, as the samplers emit them). With ``None`` the kernels read and write
+        per-edge tensors (weights, scores, attention) at their CSR position, coalesced, instead of through a
+        permutation (CUDA review P9). Checked once per structure: one pass over ``perm``, one host sync on a GPU;
+        inside ``torch.compile`` an unchecked structure keeps ``perm`` (always correct)."""
+
+        def build() -> Optional[Tensor]:
+            perm = self.csr()[2]
+            if is_compiling():
+                return perm
+            ident = torch.arange(perm.numel(), device=perm.device, dtype=perm.dtype)
+            return None if bool(torch.equal(perm, ident)) else perm
+
+        return self.derived("csr_eid", build)
+
     def csr_t(self) -> CSR:
         """Outgoing edges grouped by source: ``(rowptr [num_src+1], col [E] = targets, perm [E] = edge ids)``."""
         return self.derived("csr_t", lambda: build_csr(self.src, self.dst, self.num_src))

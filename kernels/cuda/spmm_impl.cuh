@@ -21,30 +21,13 @@ struct Args {
   int64_t* arg;         // max/min only
   int64_t rows, H, F, HF, entries, nsrc, nw;
   DeviceError* err;
-  // hub split path
-  int64_t split;  // rows with more edges than this are split (INT64_MAX: never)
-  unsigned long long* counter;
-  int64_t* work_row;   // [slots] the row of each segment
-  int64_t* work_base;  // [slots] the slot of the row's first segment
-  int64_t slots;
+  SplitWork work;          // hub rows (common.cuh)
   acc_t<scalar_t>* part;  // [slots, HF]
   int64_t* part_arg;      // [slots, HF] (max/min)
 };
 
 template <typename acc>
 __device__ __forceinline__ acc init_value() { return acc(0); }
-
-// Register a hub row's segments in the work list (one lane per hub).
-template <typename scalar_t, typename index_t>
-__device__ void register_hub(const Args<scalar_t, index_t>& p, int64_t row, int64_t deg) {
-  const int64_t nseg = (deg + p.split - 1) / p.split;
-  const int64_t base = int64_t(atomicAdd(p.counter, (unsigned long long)nseg));
-  if (base + nseg > p.slots) return;  // impossible for a valid rowptr (sum of segments < 2 * entries / split)
-  for (int64_t j = 0; j < nseg; ++j) {
-    p.work_row[base + j] = row;
-    p.work_base[base + j] = base;
-  }
-}
 
 // Reads rowptr[row], rowptr[row+1]; `report` lets one lane record a bad rowptr.
 template <typename scalar_t, typename index_t>
@@ -127,8 +110,8 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, i
   const bool first = blockIdx.y == 0 && lane == 0;
   int64_t b, e;
   row_range(p, row, first, b, e);
-  if (e - b > p.split) {
-    if (first) register_hub(p, row, e - b);
+  if (e - b > p.work.split) {
+    if (first) p.work.add(row, e - b);
     return;
   }
   const int64_t tiles = (p.HF + kTile - 1) / kTile;
@@ -155,8 +138,8 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_narrow(const Args<scalar_t,
   if (row >= p.rows) return;  // no shuffles in this kernel
   int64_t b, e;
   row_range(p, row, f == 0, b, e);
-  if (e - b > p.split) {
-    if (f == 0) register_hub(p, row, e - b);
+  if (e - b > p.work.split) {
+    if (f == 0) p.work.add(row, e - b);
     return;
   }
   if (f >= p.HF) return;
@@ -194,11 +177,10 @@ template <typename scalar_t, typename index_t, int R, bool W>
 __global__ void __launch_bounds__(kBlock) csr_reduce_segments(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
-  if (slot >= p.slots || slot >= int64_t(*p.counter)) return;
-  const int64_t row = p.work_row[slot], seg = slot - p.work_base[slot];
-  int64_t b, e;
-  row_range(p, row, false, b, e);
-  const int64_t sb = b + seg * p.split, se = sb + p.split < e ? sb + p.split : e;
+  if (slot >= p.work.count()) return;
+  int64_t b, e, sb, se;
+  row_range(p, p.work.row[slot], false, b, e);
+  p.work.range(slot, b, e, sb, se);
   const int lane = threadIdx.x;
   const int64_t tiles = (p.HF + kTile - 1) / kTile;
   for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
@@ -224,12 +206,12 @@ template <typename scalar_t, typename index_t, int R>
 __global__ void __launch_bounds__(kBlock) csr_reduce_combine(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
-  if (slot >= p.slots || slot >= int64_t(*p.counter) || p.work_base[slot] != slot) return;
-  const int64_t row = p.work_row[slot];
+  if (slot >= p.work.count() || p.work.base[slot] != slot) return;
+  const int64_t row = p.work.row[slot];
   int64_t b, e;
   row_range(p, row, false, b, e);
-  const int64_t nseg = (e - b + p.split - 1) / p.split;
-  const int64_t last = slot + nseg <= p.slots ? slot + nseg : p.slots;
+  const int64_t nseg = p.work.segments(e - b);
+  const int64_t last = slot + nseg <= p.work.slots ? slot + nseg : p.work.slots;
   for (int64_t f = int64_t(blockIdx.y) * kWarp + threadIdx.x; f < p.HF; f += int64_t(gridDim.y) * kWarp) {
     acc a = acc(0);
     int64_t m = -1;
@@ -260,11 +242,11 @@ void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
         <<<dim3(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(tiles)), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  if (p.counter == nullptr) return;
-  const dim3 grid(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(tiles));
+  if (p.work.counter == nullptr) return;
+  const dim3 grid(unsigned(ceil_div(p.work.slots, kWarpsPerBlock)), grid_y(tiles));
   csr_reduce_segments<scalar_t, index_t, R, W><<<grid, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const dim3 grid_c(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(ceil_div(p.HF, kWarp)));
+  const dim3 grid_c(unsigned(ceil_div(p.work.slots, kWarpsPerBlock)), grid_y(ceil_div(p.HF, kWarp)));
   csr_reduce_combine<scalar_t, index_t, R><<<grid_c, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
@@ -287,13 +269,8 @@ void csr_reduce_launch(const ReduceLaunch& l) {
       p.rows = l.rows, p.H = l.H, p.F = l.F, p.HF = l.HF, p.entries = l.entries, p.nsrc = l.x.size(0);
       p.nw = l.w.defined() ? l.w.size(0) : 0;
       p.err = l.err;
-      p.split = std::numeric_limits<int64_t>::max();
-      if (l.counter.defined()) {
-        p.split = l.split;
-        p.counter = reinterpret_cast<unsigned long long*>(l.counter.data_ptr<int64_t>());
-        p.slots = l.work.size(1);
-        p.work_row = l.work.data_ptr<int64_t>();
-        p.work_base = p.work_row + p.slots;
+      p.work = l.work;
+      if (l.work.counter) {
         p.part = l.part.data_ptr<acc_t<scalar>>();
         p.part_arg = R >= 2 ? l.part_arg.data_ptr<int64_t>() : nullptr;
       }
