@@ -8,8 +8,23 @@ namespace cuda {
 
 namespace {
 
-constexpr int kCF = 2;      // features per lane in the wide kernel: a warp covers a tile of 64 features
-constexpr int kTile = kWarp * kCF;
+// How the lanes of a warp cover a tile of features in the wide kernels. V == 1: two features per lane, 32 apart
+// (a tile of 64, two coalesced scalar loads per edge). V == 2 or 4 (CUDA review P7): V consecutive features per
+// lane, loaded with one aligned V-wide vector load (8 or 16 bytes for float32), a tile of 32 * V. The host picks
+// V where H*F % V == 0, H*F >= 32 * V (every lane busy) and x is aligned to V elements.
+template <int V>
+struct Lanes {
+  static constexpr int kCF = V == 1 ? 2 : V;  // features per lane
+  static constexpr int kTile = kWarp * kCF;
+  static __device__ __forceinline__ int64_t feature(int64_t t, int lane, int c) {
+    return V == 1 ? t * kTile + lane + c * kWarp : t * kTile + lane * V + c;
+  }
+};
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
 template <typename scalar_t, typename index_t>
 struct Args {
   const index_t* rowptr;
@@ -42,15 +57,19 @@ __device__ __forceinline__ void row_range(const Args<scalar_t, index_t>& p, int6
   if (b < 0 || e > p.entries || e < b) b = e = 0;
 }
 
-// Accumulate edges [b, e) into a[c], m[c] for the features f0 + 32*c (the whole warp calls it).
-template <int R, bool W, typename scalar_t, typename index_t>
-__device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, int64_t b, int64_t e, int64_t f0,
-                                            acc_t<scalar_t> (&a)[kCF], int64_t (&m)[kCF]) {
+// Accumulate edges [b, e) into a[c], m[c] for the lane's features of tile t (the whole warp calls it).
+template <int R, bool W, int V, typename scalar_t, typename index_t>
+__device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, int64_t b, int64_t e, int64_t t,
+                                            acc_t<scalar_t> (&a)[Lanes<V>::kCF], int64_t (&m)[Lanes<V>::kCF]) {
   using acc = acc_t<scalar_t>;
+  constexpr int kCF = Lanes<V>::kCF;
   const int lane = threadIdx.x;
-  int64_t head[kCF];
+  int64_t feat[kCF], head[kCF];  // loop-invariant: no division in the edge loop (P5)
 #pragma unroll
-  for (int c = 0; c < kCF; ++c) head[c] = W ? (f0 + c * kWarp < p.HF ? (f0 + c * kWarp) / p.F : 0) : 0;
+  for (int c = 0; c < kCF; ++c) {
+    feat[c] = Lanes<V>::feature(t, lane, c);
+    head[c] = W && feat[c] < p.HF ? feat[c] / p.F : 0;
+  }
   for (int64_t kk = b; kk < e; kk += kWarp) {
     const int64_t k = kk + lane;
     index_t s_l = 0, e_l = 0;
@@ -70,11 +89,23 @@ __device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, in
       const int64_t s = p.col ? int64_t(__shfl_sync(kFull, s_l, j)) : kk + j;
       int64_t ee = 0;
       if (W) ee = p.eid ? int64_t(__shfl_sync(kFull, e_l, j)) : kk + j;
+      const scalar_t* xs = p.x + s * p.HF;
+      scalar_t xv[kCF];
+      if (V > 1) {  // H*F % V == 0: a lane's V features are all in range or all out
+        if (feat[0] < p.HF) {
+          const Vec<scalar_t, V> vec = *reinterpret_cast<const Vec<scalar_t, V>*>(xs + feat[0]);
+#pragma unroll
+          for (int c = 0; c < kCF; ++c) xv[c] = vec.v[c];
+        }
+      } else {
+#pragma unroll
+        for (int c = 0; c < kCF; ++c)
+          if (feat[c] < p.HF) xv[c] = xs[feat[c]];
+      }
 #pragma unroll
       for (int c = 0; c < kCF; ++c) {
-        const int64_t f = f0 + c * kWarp;
-        if (f < p.HF) {
-          const acc v = W ? acc(p.w[ee * p.H + head[c]]) * acc(p.x[s * p.HF + f]) : acc(p.x[s * p.HF + f]);
+        if (feat[c] < p.HF) {
+          const acc v = W ? acc(p.w[ee * p.H + head[c]]) * acc(xv[c]) : acc(xv[c]);
           if (R <= 1) {
             a[c] += v;
           } else if (better<R>(v, a[c], m[c] >= 0)) {
@@ -101,7 +132,7 @@ __device__ __forceinline__ void write_final(const Args<scalar_t, index_t>& p, in
   }
 }
 
-template <typename scalar_t, typename index_t, int R, bool W>
+template <typename scalar_t, typename index_t, int R, bool W, int V>
 __global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t row = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
@@ -114,17 +145,19 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, i
     if (first) p.work.add(row, e - b);
     return;
   }
-  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  using L = Lanes<V>;
+  const int64_t tiles = (p.HF + L::kTile - 1) / L::kTile;
   for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
-    const int64_t f0 = t * kTile + lane;
-    acc a[kCF];
-    int64_t m[kCF];
+    acc a[L::kCF];
+    int64_t m[L::kCF];
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
-    reduce_wide<R, W>(p, b, e, f0, a, m);
+    for (int c = 0; c < L::kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W, V>(p, b, e, t, a, m);
 #pragma unroll
-    for (int c = 0; c < kCF; ++c)
-      if (f0 + c * kWarp < p.HF) write_final<R>(p, row, f0 + c * kWarp, a[c], m[c], e - b);
+    for (int c = 0; c < L::kCF; ++c) {
+      const int64_t f = L::feature(t, lane, c);
+      if (f < p.HF) write_final<R>(p, row, f, a[c], m[c], e - b);
+    }
   }
 }
 
@@ -182,17 +215,17 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_segments(const Args<scalar_
   row_range(p, p.work.row[slot], false, b, e);
   p.work.range(slot, b, e, sb, se);
   const int lane = threadIdx.x;
-  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  using L = Lanes<1>;  // hub segments are few: the scalar layout, one instantiation
+  const int64_t tiles = (p.HF + L::kTile - 1) / L::kTile;
   for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
-    const int64_t f0 = t * kTile + lane;
-    acc a[kCF];
-    int64_t m[kCF];
+    acc a[L::kCF];
+    int64_t m[L::kCF];
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
-    reduce_wide<R, W>(p, sb, se, f0, a, m);
+    for (int c = 0; c < L::kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W, 1>(p, sb, se, t, a, m);
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) {
-      const int64_t f = f0 + c * kWarp;
+    for (int c = 0; c < L::kCF; ++c) {
+      const int64_t f = L::feature(t, lane, c);
       if (f < p.HF) {
         p.part[slot * p.HF + f] = a[c];
         if (R >= 2) p.part_arg[slot * p.HF + f] = m[c];
@@ -228,9 +261,27 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_combine(const Args<scalar_t
   }
 }
 
+// The widest vector layout (Lanes<V>) this call allows: 16 bytes per lane at most, H*F a multiple of V and at
+// least a full tile (no idle lanes), x aligned to V elements (so is every row, H*F being a multiple of V).
+template <typename scalar_t, typename index_t>
+int vector_width(const Args<scalar_t, index_t>& p) {
+  for (int v = 4; v > 1; v /= 2) {
+    if (int64_t(sizeof(scalar_t)) * v <= 16 && p.HF % v == 0 && p.HF >= int64_t(kWarp) * v &&
+        reinterpret_cast<uintptr_t>(p.x) % (sizeof(scalar_t) * v) == 0)
+      return v;
+  }
+  return 1;
+}
+
+template <typename scalar_t, typename index_t, int R, bool W, int V>
+void launch_wide(const Args<scalar_t, index_t>& p, cudaStream_t stream) {
+  const dim3 grid(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(ceil_div(p.HF, Lanes<V>::kTile)));
+  csr_reduce_wide<scalar_t, index_t, R, W, V><<<grid, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+}
+
 template <typename scalar_t, typename index_t, int R, bool W>
 void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
-  const int64_t tiles = ceil_div(p.HF, kTile);
+  const int64_t tiles = ceil_div(p.HF, Lanes<1>::kTile);
   if (p.HF <= kNarrow) {
     int G = 1;
     while (G < p.HF) G *= 2;
@@ -238,8 +289,11 @@ void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
     csr_reduce_narrow<scalar_t, index_t, R, W>
         <<<dim3(unsigned(ceil_div(p.rows, rows_per_block))), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p, G);
   } else {
-    csr_reduce_wide<scalar_t, index_t, R, W>
-        <<<dim3(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(tiles)), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+    switch (vector_width(p)) {
+      case 4: launch_wide<scalar_t, index_t, R, W, 4>(p, stream); break;
+      case 2: launch_wide<scalar_t, index_t, R, W, 2>(p, stream); break;
+      default: launch_wide<scalar_t, index_t, R, W, 1>(p, stream);
+    }
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   if (p.work.counter == nullptr) return;
