@@ -58,15 +58,27 @@ def _gather_rows_uva(src: Tensor, index: Tensor, pos: Tensor, out: Tensor, strea
     return out
 
 
-def _sample_neighbors(
-    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
-) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+def _sampled(like: Tensor, hops: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     # How many nodes and edges a sample reaches depends on the data: two unbacked sizes.
     ctx = torch.library.get_ctx()
     nodes, edges = ctx.new_dynamic_size(), ctx.new_dynamic_size()
-    new = rowptr.new_empty
-    return (new((nodes,)), new((nodes + 1,)), new((2, edges)), new((edges,)), new((len(fanouts) + 1,)),
-            new((len(fanouts),)))
+    new = like.new_empty
+    return (new((nodes,), dtype=torch.long), new((nodes + 1,), dtype=torch.long), new((2, edges), dtype=torch.long),
+            new((edges,), dtype=torch.long), new((hops + 1,), dtype=torch.long), new((hops,), dtype=torch.long))
+
+
+def _sample_neighbors(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    return _sampled(rowptr, len(fanouts))
+
+
+def _sample_neighbors_typed(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
+    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    # one fan-out per (hop, relation)
+    return _sampled(rowptr, len(fanouts) // max(int(rel_dst_type.size(0)), 1))
 
 
 _FAKES: Dict[str, Callable[..., object]] = {
@@ -79,6 +91,7 @@ _FAKES: Dict[str, Callable[..., object]] = {
     "gather_rows": _gather_rows,
     "gather_rows_uva": _gather_rows_uva,
     "sample_neighbors": _sample_neighbors,
+    "sample_neighbors_typed": _sample_neighbors_typed,
 }
 
 
