@@ -132,3 +132,13 @@ __all__ += ["SetTransformerAggregation"]
 from graphkit.nn.conv import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
+from graphkit.nn.pool import (  # noqa: E402
+    ASAPooling,
+    EdgePooling,
+    SAGPooling,
+    TopKPooling,
+    dense_diff_pool,
+    dense_mincut_pool,
+)
+
+__all__ += ["TopKPooling", "SAGPooling", "ASAPooling", "EdgePooling", "dense_diff_pool", "dense_mincut_pool"]

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-__all__ = ["glorot", "zeros", "reset"]
+__all__ = ["glorot", "uniform", "zeros", "reset"]
 
 
 def glorot(value: Optional[Tensor]) -> None:
@@ -16,6 +16,14 @@ def glorot(value: Optional[Tensor]) -> None:
         stdv = math.sqrt(6.0 / (value.size(-2) + value.size(-1)))
         with torch.no_grad():
             value.uniform_(-stdv, stdv)
+
+
+def uniform(size: int, value: Optional[Tensor]) -> None:
+    """Uniform on :math:`\\pm 1/\\sqrt{\\mathrm{size}}`, in place (PyG's ``uniform`` initialiser)."""
+    if value is not None:
+        bound = 1.0 / math.sqrt(size)
+        with torch.no_grad():
+            value.uniform_(-bound, bound)
 
 
 def zeros(value: Optional[Tensor]) -> None:
