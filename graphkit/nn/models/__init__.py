@@ -10,3 +10,6 @@ from graphkit.nn.models.neural_fingerprint import NeuralFingerprint
 from graphkit.nn.models.sage import GraphSAGE
 
 __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "GraphTransformer", "DGCNN", "LightGCN", "BPRLoss", "NeuralFingerprint"]
+from graphkit.nn.models.schnet import SchNet  # noqa: E402
+
+__all__ += ["SchNet"]

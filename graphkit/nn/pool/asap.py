@@ -15,6 +15,7 @@ from graphkit.nn.pool.select import PoolResult, SelectTopK, pool_inputs, pooled_
 from graphkit.utils.coalesce import coalesce
 from graphkit.utils.loop import add_remaining_self_loops, remove_self_loops
 from graphkit.utils.softmax import softmax
+from graphkit.utils.triplets import matching_pairs
 
 __all__ = ["ASAPooling", "ASAPOutput", "sparse_product"]
 
@@ -26,24 +27,11 @@ class ASAPOutput(PoolResult):
     fields = ("x", "edge_index", "edge_weight", "batch", "perm")
 
 
-def _matching_pairs(left: Tensor, right: Tensor, n: int) -> Tuple[Tensor, Tensor]:
-    """All ``(i, j)`` with ``left[i] == right[j]`` (keys in ``[0, n)``), grouped by ``i``: the join behind a
-    sparse-sparse product, without a dense or a Python loop."""
-    order = torch.sort(right, stable=True).indices
-    counts = torch.bincount(right, minlength=n)
-    start = counts.cumsum(0) - counts
-    per_left = counts[left]
-    i = torch.repeat_interleave(torch.arange(left.numel(), device=left.device), per_left)
-    offset = torch.arange(i.numel(), device=left.device) - torch.repeat_interleave(per_left.cumsum(0) - per_left,
-                                                                                  per_left)
-    return i, order[start[left[i]] + offset]
-
-
 def sparse_product(a_index: Tensor, a_value: Tensor, b_index: Tensor, b_value: Tensor, inner: int,
                    rows: int, cols: int) -> Tuple[Tensor, Tensor]:
     r"""The product of two sparse matrices given as ``(index [2, nnz], value)``: :math:`C_{ik} = \sum_j
     A_{ij} B_{jk}`, coalesced (sorted by row, then column), differentiable in both value vectors."""
-    i, j = _matching_pairs(a_index[1], b_index[0], inner)
+    i, j = matching_pairs(a_index[1], b_index[0], inner)
     index = torch.stack([a_index[0, i], b_index[1, j]])
     return coalesce(index, a_value[i] * b_value[j], num_nodes=max(rows, cols))
 
