@@ -3,7 +3,6 @@ interactions"), on graphkit's ``radius_graph`` and scatter kernel, with PyG's mo
 ``state_dict`` loads unchanged."""
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional, Tuple, Union
 
 import torch
