@@ -56,7 +56,8 @@ class ASAPooling(torch.nn.Module):
     :math:`\mathbf{S} = [s_{jc}]_{c \in \mathbf{i}}`. Self-loops of :math:`\mathbf{A}'` are removed (or completed
     with ``add_self_loops=True``). Same arguments and parameters (``lin``, ``att``, ``gnn_score``,
     ``gnn_intra_cluster``, ``select``) as PyG's ``ASAPooling``; the score softmax and both neighbourhood
-    reductions run on graphkit's kernels, :math:`\mathbf{S}^\top\mathbf{A}\mathbf{S}` as two sparse joins (:func:`sparse_product`).
+    reductions run on graphkit's kernels, :math:`\mathbf{S}^\top\mathbf{A}\mathbf{S}` as two sparse joins
+    (:func:`sparse_product`).
 
     Call it PyG's way, ``pool(x, edge_index, edge_weight, batch)``, or with a ``Graph``/``Batch`` in place of
     ``edge_index`` (its ``edge_weight`` field is used); :class:`ASAPOutput` unpacks as PyG's 5-tuple and carries

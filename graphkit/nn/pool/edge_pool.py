@@ -33,12 +33,17 @@ class EdgePoolOutput(PoolResult):
     fields = ("x", "edge_index", "batch", "unpool_info")
 
 
+_MAX_ROUNDS = 64
+
+
 def greedy_edge_matching(edge_index: Tensor, score: Tensor, num_nodes: int) -> Tensor:
     r"""The edges the greedy matching picks (best score first, skipping an edge when an end is taken), in score
     order, computed in parallel rounds: an edge joins when it is the best remaining edge at both its ends. With
     a strict order on the edges this picks exactly the sequential greedy matching, in
-    :math:`O(\text{rounds} \cdot |E|)` tensor work instead of a Python loop over the edges. A self-loop
-    :math:`(i, i)` matches :math:`i` alone. Ties in ``score`` are ordered by ``torch.sort``.
+    :math:`O(\text{rounds} \cdot |E|)` tensor work instead of a Python loop over the edges. Random scores need
+    :math:`O(\log |E|)` rounds; an adversarial order (scores rising along a long path) frees one edge per round, so
+    after 64 rounds the few edges left are finished sequentially. A self-loop :math:`(i, i)` matches :math:`i`
+    alone. Ties in ``score`` are ordered by ``torch.sort``.
 
     Shapes:
         edge_index ``(2, E)``, score ``(E,)`` -> ``(M,)`` edge ids.
@@ -53,7 +58,9 @@ def greedy_edge_matching(edge_index: Tensor, score: Tensor, num_nodes: int) -> T
     free = torch.ones(num_nodes, dtype=torch.bool, device=edge_index.device)
     active = torch.arange(edge_index.size(1), device=edge_index.device)
     picked = []
-    while active.numel():
+    for _ in range(_MAX_ROUNDS):
+        if not active.numel():
+            break
         src, dst = edge_index[0, active], edge_index[1, active]
         # Ranks as float64 (exact below 2**53) so the reduction runs on graphkit's scatter kernel.
         r = rank[active].to(torch.float64).view(-1, 1)
@@ -63,8 +70,23 @@ def greedy_edge_matching(edge_index: Tensor, score: Tensor, num_nodes: int) -> T
         free[src[win]] = False
         free[dst[win]] = False
         active = active[free[src] & free[dst]]
+    if active.numel():
+        picked.append(_sequential_tail(edge_index, rank, active, free))
     chosen = torch.cat(picked) if picked else active
     return chosen[torch.sort(rank[chosen]).indices]
+
+
+def _sequential_tail(edge_index: Tensor, rank: Tensor, active: Tensor, free: Tensor) -> Tensor:
+    """Finish the greedy matching over the edges still ``active``, in rank order (same result as more rounds)."""
+    active = active[torch.sort(rank[active]).indices]
+    ends = edge_index[:, active].t().tolist()
+    taken = set((~free).nonzero().view(-1).tolist())
+    keep = []
+    for pos, (s, t) in enumerate(ends):
+        if s not in taken and t not in taken:
+            keep.append(pos)
+            taken.update((s, t))
+    return active[torch.tensor(keep, dtype=torch.long, device=active.device)]
 
 
 class EdgePooling(torch.nn.Module):

@@ -27,8 +27,8 @@ from graphkit.nn.inits import uniform
 from graphkit.nn.normalization.resolver import activation_resolver
 from graphkit.utils.softmax import softmax
 
-__all__ = ["PoolInputs", "PoolResult", "PoolOutput", "pool_inputs", "topk", "filter_edges", "pooled_graph", "SelectTopK",
-           "keep_top_nodes"]
+__all__ = ["PoolInputs", "PoolResult", "PoolOutput", "pool_inputs", "topk", "filter_edges", "pooled_graph",
+           "SelectTopK", "keep_top_nodes"]
 
 
 class PoolInputs(NamedTuple):

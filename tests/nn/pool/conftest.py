@@ -32,7 +32,8 @@ def same_tuple() -> Callable[[Sequence[Any], Sequence[Any], torch.dtype], None]:
         for i, (a, b) in enumerate(zip(ours, theirs)):
             if isinstance(b, torch.Tensor):
                 assert isinstance(a, torch.Tensor), f"entry {i}: {type(a).__name__} where PyG has a tensor"
-                assert a.shape == b.shape and a.dtype == b.dtype, f"entry {i}: {a.shape}/{a.dtype} != {b.shape}/{b.dtype}"
+                assert a.shape == b.shape and a.dtype == b.dtype, \
+                    f"entry {i}: {a.shape}/{a.dtype} != {b.shape}/{b.dtype}"
                 torch.testing.assert_close(a, b, atol=tol, rtol=0, msg=f"entry {i} differs")
             else:
                 assert a is None and b is None, f"entry {i}: {a!r} != {b!r}"

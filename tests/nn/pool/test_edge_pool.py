@@ -32,11 +32,14 @@ def test_edge_pooling_matches_pyg(dtype, method, pool_batch, same_tuple) -> None
 
 def test_matching_equals_the_sequential_greedy() -> None:
     gen = torch.Generator().manual_seed(0)
-    for n, e in [(30, 80), (50, 40), (8, 60)]:
-        ei = torch.randint(0, n, (2, e), generator=gen)
-        score = torch.rand(e, generator=gen, dtype=torch.float64)
+    path = torch.stack([torch.arange(299), torch.arange(1, 300)])
+    cases = [(torch.randint(0, n, (2, e), generator=gen), torch.rand(e, generator=gen, dtype=torch.float64), n)
+             for n, e in [(30, 80), (50, 40), (8, 60)]]
+    # Scores rising along a path: one edge per round, so the sequential finish takes over.
+    cases.append((path, torch.arange(299, dtype=torch.float64), 300))
+    for ei, score, n in cases:
         taken, expected = set(), []
-        for i in torch.argsort(score, descending=True).tolist():
+        for i in torch.sort(score, descending=True).indices.tolist():
             s, t = ei[:, i].tolist()
             if s not in taken and t not in taken:
                 expected.append(i)
