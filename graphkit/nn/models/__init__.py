@@ -13,6 +13,6 @@ __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "GraphTransforme
 from graphkit.nn.models.schnet import SchNet  # noqa: E402
 
 __all__ += ["SchNet"]
-from graphkit.nn.models.dimenet import DimeNetPlusPlus  # noqa: E402
+from graphkit.nn.models.dimenet import DimeNet, DimeNetPlusPlus  # noqa: E402
 
-__all__ += ["DimeNetPlusPlus"]
+__all__ += ["DimeNet", "DimeNetPlusPlus"]

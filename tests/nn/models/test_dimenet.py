@@ -1,4 +1,4 @@
-"""DimeNet++ against PyG: state_dict, outputs and gradients by positions and parameters on a batch of molecules;
+"""DimeNet and DimeNet++ against PyG: state_dict, outputs and gradients by positions and parameters on a batch of molecules;
 the spherical basis and the vectorised triplets on their own."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from graphkit import Batch, Graph
-from graphkit.nn.models import DimeNetPlusPlus
+from graphkit.nn.models import DimeNet, DimeNetPlusPlus
 from graphkit.nn.models.dimenet_basis import SphericalBasisLayer, spherical_bessel_roots
 from graphkit.testing import require_peer
 from graphkit.testing.layers import assert_matches_pyg
@@ -14,6 +14,8 @@ from graphkit.utils import triplets
 
 SIZE = dict(hidden_channels=16, out_channels=2, num_blocks=2, int_emb_size=8, basis_emb_size=4, out_emb_channels=12,
             num_spherical=4, num_radial=3, cutoff=2.6)
+PLAIN_SIZE = dict(hidden_channels=12, out_channels=2, num_blocks=2, num_bilinear=3, num_spherical=4, num_radial=3,
+                  cutoff=2.6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -27,6 +29,16 @@ def test_dimenet_pp_matches_pyg(dtype, kwargs, molecules, pyg_on_our_radius_grap
     call = lambda m, kw: m(z, kw["pos"], batch)  # noqa: E731
     assert_matches_pyg(DimeNetPlusPlus(**SIZE, **kwargs), pyg.nn.DimeNetPlusPlus(**SIZE, **kwargs),
                        Graph(num_nodes=z.numel()), inputs={"pos": pos}, call=call, pyg_call=call, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_dimenet_matches_pyg(dtype, molecules, pyg_on_our_radius_graph) -> None:
+    pyg = require_peer("torch_geometric")
+    z, pos, batch = molecules(dtype)
+    kwargs = {**PLAIN_SIZE, "output_initializer": "glorot_orthogonal"}
+    call = lambda m, kw: m(z, kw["pos"], batch)  # noqa: E731
+    assert_matches_pyg(DimeNet(**kwargs), pyg.nn.DimeNet(**kwargs), Graph(num_nodes=z.numel()),
+                       inputs={"pos": pos}, call=call, pyg_call=call, dtype=dtype)
 
 
 def test_single_molecule_and_graph_call(molecules, pyg_on_our_radius_graph) -> None:
