@@ -18,9 +18,11 @@ PLAIN_SIZE = dict(hidden_channels=12, out_channels=2, num_blocks=2, num_bilinear
                   cutoff=2.6)
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("kwargs", [{}, {"output_initializer": "glorot_orthogonal", "act": "relu",
-                                         "envelope_exponent": 4, "num_after_skip": 1}], ids=["default", "options"])
+OPTIONS = {"act": "relu", "envelope_exponent": 4, "num_after_skip": 1}
+
+
+@pytest.mark.parametrize("dtype,kwargs", [(torch.float64, {}), (torch.float32, {}), (torch.float64, OPTIONS)],
+                         ids=["float64", "float32", "options"])
 def test_dimenet_pp_matches_pyg(dtype, kwargs, molecules, pyg_on_our_radius_graph) -> None:
     pyg = require_peer("torch_geometric")
     z, pos, batch = molecules(dtype)
