@@ -142,3 +142,6 @@ from graphkit.nn.pool import (  # noqa: E402
 )
 
 __all__ += ["TopKPooling", "SAGPooling", "ASAPooling", "EdgePooling", "dense_diff_pool", "dense_mincut_pool"]
+from graphkit.nn.models import DimeNet, DimeNetPlusPlus, SchNet  # noqa: E402
+
+__all__ += ["SchNet", "DimeNet", "DimeNetPlusPlus"]

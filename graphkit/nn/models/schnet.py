@@ -93,6 +93,11 @@ class RadiusInteractionGraph(torch.nn.Module):
 
     Shapes:
         pos ``(N, 3)``, batch ``(N,)`` -> edge_index ``(2, E)``, distances ``(E,)``.
+
+    >>> pos = torch.tensor([[0.0, 0, 0], [1.0, 0, 0], [5.0, 0, 0]])
+    >>> edge_index, dist = RadiusInteractionGraph(cutoff=2.0)(pos, torch.zeros(3, dtype=torch.long))
+    >>> edge_index.tolist(), dist.tolist()
+    ([[1, 0], [0, 1]], [1.0, 1.0])
     """
 
     def __init__(self, cutoff: float = 10.0, max_num_neighbors: int = 32) -> None:

@@ -191,6 +191,11 @@ class SelectTopK(torch.nn.Module):
 
     Shapes:
         x ``(N, F)``, batch ``(N,)`` -> perm ``(K,)``, score of all nodes ``(N,)``.
+
+    >>> select = SelectTopK(2, ratio=1)
+    >>> perm, score = select(torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 0, 1]))
+    >>> perm.numel(), score.shape
+    (2, torch.Size([3]))
     """
 
     def __init__(self, in_channels: int, ratio: Optional[Union[int, float]] = 0.5, min_score: Optional[float] = None,
