@@ -14,8 +14,6 @@ import math
 from functools import lru_cache
 import numpy as np
 import torch
-from scipy import special
-from scipy.optimize import brentq
 from torch import Tensor
 
 __all__ = ["Envelope", "BesselBasisLayer", "SphericalBasisLayer", "spherical_bessel_roots"]
@@ -74,6 +72,8 @@ class BesselBasisLayer(torch.nn.Module):
 
 
 def _spherical_jn(x: float, order: int) -> float:
+    from scipy import special  # scipy is imported when a DimeNet is built, not with graphkit.nn
+
     return float(special.spherical_jn(order, x))
 
 
@@ -86,6 +86,8 @@ def spherical_bessel_roots(num_orders: int, num_roots: int) -> np.ndarray:
     >>> [[round(float(r), 4) for r in row] for row in spherical_bessel_roots(2, 2)]
     [[3.1416, 6.2832], [4.4934, 7.7253]]
     """
+    from scipy.optimize import brentq
+
     roots = np.zeros((num_orders, num_roots), dtype=np.float32)
     brackets = np.arange(1, num_roots + num_orders) * np.pi  # the roots of j_0, enough to bracket every order
     roots[0] = brackets[:num_roots]
@@ -101,6 +103,8 @@ def spherical_bessel_roots(num_orders: int, num_roots: int) -> np.ndarray:
 def _normalisers(num_orders: int, num_roots: int) -> np.ndarray:
     r""":math:`1 / \sqrt{\tfrac12 j_{l+1}(z_{ln})^2}`, in float32 arithmetic (``j`` through
     :math:`\sqrt{\pi / 2x}\, J_{l+3/2}(x)`), as DimeNet's reference computes them."""
+    from scipy import special
+
     roots = spherical_bessel_roots(num_orders, num_roots)
     out = np.zeros_like(roots)
     for order in range(num_orders):
