@@ -72,7 +72,36 @@ class ResidualLayer(torch.nn.Module):
         return x + self.act(self.lin2(self.act(self.lin1(x))))
 
 
-class InteractionBlock(torch.nn.Module):
+class _InteractionBase(torch.nn.Module):
+    """What both interaction blocks share: the edge transforms ``lin_kj``/``lin_ji`` and the residual tail
+    (``layers_before_skip`` -> ``act(lin(h)) + x`` -> ``layers_after_skip``)."""
+
+    def __init__(self, hidden_channels: int, num_before_skip: int, num_after_skip: int, act: Callable) -> None:
+        super().__init__()
+        self.act = act
+        self.lin_kj = Linear(hidden_channels, hidden_channels)
+        self.lin_ji = Linear(hidden_channels, hidden_channels)
+        self.layers_before_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
+                                                      for _ in range(num_before_skip))
+        self.lin = Linear(hidden_channels, hidden_channels)
+        self.layers_after_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
+                                                     for _ in range(num_after_skip))
+
+    def reset_shared(self) -> None:
+        _init(self.lin_kj, self.lin_ji, self.lin)
+        for layer in (*self.layers_before_skip, *self.layers_after_skip):
+            layer.reset_parameters()
+
+    def skip(self, x: Tensor, h: Tensor) -> Tensor:
+        for layer in self.layers_before_skip:
+            h = layer(h)
+        h = self.act(self.lin(h)) + x
+        for layer in self.layers_after_skip:
+            h = layer(h)
+        return h
+
+
+class InteractionBlock(_InteractionBase):
     r"""DimeNet's interaction: each :math:`\mathbf{m}_{kj}` enters the message of :math:`j \to i` through a
     bilinear layer of the spherical basis:
 
@@ -86,44 +115,25 @@ class InteractionBlock(torch.nn.Module):
 
     def __init__(self, hidden_channels: int, num_bilinear: int, num_spherical: int, num_radial: int,
                  num_before_skip: int, num_after_skip: int, act: Callable) -> None:
-        super().__init__()
-        self.act = act
+        super().__init__(hidden_channels, num_before_skip, num_after_skip, act)
         self.lin_rbf = Linear(num_radial, hidden_channels, bias=False)
         self.lin_sbf = Linear(num_spherical * num_radial, num_bilinear, bias=False)
-        self.lin_kj = Linear(hidden_channels, hidden_channels)
-        self.lin_ji = Linear(hidden_channels, hidden_channels)
         self.W = torch.nn.Parameter(torch.empty(hidden_channels, num_bilinear, hidden_channels))
-        self.layers_before_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
-                                                      for _ in range(num_before_skip))
-        self.lin = Linear(hidden_channels, hidden_channels)
-        self.layers_after_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
-                                                     for _ in range(num_after_skip))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        _init(self.lin_rbf, self.lin_sbf, self.lin_kj, self.lin_ji, self.lin)
+        _init(self.lin_rbf, self.lin_sbf)
         with torch.no_grad():
             self.W.normal_(mean=0, std=2 / self.W.size(0))
-        for layer in (*self.layers_before_skip, *self.layers_after_skip):
-            layer.reset_parameters()
+        self.reset_shared()
 
     def forward(self, x: Tensor, rbf: Tensor, sbf: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
         x_kj = (self.act(self.lin_kj(x)) * self.lin_rbf(rbf))[idx_kj]
         x_kj = torch.einsum("tb,th,obh->to", self.lin_sbf(sbf), x_kj, self.W)
-        return _skip_connections(self, x, self.act(self.lin_ji(x)) + ops.scatter(x_kj, idx_ji, x.size(0)))
+        return self.skip(x, self.act(self.lin_ji(x)) + ops.scatter(x_kj, idx_ji, x.size(0)))
 
 
-def _skip_connections(block: torch.nn.Module, x: Tensor, h: Tensor) -> Tensor:
-    """The residual tail both interaction blocks share: Res* -> act(lin) + x -> Res*."""
-    for layer in block.layers_before_skip:
-        h = layer(h)
-    h = block.act(block.lin(h)) + x
-    for layer in block.layers_after_skip:
-        h = layer(h)
-    return h
-
-
-class InteractionPPBlock(torch.nn.Module):
+class InteractionPPBlock(_InteractionBase):
     r"""DimeNet++'s interaction: the message of :math:`j \to i` gathers those of every :math:`k \to j`, each
     weighted by its radial and spherical basis through low-rank projections:
 
@@ -136,35 +146,25 @@ class InteractionPPBlock(torch.nn.Module):
 
     def __init__(self, hidden_channels: int, int_emb_size: int, basis_emb_size: int, num_spherical: int,
                  num_radial: int, num_before_skip: int, num_after_skip: int, act: Callable) -> None:
-        super().__init__()
-        self.act = act
+        super().__init__(hidden_channels, num_before_skip, num_after_skip, act)
         self.lin_rbf1 = Linear(num_radial, basis_emb_size, bias=False)
         self.lin_rbf2 = Linear(basis_emb_size, hidden_channels, bias=False)
         self.lin_sbf1 = Linear(num_spherical * num_radial, basis_emb_size, bias=False)
         self.lin_sbf2 = Linear(basis_emb_size, int_emb_size, bias=False)
-        self.lin_kj = Linear(hidden_channels, hidden_channels)
-        self.lin_ji = Linear(hidden_channels, hidden_channels)
         self.lin_down = Linear(hidden_channels, int_emb_size, bias=False)
         self.lin_up = Linear(int_emb_size, hidden_channels, bias=False)
-        self.layers_before_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
-                                                      for _ in range(num_before_skip))
-        self.lin = Linear(hidden_channels, hidden_channels)
-        self.layers_after_skip = torch.nn.ModuleList(ResidualLayer(hidden_channels, act)
-                                                     for _ in range(num_after_skip))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        _init(self.lin_rbf1, self.lin_rbf2, self.lin_sbf1, self.lin_sbf2, self.lin_kj, self.lin_ji, self.lin_down,
-              self.lin_up, self.lin)
-        for layer in (*self.layers_before_skip, *self.layers_after_skip):
-            layer.reset_parameters()
+        _init(self.lin_rbf1, self.lin_rbf2, self.lin_sbf1, self.lin_sbf2, self.lin_down, self.lin_up)
+        self.reset_shared()
 
     def forward(self, x: Tensor, rbf: Tensor, sbf: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
         x_ji = self.act(self.lin_ji(x))
         x_kj = self.act(self.lin_down(self.act(self.lin_kj(x)) * self.lin_rbf2(self.lin_rbf1(rbf))))
         x_kj = x_kj[idx_kj] * self.lin_sbf2(self.lin_sbf1(sbf))
         x_kj = self.act(self.lin_up(ops.scatter(x_kj, idx_ji, x.size(0), reduce="sum")))
-        return _skip_connections(self, x, x_ji + x_kj)
+        return self.skip(x, x_ji + x_kj)
 
 
 class OutputBlock(torch.nn.Module):
