@@ -14,6 +14,8 @@ from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.models import (
     DGCNN,
     GAT,
+    PNA,
+    EdgeCNN,
     GCN,
     GIN,
     MLP,
@@ -51,6 +53,8 @@ __all__ = [
     "GraphSAGE",
     "GIN",
     "GAT",
+    "PNA",
+    "EdgeCNN",
     "GraphTransformer",
     "DGCNN",
     "LightGCN",
