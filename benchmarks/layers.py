@@ -207,6 +207,8 @@ def main() -> None:
             del steps
             gc.collect()
         lines.append("")
+    load = os.getloadavg()
+    lines += [f"Load average at the end: {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}.", ""]
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
