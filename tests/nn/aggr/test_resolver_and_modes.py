@@ -55,11 +55,10 @@ def test_mul_gives_one_for_isolated_nodes_and_exact_gradients_at_zero() -> None:
     ("attn", {"in_channels": 4, "out_channels": 6, "num_heads": 2}),
     ("logsumexp", {}), ("std", {}),
 ])
-def test_multi_aggregation_modes_in_sage_match_pyg(mode: str, mode_kwargs: dict) -> None:
-    pnn = require_peer("torch_geometric").nn
+def test_multi_aggregation_modes_in_sage_match_pyg(mode: str, mode_kwargs: dict, pyg_sage: Any) -> None:
     g = random_graph(15, 50, 4, seed=5)
     kw = dict(aggr=["mean", "max", "sum"], aggr_kwargs={"mode": mode, "mode_kwargs": mode_kwargs})
-    ours, theirs = gnn.SAGEConv(4, 3, **kw), pnn.SAGEConv(4, 3, **kw)
+    ours, theirs = gnn.SAGEConv(4, 3, **kw), pyg_sage(4, 3, **kw)
     assert_matches_pyg(ours, theirs, g)
     ours.fuse = False  # the message path combines the same way
     assert_matches_pyg(ours, theirs, g)
@@ -82,13 +81,13 @@ def test_multi_aggregation_mode_errors_name_what_is_missing() -> None:
     lambda a: a.LSTMAggregation(4, 4),
     lambda a: a.MultiAggregation(["mean", "max"], mode="proj", mode_kwargs={"in_channels": 4, "out_channels": 4}),
 ], ids=["mul", "median", "lstm", "multi-proj"])
-def test_pyg_aggregation_objects_as_aggr_match_pyg(make: Any) -> None:
+def test_pyg_aggregation_objects_as_aggr_match_pyg(make: Any, pyg_sage: Any) -> None:
     """A PyG aggregation module passed as ``aggr`` is used as it is (parameters included, so the state_dicts
     agree), whether the layer is graphkit's or PyG's."""
     pyg = require_peer("torch_geometric")
     g = _sorted_graph(seed=2)
     torch.manual_seed(0)
-    theirs = pyg.nn.SAGEConv(4, 3, aggr=make(pyg.nn.aggr))
+    theirs = pyg_sage(4, 3, aggr=make(pyg.nn.aggr))
     ours = gnn.SAGEConv(4, 3, aggr=make(pyg.nn.aggr))
     assert not ours.fusable()
     assert_matches_pyg(ours, theirs, g)

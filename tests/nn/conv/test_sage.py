@@ -37,10 +37,9 @@ def test_bipartite_sage_with_project_matches_pyg() -> None:
                        inputs={"x": (xs, xd)}, call=lambda m, k: m(k["x"], ei), pyg_call=lambda m, k: m(k["x"], ei))
 
 
-def test_sage_lstm_aggregation_matches_pyg() -> None:
+def test_sage_lstm_aggregation_matches_pyg(pyg_sage) -> None:
     """``aggr="lstm"`` sizes its LSTM from the source width, as PyG does; edges sorted by target."""
-    pnn = require_peer("torch_geometric").nn
     g = random_graph(12, 40, 5, seed=3)
     order = torch.argsort(g.edge_index[1], stable=True)
     g = type(g)(x=g.x, edge_index=g.edge_index[:, order])
-    assert_matches_pyg(gnn.SAGEConv(5, 4, aggr="lstm"), pnn.SAGEConv(5, 4, aggr="lstm"), g)
+    assert_matches_pyg(gnn.SAGEConv(5, 4, aggr="lstm"), pyg_sage(5, 4, aggr="lstm"), g)
