@@ -30,8 +30,10 @@ def _simple_graph(edge_dim: int = 3):
 
 
 @pytest.mark.parametrize("name", LAYERS)
-def test_edge_features_in_a_sparse_tensor_match_pyg(name: str) -> None:
-    """Without self-loops PyG takes the SparseTensor's values as edge_attr: the same call on both sides."""
+@pytest.mark.parametrize("container", ["SparseTensor", "torch.sparse"])
+def test_edge_features_in_a_sparse_tensor_match_pyg(name: str, container: str) -> None:
+    """Without self-loops PyG takes the sparse matrix's values (``[E, D]``: a hybrid ``torch.sparse`` COO) as
+    edge_attr: the same call on both sides."""
     torch_sparse = require_peer("torch_sparse")
     g = _simple_graph()
     kw = {} if name == "TransformerConv" else {"add_self_loops": False}
@@ -39,6 +41,8 @@ def test_edge_features_in_a_sparse_tensor_match_pyg(name: str) -> None:
     ei = g.edge_index
 
     def call(m: torch.nn.Module, k: Any) -> torch.Tensor:
+        if container == "torch.sparse":
+            return m(k["x"], torch.sparse_coo_tensor(ei.flip(0), k["e"], (12, 12, 3)).coalesce())
         adj_t = torch_sparse.SparseTensor(row=ei[1], col=ei[0], value=k["e"], sparse_sizes=(12, 12))
         return m(k["x"], adj_t)
 
