@@ -136,3 +136,6 @@ __all__ += ["SetTransformerAggregation"]
 from graphkit.nn.conv import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
+from graphkit.nn.aggr import MulAggregation, MultiAggregation  # noqa: E402
+
+__all__ += ["MulAggregation", "MultiAggregation"]

@@ -11,7 +11,8 @@ Every multi-head attention layer runs the same three steps on :class:`~graphkit.
 
 What the three layers share lives here once: the checked constructor arguments (``heads``, ``concat``,
 ``dropout``, ``edge_dim``, ``flow``), reading the structure and the edge features (an explicit ``edge_attr``
-without ``edge_dim`` is an error in all three; a ``Graph``'s own ``edge_attr`` is read when ``edge_dim`` is set),
+without ``edge_dim`` is an error in all three; when ``edge_dim`` is set, a ``Graph``'s own ``edge_attr`` or a
+sparse matrix's stored values are read, the latter also with GAT's self-loops, which PyG refuses there),
 ``size``, PyG's self-loop rule (cached per graph), merging heads (also for a graph with no nodes), the residual
 and bias terms, and ``return_attention_weights``.
 """
