@@ -13,3 +13,9 @@ from graphkit.nn.models.sage import GraphSAGE
 
 __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "PNA", "EdgeCNN", "GraphTransformer", "DGCNN",
            "LightGCN", "BPRLoss", "NeuralFingerprint"]
+from graphkit.nn.models.schnet import SchNet  # noqa: E402
+
+__all__ += ["SchNet"]
+from graphkit.nn.models.dimenet import DimeNet, DimeNetPlusPlus  # noqa: E402
+
+__all__ += ["DimeNet", "DimeNetPlusPlus"]
