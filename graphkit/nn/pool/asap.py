@@ -12,7 +12,6 @@ from graphkit import ops
 from graphkit.graph import Graph
 from graphkit.nn.conv.le import LEConv
 from graphkit.nn.pool.select import PoolResult, SelectTopK, pool_inputs, pooled_graph
-from graphkit.utils.coalesce import coalesce
 from graphkit.utils.loop import add_remaining_self_loops, remove_self_loops
 from graphkit.utils.softmax import softmax
 from graphkit.utils.triplets import matching_pairs
@@ -27,13 +26,32 @@ class ASAPOutput(PoolResult):
     fields = ("x", "edge_index", "edge_weight", "batch", "perm")
 
 
-def sparse_product(a_index: Tensor, a_value: Tensor, b_index: Tensor, b_value: Tensor, inner: int,
-                   rows: int, cols: int) -> Tuple[Tensor, Tensor]:
+def sparse_product(a_index: Tensor, a_value: Tensor, b_index: Tensor, b_value: Tensor, inner: int, cols: int
+                   ) -> Tuple[Tensor, Tensor]:
     r"""The product of two sparse matrices given as ``(index [2, nnz], value)``: :math:`C_{ik} = \sum_j
-    A_{ij} B_{jk}`, coalesced (sorted by row, then column), differentiable in both value vectors."""
+    A_{ij} B_{jk}` (``inner`` = the number of :math:`j`, ``cols`` of :math:`k`), coalesced (sorted by row, then
+    column), differentiable in both value vectors.
+
+    Shapes:
+        a_index ``(2, P)``, a_value ``(P,)``, b_index ``(2, Q)``, b_value ``(Q,)`` -> ``(2, R)``, ``(R,)``.
+
+    >>> ei, w = sparse_product(torch.tensor([[0, 0], [0, 1]]), torch.tensor([1.0, 2.0]),
+    ...                        torch.tensor([[0, 1], [1, 1]]), torch.tensor([3.0, 4.0]), inner=2, cols=2)
+    >>> ei.tolist(), w.tolist()
+    ([[0], [1]], [11.0])
+    """
     i, j = matching_pairs(a_index[1], b_index[0], inner)
-    index = torch.stack([a_index[0, i], b_index[1, j]])
-    return coalesce(index, a_value[i] * b_value[j], num_nodes=max(rows, cols))
+    # One sort of the (row, col) keys, then a segment sum over the runs (no second sort inside a scatter).
+    key, order = torch.sort(a_index[0, i] * max(cols, 1) + b_index[1, j])
+    if key.numel() == 0:
+        return a_index.new_zeros(2, 0), a_value.new_zeros(0)
+    first = torch.ones_like(key, dtype=torch.bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = first.nonzero().view(-1)
+    ptr = torch.cat([starts, starts.new_full((1,), key.numel())])
+    value = ops.segment((a_value[i] * b_value[j])[order], ptr, reduce="sum")
+    unique = key[starts]
+    return torch.stack([unique // max(cols, 1), unique % max(cols, 1)]), value
 
 
 class ASAPooling(torch.nn.Module):
@@ -123,8 +141,8 @@ class ASAPooling(torch.nn.Module):
         in_s = column[dst] >= 0
         s_index, s_value = torch.stack([src[in_s], column[dst[in_s]]]), score[in_s]
         a_value = weight if weight is not None else score.new_ones(ei.size(1))
-        as_index, as_value = sparse_product(ei, a_value, s_index, s_value, n, n, k)
-        new_ei, new_w = sparse_product(s_index.flip(0), s_value, as_index, as_value, n, k, k)
+        as_index, as_value = sparse_product(ei, a_value, s_index, s_value, n, k)
+        new_ei, new_w = sparse_product(s_index.flip(0), s_value, as_index, as_value, n, k)
         if self.add_self_loops:
             new_ei, new_w = add_remaining_self_loops(new_ei, new_w, fill_value=1.0, num_nodes=k)
         else:
