@@ -231,8 +231,8 @@ class HeteroGraph:
         object.__setattr__(self, "_nodes", {})
         object.__setattr__(self, "_edges", {})
         object.__setattr__(self, "_globals", {})
-        object.__setattr__(self, "_adj", None)
-        object.__setattr__(self, "_adj_key", None)
+        object.__setattr__(self, "_typed", None)
+        object.__setattr__(self, "_typed_key", None)
         for nt, spec in (nodes or {}).items():
             store = self.node_store(nt)
             if isinstance(spec, int):
@@ -282,7 +282,7 @@ class HeteroGraph:
             self._structure_changed()
         return store
 
-    def _edge_key(self, key: Any) -> EdgeType:
+    def _resolve_edge_type(self, key: Any) -> EdgeType:
         if isinstance(key, tuple) and len(key) == 2:  # (src, dst): the one relation between them
             found = [et for et in self._edges if (et[0], et[2]) == key]
         elif isinstance(key, str):
@@ -297,11 +297,11 @@ class HeteroGraph:
         """``h["paper"]``, ``h["author", "writes", "paper"]``, ``h["writes"]`` (a unique relation name) or
         ``h["author", "paper"]`` (the unique relation between the two)."""
         if isinstance(key, str) and key not in self._nodes and any(et[1] == key for et in self._edges):
-            return self._edges[self._edge_key(key)]
+            return self._edges[self._resolve_edge_type(key)]
         if isinstance(key, str):
             return self.node_store(key)
         if isinstance(key, tuple) and len(key) == 2:
-            return self._edges[self._edge_key(key)]
+            return self._edges[self._resolve_edge_type(key)]
         return self.edge_store(key)
 
     def __contains__(self, key: Any) -> bool:
@@ -455,14 +455,14 @@ class HeteroGraph:
                 if name != "edge_index" and _rows(value) != store.num_edges:
                     raise ValueError(f"edge type {et!r}: field {name!r} has {_rows(value)} rows but num_edges is "
                                      f"{store.num_edges}")
-        if self._adj is not None and self._adj.stale():
+        if self._typed is not None and self._typed.stale():
             self._structure_changed()
         return self
 
     # ------------------------------------------------------------------ the typed structure
     def _structure_changed(self) -> None:
-        object.__setattr__(self, "_adj", None)
-        object.__setattr__(self, "_adj_key", None)
+        object.__setattr__(self, "_typed", None)
+        object.__setattr__(self, "_typed_key", None)
 
     def _structure_key(self) -> Tuple[Any, ...]:
         def version(t: Tensor) -> Any:
@@ -522,11 +522,11 @@ class HeteroGraph:
     def adj(self) -> Adjacency:
         """The one structure over all node and edge types (global ids), built once; every op accepts it."""
         key = self._structure_key()
-        if self._adj is None or self._adj_key != key or self._adj.stale():
+        if self._typed is None or self._typed_key != key:  # O(1); validate() runs the checksum
             n = self.num_nodes
-            object.__setattr__(self, "_adj", Adjacency(self.global_edge_index(), n, n))
-            object.__setattr__(self, "_adj_key", key)
-        return self._adj
+            object.__setattr__(self, "_typed", Adjacency(self.global_edge_index(), n, n))
+            object.__setattr__(self, "_typed_key", key)
+        return self._typed
 
     def derived(self, key: Any, build: Callable[[], Any]) -> Any:
         """Memoise ``build()`` with the typed structure (see :meth:`Adjacency.derived`)."""
@@ -644,11 +644,11 @@ class HeteroGraph:
         for et, s in self._edges.items():
             store = out._edges[et] = EdgeStore(out, et)
             store._fields.update({k: fn(v) for k, v in s._fields.items()})
-        adj = self._adj
-        if adj is not None and not adj.stale() and self._adj_key == self._structure_key():
+        adj = self._typed
+        if adj is not None and not adj.stale() and self._typed_key == self._structure_key():
             adj = adj.transfer(fn(adj.edge_index), fn)  # the CSRs move with the graph
-            object.__setattr__(out, "_adj", adj)
-            object.__setattr__(out, "_adj_key", out._structure_key())
+            object.__setattr__(out, "_typed", adj)
+            object.__setattr__(out, "_typed_key", out._structure_key())
         else:
             out._structure_changed()
         return out

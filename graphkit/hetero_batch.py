@@ -90,7 +90,7 @@ class HeteroBatch(HeteroGraph):
                 setattr(out, name, list(values))
         object.__setattr__(out, "_ptr", ptr)
         object.__setattr__(out, "_edge_ptr", {et: _offsets(c) for et, c in edge_counts.items()})
-        object.__setattr__(out, "_slices", slices)
+        object.__setattr__(out, "_global_slices", slices)
         object.__setattr__(out, "_num_graphs", len(graphs))
         return out
 
@@ -135,8 +135,8 @@ class HeteroBatch(HeteroGraph):
                 if name != "edge_index":
                     part.set(name, value[e0:e1])
         for name, value in self.globals().items():
-            if name in self._slices:
-                s = self._slices[name]
+            if name in self._global_slices:
+                s = self._global_slices[name]
                 setattr(out, name, value[s[i]:s[i + 1]])
             else:
                 setattr(out, name, value[i])
@@ -156,13 +156,13 @@ class HeteroBatch(HeteroGraph):
         return out  # type: ignore[return-value]
 
     def _extra_state(self) -> Dict[str, Any]:
-        return {"ptr": dict(self._ptr), "edge_ptr": dict(self._edge_ptr), "slices": dict(self._slices),
+        return {"ptr": dict(self._ptr), "edge_ptr": dict(self._edge_ptr), "slices": dict(self._global_slices),
                 "num_graphs": self._num_graphs}
 
     def _load_extra_state(self, state: Dict[str, Any]) -> None:
         object.__setattr__(self, "_ptr", dict(state["ptr"]))
         object.__setattr__(self, "_edge_ptr", {tuple(k): v for k, v in state["edge_ptr"].items()})
-        object.__setattr__(self, "_slices", dict(state["slices"]))
+        object.__setattr__(self, "_global_slices", dict(state["slices"]))
         object.__setattr__(self, "_num_graphs", int(state["num_graphs"]))
 
     def __len__(self) -> int:
