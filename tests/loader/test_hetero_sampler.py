@@ -131,11 +131,21 @@ def test_bad_typed_input() -> None:
 def test_kernel_rejects_a_corrupt_typed_csr_in_subprocess() -> None:
     assert_raises_in_subprocess(
         """
-import torch
+import torch, graphkit._C
 rowptr = torch.tensor([0, 1, 3, 5]); col = torch.tensor([0, 0, 0, 0, 0]); perm = torch.arange(5)
 torch.ops.graphkit.sample_neighbors_typed(rowptr, col, perm, torch.tensor([1]), torch.tensor([0, 2]),
                                           torch.tensor([0, 3]), torch.tensor([0]), [1], False, 0)
 """,
         "ValueError",
         "relation 0 has 3 CSR rows but its target type has 2 nodes",
+    )
+    assert_raises_in_subprocess(  # a CSR entry past the nodes: found as it is read, not read out of bounds
+        """
+import torch, graphkit._C
+rowptr = torch.tensor([0, 1, 2]); col = torch.tensor([0, 99]); perm = torch.arange(2)
+torch.ops.graphkit.sample_neighbors_typed(rowptr, col, perm, torch.tensor([0, 1]), torch.tensor([0, 2]),
+                                          torch.tensor([0, 2]), torch.tensor([0]), [-1], False, 0)
+""",
+        "ValueError",
+        "col has index 99 but num_nodes is 2",
     )
