@@ -4,8 +4,10 @@
   bundled UMLS, Kinships and Nations (their own train/valid/test splits). One entity type, one edge type per
   relation (``("entity", relation, "entity")``, the training triples), ``edge_reltype`` as biokg has it, and a
   ``random`` split of ``head``/``relation``/``tail``/``head_type``/``tail_type`` dicts whose valid and test parts
-  carry ``head_neg``/``tail_neg``: ``min(500, num_entities - 1)`` corrupted entities per triple (never the true
-  one), drawn once with a fixed seed, as biokg ships its own negatives.
+  carry ``head_neg``/``tail_neg``: ``min(500, num_entities - 1)`` corrupted entities per triple, drawn once with a
+  fixed seed, as biokg ships its own negatives. These small graphs are dense (UMLS: most ``(h, r)`` have many
+  true tails), so the negatives are *filtered*: an entity that completes any known triple is left out and the row
+  is padded with ``-1``, which the KG task scores as ``-inf`` (the filtered ranking pykeen reports).
 * ``ogbn-movielens``: a typed node-classification graph in **ogbn-mag's** format, from MovieLens-100k
   (``recbole``'s files): ``user`` (943, features: age/100 and the occupation one-hot), ``movie`` (1,682, features:
   normalised release year), ``genre`` (featureless, as mag's author/field types); relations
@@ -85,15 +87,21 @@ def _kg(source: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, List[str
     graph = {"edge_index_dict": edge_index, "num_nodes_dict": {"entity": n}, "edge_reltype": reltype}
     k = min(MAX_NEGATIVES, n - 1)
     rng = np.random.default_rng(0)
+    every_id = np.concatenate(list(ids.values()))
+    known = np.zeros((n, len(relations), n), dtype=bool)  # the filter: every triple of every split
+    known[every_id[:, 0], every_id[:, 1], every_id[:, 2]] = True
     split: Dict[str, Any] = {}
     for s, part in ids.items():
         entry = {"head": part[:, 0].copy(), "relation": part[:, 1].copy(), "tail": part[:, 2].copy(),
                  "head_type": np.full(part.shape[0], "entity"), "tail_type": np.full(part.shape[0], "entity")}
         if s != "train":
-            for side, true in (("head_neg", part[:, 0]), ("tail_neg", part[:, 2])):
+            h, r, t = part[:, 0], part[:, 1], part[:, 2]
+            # true[i, e]: e completes triple i to a known triple (the true entity itself included)
+            for side, true in (("head_neg", known[:, r, t].T), ("tail_neg", known[h, r, :])):
                 keys = rng.random((part.shape[0], n))
-                keys[np.arange(part.shape[0]), true] = np.inf  # never the true entity
-                entry[side] = np.argsort(keys, axis=1)[:, :k].astype(np.int64)
+                keys[true] = np.inf  # filtered entities sort last and become -1
+                order = np.argsort(keys, axis=1)[:, :k]
+                entry[side] = np.where(np.take_along_axis(keys, order, 1) == np.inf, -1, order).astype(np.int64)
         split[s] = entry
     return graph, split, {"entity": entities, "relation": relations}
 

@@ -151,7 +151,7 @@ class TrainConfig:
         _check_model(cfg.model, task)
         _check_optimizer(cfg.optimizer)
         check_device_name(cfg.device)
-        if cfg.batch_size < (0 if task == "node" else 1):
+        if cfg.batch_size < (0 if task in ("node", "hetero") else 1):
             zero = " (0, full batch, is for node prediction only)" if cfg.batch_size == 0 else ""
             raise ValueError(f"batch_size must be at least {0 if task == 'node' else 1} for {task} prediction, "
                              f"got {cfg.batch_size}{zero}")

@@ -16,11 +16,12 @@ Training (sLCWA, as pykeen calls it): each positive triple gets ``NEGATIVES`` co
 half of the tail, drawn uniformly from the entities of the corrupted side's type (torch's global generator, so
 a resumed run draws the same ones); loss: softplus, :math:`\mathrm{softplus}(-f^+) + \mathrm{softplus}(f^-)`
 averaged. Evaluation ranks each valid/test triple against the data set's own negatives (``head_neg`` and
-``tail_neg``, as ogbl-biokg ships them) and scores with ogb's official ``Evaluator`` (MRR, Hits@1/3/10).
+``tail_neg``, as ogbl-biokg ships them; ``-1`` padding of a filtered row scores ``-inf``) and scores with ogb's
+official ``Evaluator`` (MRR, Hits@1/3/10).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +32,7 @@ from graphkit.train.base import Task, shuffled_chunks
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores
 
-__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "kg_triples", "relation_ids"]
+__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "kg_triples", "relation_ids", "padded_scores"]
 
 KG_MODELS = ("distmult", "complex", "transe", "rotate", "rgcn")
 NEGATIVES = 32  # corruptions per positive triple during training
@@ -58,6 +59,13 @@ def kg_triples(graph: HeteroGraph, part: Dict[str, Any]) -> Tuple[Tensor, Tensor
         head = head + torch.tensor([off[str(t)] for t in part["head_type"]], dtype=torch.long)
         tail = tail + torch.tensor([off[str(t)] for t in part["tail_type"]], dtype=torch.long)
     return head, rel, tail
+
+
+def padded_scores(score: Callable[[Tensor], Tensor], negatives: Tensor) -> Tensor:
+    """``score(negatives)`` with ``-1`` entries (a filtered row's padding) scored ``-inf``: never above a positive."""
+    pad = negatives < 0
+    out = score(negatives.clamp(min=0))
+    return out.masked_fill(pad, float("-inf")) if bool(pad.any()) else out
 
 
 class KGModel(nn.Module):
@@ -184,13 +192,16 @@ class KGTask(Task):
             if split == "train":  # train triples against the validation negatives, wrapped into their own types
                 th, tt_ = self.node_type[h[sl]], self.node_type[t[sl]]
                 head_off, tail_off = self.type_start[th], self.type_start[tt_]
-                neg_h, neg_t = neg_h % self.type_count[th].unsqueeze(1), neg_t % self.type_count[tt_].unsqueeze(1)
-            neg_h = neg_h + head_off.unsqueeze(1)
-            neg_t = neg_t + tail_off.unsqueeze(1)
+                neg_h = torch.where(neg_h < 0, neg_h, neg_h % self.type_count[th].unsqueeze(1))
+                neg_t = torch.where(neg_t < 0, neg_t, neg_t % self.type_count[tt_].unsqueeze(1))
+            neg_h = torch.where(neg_h < 0, neg_h, neg_h + head_off.unsqueeze(1))
+            neg_t = torch.where(neg_t < 0, neg_t, neg_t + tail_off.unsqueeze(1))
             pos = self.model.score(ent, hh, rr, tt)
             pos_all += [pos, pos]
-            neg_all += [self.model.score(ent, neg_h.to(self.device), rr.unsqueeze(1), tt.unsqueeze(1)),
-                        self.model.score(ent, hh.unsqueeze(1), rr.unsqueeze(1), neg_t.to(self.device))]
+            neg_all += [padded_scores(lambda e: self.model.score(ent, e, rr.unsqueeze(1), tt.unsqueeze(1)),
+                                      neg_h.to(self.device)),
+                        padded_scores(lambda e: self.model.score(ent, hh.unsqueeze(1), rr.unsqueeze(1), e),
+                                      neg_t.to(self.device))]
         return link_scores("mrr", torch.cat(pos_all), torch.cat(neg_all))
 
     @torch.no_grad()
