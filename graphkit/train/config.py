@@ -62,8 +62,8 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
                  patience=20, batch_size=1024),
     "graph": dict(model="gin", epochs=60, lr=0.003, weight_decay=0.0, hidden=64, layers=3, dropout=0.0,
                   patience=20, batch_size=64),
-    "hetero": dict(model="rgcn", epochs=50, lr=0.01, weight_decay=0.0, hidden=32, layers=2, dropout=0.5,
-                   patience=20, batch_size=0),
+    "hetero": dict(model="rgcn", epochs=100, lr=0.01, weight_decay=0.0, hidden=32, layers=2, dropout=0.5,
+                   patience=50, batch_size=0),
     "kg": dict(model="distmult", epochs=100, lr=0.01, weight_decay=0.0, hidden=64, layers=2, dropout=0.0,
                patience=20, batch_size=512),
 }
