@@ -31,14 +31,16 @@ Conventions, written down once:
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 import torch
 from torch import Tensor
 
 from graphkit.ops.adjacency import CSR, Adjacency, check_bounds
 
-__all__ = ["Graph", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
+T = TypeVar("T")
+
+__all__ = ["Graph", "Transfers", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
 
 NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
 KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
@@ -60,7 +62,28 @@ def _as_index(value: Any, name: str) -> Tensor:
     return value if value.dtype == torch.int64 else value.long()
 
 
-class Graph:
+class Transfers:
+    """``to``/``cpu``/``pin_memory``/``clone`` of a graph value, written once over its ``map_tensors(fn)``
+    (``Graph`` and ``graphkit.hetero.HeteroGraph``)."""
+
+    def map_tensors(self: T, fn: Callable[[Tensor], Tensor]) -> T:
+        raise NotImplementedError
+
+    def to(self: T, device: Any, non_blocking: bool = False) -> T:
+        """A copy on ``device`` (the cached structure moves too, so it is not rebuilt there)."""
+        return self.map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def cpu(self: T) -> T:
+        return self.to("cpu")
+
+    def pin_memory(self: T) -> T:
+        return self.map_tensors(lambda t: t.pin_memory())
+
+    def clone(self: T) -> T:
+        return self.map_tensors(lambda t: t.clone())
+
+
+class Graph(Transfers):
     """A (possibly batched) sparse graph with typed node, edge and graph fields.
 
     Args:
@@ -474,18 +497,9 @@ class Graph:
     def _map_extra(self, out: "Graph", fn: Callable[[Tensor], Tensor]) -> None:
         """Hook for subclasses (``Batch``) whose own bookkeeping tensors must follow ``to()``/``clone()``."""
 
-    def to(self, device: Any, non_blocking: bool = False) -> "Graph":
-        """A copy on ``device`` (the cached CSR moves too, so it is not rebuilt there)."""
-        return self._map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
-
-    def cpu(self) -> "Graph":
-        return self.to("cpu")
-
-    def pin_memory(self) -> "Graph":
-        return self._map_tensors(lambda t: t.pin_memory())
-
-    def clone(self) -> "Graph":
-        return self._map_tensors(lambda t: t.clone())
+    def map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
+        """A copy with ``fn`` applied to every tensor (the cached CSR too, so ``to()`` does not rebuild it)."""
+        return self._map_tensors(fn)
 
     # ---------------------------------------------------------- persistence
     def __getstate__(self) -> Dict[str, Any]:

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import torch
 from torch import Tensor
 
-from graphkit.graph import EDGE, GRAPH, NODE, Graph
+from graphkit.graph import EDGE, GRAPH, NODE, Graph, Transfers
 from graphkit.ops.adjacency import CSR, Adjacency, build_csr
 from graphkit.ops._checks import check_range
 
@@ -217,7 +217,7 @@ class EdgeStore(_Store):
         return self
 
 
-class HeteroGraph:
+class HeteroGraph(Transfers):
     """A heterogeneous graph (see the module docstring for the layout and the rules).
 
     Args:
@@ -652,18 +652,6 @@ class HeteroGraph:
         else:
             out._structure_changed()
         return out
-
-    def to(self, device: Any, non_blocking: bool = False) -> "HeteroGraph":
-        return self.map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
-
-    def cpu(self) -> "HeteroGraph":
-        return self.to("cpu")
-
-    def pin_memory(self) -> "HeteroGraph":
-        return self.map_tensors(lambda t: t.pin_memory())
-
-    def clone(self) -> "HeteroGraph":
-        return self.map_tensors(lambda t: t.clone())
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self) -> Dict[str, Any]:

@@ -134,6 +134,24 @@ static void add_seeds(Frontier& fr, const int64_t* seeds, int64_t B, int64_t N) 
   }
 }
 
+// Draw `cnt` edges of one CSR row [begin, begin + deg) for local target `local` into slots [off, off + cnt) of
+// `ed` (global source, local target, global edge id). col and perm entries are checked as they are read; a bad
+// one is recorded and replaced by a harmless 0, and the caller raises after the parallel loop.
+static inline void draw_row(const Csr& g, Edges& ed, int64_t begin, int64_t deg, int64_t k, bool replace, Rng& rng,
+                            int64_t off, int64_t cnt, int64_t local, std::vector<int64_t>& scratch,
+                            BadIndex& bad_col, BadIndex& bad_perm) {
+  int64_t* pos = ed.eid.data() + off;
+  sample_one(begin, deg, k, replace, rng, pos, scratch);
+  for (int64_t j = 0; j < cnt; ++j) {
+    int64_t s = g.col[pos[j]], e = g.perm[pos[j]];
+    if (__builtin_expect(uint64_t(s) >= uint64_t(g.N), 0)) bad_col.record(s), s = 0;
+    if (__builtin_expect(uint64_t(e) >= uint64_t(g.E), 0)) bad_perm.record(e), e = 0;
+    ed.src[off + j] = s;
+    ed.dst[off + j] = local;
+    pos[j] = e;
+  }
+}
+
 // One hop: the frontier is local ids [fs, fe); appends its sampled edges to `ed` and the new nodes to `fr`.
 static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_t fe, int64_t hop, int64_t k,
                        bool replace, int64_t seed) {
@@ -175,16 +193,7 @@ static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_
       ed.sub_deg[local] = cnt;
       if (cnt == 0) continue;
       Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)local);
-      int64_t* pos = ed.eid.data() + off;
-      sample_one(begin, deg, k, replace, rng, pos, scratch);
-      for (int64_t j = 0; j < cnt; ++j) {
-        int64_t s = g.col[pos[j]], e = g.perm[pos[j]];
-        if (__builtin_expect(uint64_t(s) >= uint64_t(g.N), 0)) bad_col.record(s), s = 0;
-        if (__builtin_expect(uint64_t(e) >= uint64_t(g.E), 0)) bad_perm.record(e), e = 0;
-        ed.src[off + j] = s;
-        ed.dst[off + j] = local;
-        pos[j] = e;
-      }
+      draw_row(g, ed, begin, deg, k, replace, rng, off, cnt, local, scratch, bad_col, bad_perm);
     }
   });
   TORCH_CHECK_VALUE(!bad_col.any(), "sample_neighbors: col has index ", bad_col.get(), " but num_nodes is ", g.N);
@@ -307,16 +316,7 @@ static void sample_hop_typed(const TypedCsr& tg, Frontier& fr, Edges& ed, int64_
         const int64_t cnt = sample_count(deg, k[r], replace);
         if (cnt == 0) continue;
         Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)(local * R + r));
-        int64_t* pos = ed.eid.data() + off;
-        sample_one(begin, deg, k[r], replace, rng, pos, scratch);
-        for (int64_t j = 0; j < cnt; ++j) {
-          int64_t s = g.col[pos[j]], e = g.perm[pos[j]];
-          if (__builtin_expect(uint64_t(s) >= uint64_t(g.N), 0)) bad_col.record(s), s = 0;
-          if (__builtin_expect(uint64_t(e) >= uint64_t(g.E), 0)) bad_perm.record(e), e = 0;
-          ed.src[off + j] = s;
-          ed.dst[off + j] = local;
-          pos[j] = e;
-        }
+        draw_row(g, ed, begin, deg, k[r], replace, rng, off, cnt, local, scratch, bad_col, bad_perm);
         off += cnt;
       }
     }

@@ -5,7 +5,6 @@ import gzip
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from graphkit import Graph, HeteroGraph
@@ -15,20 +14,9 @@ from graphkit.datasets.ogb_raw import torch_split
 from graphkit.testing import require_peer
 
 
-@pytest.fixture(scope="module")
-def hetero_root(tmp_path_factory, request):
-    require_peer("ogb")
-    pytest.importorskip("pykeen")
-    root = tmp_path_factory.mktemp("hetero_fixtures")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GRAPHKIT_HETERO_FIXTURES", str(root))
-    request.addfinalizer(mp.undo)
-    return root
-
-
-def test_kg_fixture_is_ogbl_biokg_format(hetero_root: Path) -> None:
+def test_kg_fixture_is_ogbl_biokg_format(hetero_fixtures: Path) -> None:
     ds = load_ogb("ogbl-nations")
-    folder = hetero_root / "ogbl_nations"
+    folder = hetero_fixtures / "ogbl_nations"
     assert {p.name for p in (folder / "raw").iterdir()} == {"edge_index_dict.npz", "num_nodes_dict.npz",
                                                           "num_edges_dict.npz", "edge_reltype.npz"}
     split = torch_split(folder / "split" / "random" / "split_dict.pt")  # ogb's saver wrote it: read it the safe way
@@ -57,7 +45,7 @@ def test_kg_fixture_is_ogbl_biokg_format(hetero_root: Path) -> None:
         assert len(tails) == 14 - sum((h, r, e) in known for e in range(14))
 
 
-def test_movielens_fixture_is_ogbn_mag_format(hetero_root: Path) -> None:
+def test_movielens_fixture_is_ogbn_mag_format(hetero_fixtures: Path) -> None:
     ds = load_ogb("ogbn-movielens")
     g = ds.graph
     assert g.metadata() == (["genre", "movie", "user"], [("movie", "has_genre", "genre"), ("user", "rates", "movie")])
@@ -78,7 +66,7 @@ def test_movielens_fixture_is_ogbn_mag_format(hetero_root: Path) -> None:
     assert not list(Path(__file__).resolve().parents[2].glob("**/ml-100k.inter"))  # never copied into the repo
 
 
-def test_a_rebuilt_fixture_is_identical(hetero_root: Path, tmp_path: Path) -> None:
+def test_a_rebuilt_fixture_is_identical(hetero_fixtures: Path, tmp_path: Path) -> None:
     a = build_fixture("ogbl-nations", tmp_path / "a")
     b = build_fixture("ogbl-nations", tmp_path / "b")
     for name in ("edge_index_dict.npz", "edge_reltype.npz"):

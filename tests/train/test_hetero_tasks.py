@@ -11,22 +11,11 @@ from graphkit.testing import require_peer
 from graphkit.train.kg import KG_MODELS, KGModel
 
 
-@pytest.fixture(scope="module")
-def hetero_env(tmp_path_factory, request):
-    require_peer("ogb")
-    pytest.importorskip("pykeen")
-    root = tmp_path_factory.mktemp("hetero_fixtures")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GRAPHKIT_HETERO_FIXTURES", str(root))
-    request.addfinalizer(mp.undo)
-    return root
-
-
 def _summary(out) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
-def test_train_hetero_node_rgcn(hetero_env, tmp_path) -> None:
+def test_train_hetero_node_rgcn(hetero_fixtures, tmp_path) -> None:
     out = tmp_path / "h"
     assert main(["train", "--task", "hetero", "--epochs", "3", "--out", str(out), "--progress", "off"]) == 0
     s = _summary(out)
@@ -36,7 +25,7 @@ def test_train_hetero_node_rgcn(hetero_env, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("model", KG_MODELS)
-def test_train_kg_every_model(hetero_env, tmp_path, model) -> None:
+def test_train_kg_every_model(hetero_fixtures, tmp_path, model) -> None:
     out = tmp_path / model
     assert main(["train", "--dataset", "ogbl-nations", "--model", model, "--epochs", "2", "--hidden", "16",
                  "--out", str(out), "--progress", "off"]) == 0
@@ -45,7 +34,7 @@ def test_train_kg_every_model(hetero_env, tmp_path, model) -> None:
     assert set(s["final"]["test"]) == {"mrr", "hits@1", "hits@3", "hits@10"}
 
 
-def test_kg_learns_umls(hetero_env, tmp_path) -> None:
+def test_kg_learns_umls(hetero_fixtures, tmp_path) -> None:
     # DistMult on UMLS, 15 epochs: filtered MRR against the fixture's negatives is far above chance (~0.05)
     out = tmp_path / "umls"
     assert main(["train", "--task", "kg", "--epochs", "15", "--out", str(out), "--progress", "off"]) == 0
@@ -76,6 +65,6 @@ def test_kg_scores_match_their_formulas() -> None:
         assert torch.allclose(m(h, r, t), want, atol=1e-5), name
 
 
-def test_kg_task_rejects_a_non_kg(hetero_env, tmp_path) -> None:
+def test_kg_task_rejects_a_non_kg(hetero_fixtures, tmp_path) -> None:
     out = tmp_path / "bad"
     assert main(["train", "--dataset", "ogbn-movielens", "--task", "kg", "--epochs", "1", "--out", str(out)]) != 0
