@@ -40,7 +40,7 @@ from graphkit.ops.adjacency import CSR, Adjacency, check_bounds
 
 T = TypeVar("T")
 
-__all__ = ["Graph", "Transfers", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
+__all__ = ["Graph", "Transfers", "FieldAttributes", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
 
 NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
 KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
@@ -60,6 +60,46 @@ def _as_index(value: Any, name: str) -> Tensor:
     if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor (int64), got dtype {value.dtype}")
     return value if value.dtype == torch.int64 else value.long()
+
+
+class FieldAttributes:
+    """Fields as attributes, written once for ``Graph`` and HeteroGraph's node and edge stores: ``g.name`` reads
+    the field dict named by ``FIELDS`` (``None`` for an unset name in ``OPTIONAL``, which PyG users expect to read
+    as ``None``; else ``AttributeError``), ``g.name = v`` calls ``set`` (``None`` removes), ``del g.name``
+    calls ``remove``. Private names and properties are plain attributes."""
+
+    FIELDS = "_fields"
+    OPTIONAL: Collection[str] = ()
+
+    def _owner_name(self) -> str:
+        return type(self).__name__
+
+    def set(self, name: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def remove(self, name: str) -> None:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fields = self.__dict__[self.FIELDS]
+        if name in fields:
+            return fields[name]
+        if name in self.OPTIONAL:
+            return None
+        raise AttributeError(f"{self._owner_name()} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)
+        elif value is None:
+            self.remove(name)
+        else:
+            self.set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.remove(name)
 
 
 class Transfers:
@@ -83,7 +123,7 @@ class Transfers:
         return self.map_tensors(lambda t: t.clone())
 
 
-class Graph(Transfers):
+class Graph(FieldAttributes, Transfers):
     """A (possibly batched) sparse graph with typed node, edge and graph fields.
 
     Args:
@@ -105,6 +145,9 @@ class Graph(Transfers):
     >>> g["x"] is g.x, [(name, kind) for name, kind, _ in g.items()]
     (True, [('x', 'node'), ('edge_index', 'edge_index')])
     """
+
+    FIELDS = "_store"
+    OPTIONAL = _OPTIONAL_NAMES
 
     def __init__(
         self,
@@ -154,27 +197,6 @@ class Graph(Transfers):
             self.set("y", y, kinds.get("y"))
 
     # ------------------------------------------------------------------ fields
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        store = self.__dict__["_store"]
-        if name in store:
-            return store[name]
-        if name in _OPTIONAL_NAMES:
-            return None
-        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
-            object.__setattr__(self, name, value)
-        elif value is None:
-            self.remove(name)
-        else:
-            self.set(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        self.remove(name)
-
     def __contains__(self, name: str) -> bool:
         return name in self._store
 

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import torch
 from torch import Tensor
 
-from graphkit.graph import EDGE, GRAPH, NODE, Graph, Transfers
+from graphkit.graph import EDGE, GRAPH, NODE, FieldAttributes, Graph, Transfers
 from graphkit.ops.adjacency import CSR, Adjacency, build_csr
 from graphkit.ops._checks import check_range
 
@@ -70,34 +70,19 @@ def _fmt_type(t: Union[NodeType, EdgeType]) -> str:
     return f"node type {t!r}" if isinstance(t, str) else f"edge type {t!r}"
 
 
-class _Store:
+class _Store(FieldAttributes):
     """Fields of one type; ``object.__setattr__`` keeps the bookkeeping out of the field namespace."""
+
+    FIELDS = "_fields"
+    OPTIONAL = _OPTIONAL
 
     def __init__(self, owner: "HeteroGraph", key: Union[NodeType, EdgeType]) -> None:
         object.__setattr__(self, "_owner", owner)
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_fields", {})
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        fields = self.__dict__["_fields"]
-        if name in fields:
-            return fields[name]
-        if name in _OPTIONAL:
-            return None
-        raise AttributeError(f"{_fmt_type(self._key)} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(getattr(type(self), name, None), property):
-            object.__setattr__(self, name, value)
-        elif value is None:
-            self.remove(name)
-        else:
-            self.set(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        self.remove(name)
+    def _owner_name(self) -> str:
+        return _fmt_type(self.__dict__["_key"])
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._fields:
@@ -122,9 +107,6 @@ class _Store:
     def remove(self, name: str) -> None:
         self._fields.pop(name, None)
         self._owner._structure_changed()
-
-    def set(self, name: str, value: Any) -> "_Store":
-        raise NotImplementedError
 
     def _check_name(self, name: str) -> None:
         if name.startswith("_") or name in _HOMOGENEOUS_NAMES or name in ("num_nodes", "num_edges"):

@@ -134,6 +134,19 @@ static void add_seeds(Frontier& fr, const int64_t* seeds, int64_t B, int64_t N) 
   }
 }
 
+// Room for one hop's `total` edges after the `base` already sampled (returned), and in-degree slots for the
+// local nodes [0, fe); beyond kMaxSampledEdges per call the hop raises instead of allocating.
+static int64_t grow(Edges& ed, int64_t total, int64_t fe, int64_t hop, const char* op) {
+  const int64_t base = (int64_t)ed.src.size();
+  TORCH_CHECK_VALUE(base + total <= kMaxSampledEdges, op, ": hop ", hop, " would sample ", total, " edges (",
+                    base + total, " in all); at most ", kMaxSampledEdges, " per call");
+  ed.src.resize(base + total);
+  ed.dst.resize(base + total);
+  ed.eid.resize(base + total);
+  ed.sub_deg.resize(fe, 0);
+  return base;
+}
+
 // Draw `cnt` edges of one CSR row [begin, begin + deg) for local target `local` into slots [off, off + cnt) of
 // `ed` (global source, local target, global edge id). col and perm entries are checked as they are read; a bad
 // one is recorded and replaced by a harmless 0, and the caller raises after the parallel loop.
@@ -168,13 +181,7 @@ static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_
     check_csr_row(g.rowptr, v, g.E);
     counts[i + 1] = counts[i] + sample_count(g.rowptr[v + 1] - g.rowptr[v], k, replace);
   }
-  const int64_t base = (int64_t)ed.src.size(), total = counts[F];
-  TORCH_CHECK_VALUE(base + total <= kMaxSampledEdges, "sample_neighbors: hop ", hop, " would sample ", total,
-                    " edges (", base + total, " in all); at most ", kMaxSampledEdges, " per call");
-  ed.src.resize(base + total);
-  ed.dst.resize(base + total);
-  ed.eid.resize(base + total);
-  ed.sub_deg.resize(fe, 0);
+  const int64_t base = grow(ed, counts[F], fe, hop, "sample_neighbors"), total = counts[F];
   // (3) parallel sampling: node i writes edge positions into eid[base + counts[i] ...]. col and perm entries are
   // checked as they are read; a bad one is recorded and replaced by a harmless 0, and the call raises below.
   // Grain 1024 nodes: a parallel region costs tens of microseconds, far more on an oversubscribed machine.
@@ -296,13 +303,7 @@ static void sample_hop_typed(const TypedCsr& tg, Frontier& fr, Edges& ed, int64_
     }
     counts[i + 1] = counts[i] + c;
   }
-  const int64_t base = (int64_t)ed.src.size(), total = counts[F];
-  TORCH_CHECK_VALUE(base + total <= kMaxSampledEdges, "sample_neighbors_typed: hop ", hop, " would sample ", total,
-                    " edges (", base + total, " in all); at most ", kMaxSampledEdges, " per call");
-  ed.src.resize(base + total);
-  ed.dst.resize(base + total);
-  ed.eid.resize(base + total);
-  ed.sub_deg.resize(fe, 0);
+  const int64_t base = grow(ed, counts[F], fe, hop, "sample_neighbors_typed"), total = counts[F];
   BadIndex bad_col, bad_perm;
   at::parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
     std::vector<int64_t> scratch;
