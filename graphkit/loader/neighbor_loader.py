@@ -33,6 +33,7 @@ from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
 from graphkit.ops import ext_available
+from graphkit.transforms.base import apply_transform, check_transform
 
 if TYPE_CHECKING:
     from graphkit.loader.hetero_sampler import HeteroFanouts
@@ -225,7 +226,7 @@ class NeighborLoader:
             self.input_nodes = as_index(input_nodes, graph.num_nodes)
         self.batch_size = batch_size
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
-        self.prefetch, self.transform = prefetch, transform
+        self.prefetch, self.transform = prefetch, check_transform(transform, "transform")
         self.device = torch.device(device) if device is not None else None
         self.epoch = 0
 
@@ -252,7 +253,7 @@ class NeighborLoader:
             annotate(batch, "batch_size", int(pos.numel()))
             if self.input_type is not None:
                 annotate(batch, "input_type", self.input_type)
-            yield self.transform(batch) if self.transform is not None else batch
+            yield apply_transform(self.transform, batch)
 
     def __iter__(self) -> Iterator[Graph]:
         batches = self._batches(self._epoch_seed())
