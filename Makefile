@@ -38,7 +38,7 @@ $(VENV)/.core: $(VENV)/.base pyproject.toml setup.py
 # Peers (two source builds) and every extra: what `make test` needs.
 $(VENV)/.dev: $(VENV)/.core pyproject.toml
 	$(PIPC) --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18
-	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist]"
+	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist,kg]"
 	$(PIPC) --no-deps $(DATA_PKGS)
 	touch $@
 
