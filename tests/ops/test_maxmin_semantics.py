@@ -104,3 +104,14 @@ def test_nan_made_by_the_weight_product_propagates(backend: str, reduce: str, F:
         ref = _amax(x[ei[0]] * w.view(-1, 1), ei[1], 2, reduce)
         torch.testing.assert_close(out, ref, equal_nan=True)
         assert out[0, 0].isnan() and not out[1].isnan().any()
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_nan_found_past_the_first_scan_chunk(backend: str, reduce: str) -> None:
+    # x larger than one chunk of the kernel's NaN scan (65,536 entries), the only NaN in its last entries
+    x = torch.randn(5000, 64)
+    x[4999, 63] = NAN
+    ei = torch.tensor([[0, 4999, 1], [0, 0, 1]])
+    out = ops.spmm(ei, x, reduce=reduce, num_nodes=2)
+    torch.testing.assert_close(out, _amax(x[ei[0]], ei[1], 2, reduce), equal_nan=True)
+    assert out[0, 63].isnan() and not out[0, :63].isnan().any()
