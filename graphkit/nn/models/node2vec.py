@@ -10,7 +10,8 @@ a walk scores the start against the rest, and against as many windows of uniform
 Shapes:
     ``forward(batch)`` -> ``(len(batch), embedding_dim)`` (all ``(N, embedding_dim)`` without ``batch``);
     ``pos_sample(batch)``, ``neg_sample(batch)`` -> ``(len(batch) * walks_per_node * r, context_size)`` with
-    ``r = walk_length + 2 - context_size`` windows per walk (times ``num_negative_samples`` for negatives).
+    ``r = walk_length + 1 - context_size`` windows per walk (times ``num_negative_samples`` for negatives),
+    window-major as PyG's (all walks' first windows, then their second, ...).
 
 >>> import torch
 >>> ring = torch.arange(6)
@@ -18,7 +19,7 @@ Shapes:
 >>> model = Node2Vec(edge_index, embedding_dim=8, walk_length=4, context_size=3, walks_per_node=2)
 >>> pos_rw, neg_rw = next(iter(model.loader(batch_size=3, seed=0)))
 >>> pos_rw.shape, neg_rw.shape, model().shape
-(torch.Size([18, 3]), torch.Size([18, 3]), torch.Size([6, 8]))
+(torch.Size([12, 3]), torch.Size([12, 3]), torch.Size([6, 8]))
 >>> bool(model.loss(pos_rw, neg_rw) > 0)
 True
 """
@@ -45,8 +46,8 @@ class Node2Vec(torch.nn.Module):
     Args:
         edge_index: ``[2, E]`` edges (walks follow ``edge_index[0] -> edge_index[1]``).
         embedding_dim: size of each embedding.
-        walk_length: steps per walk (a walk has ``walk_length + 1`` nodes).
-        context_size: window size; ``2 <= context_size <= walk_length + 1``.
+        walk_length: nodes per walk, the start included (PyG 2.8's meaning: ``walk_length - 1`` steps).
+        context_size: window size; ``2 <= context_size <= walk_length``.
         walks_per_node: walks started from each node of a batch.
         p, q: node2vec's return and in-out parameters (``p = q = 1``: DeepWalk's uniform walk).
         num_negative_samples: negative windows per positive one.
@@ -62,11 +63,10 @@ class Node2Vec(torch.nn.Module):
             raise ValueError(f"edge_index must be a [2, E] tensor, got {getattr(edge_index, 'shape', edge_index)!r}")
         check_positive_int("embedding_dim", embedding_dim)
         _check_walk_args(walk_length, p, q)
-        check_positive_int("walk_length", walk_length)
+        check_positive_int("walk_length", walk_length, 2)
         if isinstance(context_size, bool) or not isinstance(context_size, int) or not (
-                2 <= context_size <= walk_length + 1):
-            raise ValueError(f"context_size must be an int in [2, walk_length + 1 = {walk_length + 1}], "
-                             f"got {context_size!r}")
+                2 <= context_size <= walk_length):
+            raise ValueError(f"context_size must be an int in [2, walk_length = {walk_length}], got {context_size!r}")
         self.walks = WalkGraph(edge_index[0].cpu(), edge_index[1].cpu(), num_nodes)
         self.num_nodes = self.walks.num_nodes
         self.embedding_dim, self.walk_length, self.context_size = embedding_dim, walk_length, context_size
@@ -93,19 +93,19 @@ class Node2Vec(torch.nn.Module):
         return Node2VecLoader(self, batch_size, shuffle, seed, prefetch)
 
     def _windows(self, rw: Tensor) -> Tensor:
-        return rw.unfold(1, self.context_size, 1).reshape(-1, self.context_size)
+        return rw.unfold(1, self.context_size, 1).transpose(0, 1).reshape(-1, self.context_size)
 
     def pos_sample(self, batch: Tensor, seed: int = 0) -> Tensor:
         """Windows of walks from each node of ``batch`` (``walks_per_node`` each)."""
         start = batch.reshape(-1).long().repeat(self.walks_per_node)
-        rw, _ = self.walks.walk(start, self.walk_length, self.p, self.q, seed)
+        rw, _ = self.walks.walk(start, self.walk_length - 1, self.p, self.q, seed)
         return self._windows(rw)
 
     def neg_sample(self, batch: Tensor, seed: int = 0) -> Tensor:
         """Windows of uniformly random nodes, each starting at a node of ``batch``."""
         start = batch.reshape(-1).long().repeat(self.walks_per_node * self.num_negative_samples)
         gen = torch.Generator().manual_seed(seed)
-        rw = torch.randint(self.num_nodes, (start.numel(), self.walk_length), generator=gen)
+        rw = torch.randint(self.num_nodes, (start.numel(), self.walk_length - 1), generator=gen)
         return self._windows(torch.cat([start.view(-1, 1), rw], 1))
 
     def sample(self, batch: Tensor, seed: int = 0) -> Tuple[Tensor, Tensor]:
