@@ -22,6 +22,7 @@ inline uint64_t mix(uint64_t x) {
 
 struct Rng {
   uint64_t s;
+  Rng() : s(0) {}  // a placeholder in an array of generators, seeded before use
   explicit Rng(uint64_t seed, uint64_t hop, uint64_t node) : s(mix(mix(seed ^ (hop << 56)) ^ node)) {}
   inline uint64_t next() { s += 0x9E3779B97F4A7C15ULL; uint64_t z = s;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL; z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL; return z ^ (z >> 31); }
