@@ -113,17 +113,25 @@ class Node2Vec(torch.nn.Module):
             batch = torch.tensor(batch, dtype=torch.long)
         return self.pos_sample(batch, mix_seed(seed, 0)), self.neg_sample(batch, mix_seed(seed, 1))
 
-    def _scores(self, rw: Tensor) -> Tensor:
-        start, rest = rw[:, 0], rw[:, 1:].contiguous()
-        h_start = self.embedding(start).view(rw.size(0), 1, self.embedding_dim)
-        h_rest = self.embedding(rest.view(-1)).view(rw.size(0), -1, self.embedding_dim)
-        return (h_start * h_rest).sum(dim=-1).view(-1)
-
     def loss(self, pos_rw: Tensor, neg_rw: Tensor) -> Tensor:
-        """Skip-gram negative-sampling loss of a batch (see the module docstring)."""
-        pos_loss = -torch.log(torch.sigmoid(self._scores(pos_rw)) + EPS).mean()
-        neg_loss = -torch.log(1 - torch.sigmoid(self._scores(neg_rw)) + EPS).mean()
+        """Skip-gram negative-sampling loss of a batch (see the module docstring).
+
+        The embedding is read once per distinct node of the batch (a few thousand rows, where the windows name
+        tens of thousands): the sparse gradient then has one row per distinct node, which is what makes
+        ``SparseAdam``'s step cheap. The value and the gradient are PyG's (up to summation order).
+        """
+        ids = torch.cat([pos_rw.reshape(-1), neg_rw.reshape(-1)])
+        uniq, inv = torch.unique(ids, return_inverse=True)
+        h = self.embedding(uniq)
+        pos_loss = -torch.log(torch.sigmoid(self._scores(h, inv[:pos_rw.numel()], pos_rw.shape)) + EPS).mean()
+        neg_loss = -torch.log(1 - torch.sigmoid(self._scores(h, inv[pos_rw.numel():], neg_rw.shape)) + EPS).mean()
         return pos_loss + neg_loss
+
+    @staticmethod
+    def _scores(h: Tensor, index: Tensor, shape: torch.Size) -> Tensor:
+        """``z_start . z_c`` for every context node ``c`` of every window (rows of ``h`` named by ``index``)."""
+        windows = h.index_select(0, index).view(shape[0], shape[1], h.size(1))
+        return torch.bmm(windows[:, 1:], windows[:, :1].transpose(1, 2)).view(-1)
 
     def test(self, train_z: Tensor, train_y: Tensor, test_z: Tensor, test_y: Tensor, solver: str = "lbfgs",
              *args: Any, **kwargs: Any) -> float:
