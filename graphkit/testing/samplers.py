@@ -1,4 +1,5 @@
-"""Helpers for the tests of the seed papers' samplers (tests/loader/test_{cluster,graph_saint,shadow,random_walk}.py)."""
+"""Helpers for the tests of the seed papers' samplers (tests/loader/test_{cluster,graph_saint,shadow,random_walk}.py,
+tests/nn/models/test_node2vec.py)."""
 from __future__ import annotations
 
 import os
@@ -78,3 +79,18 @@ def assert_same(a: object, b: object) -> None:
             assert_same(x, y)
     else:
         assert a == b
+
+
+# A small CSR (2 nodes, edges 1->0 and 0->1) for calling the kernels directly, past the Python checks.
+KERNEL_PRELUDE = ("import torch, graphkit._C\n"
+                  "rp = torch.tensor([0, 1, 2]); col = torch.tensor([1, 0]); perm = torch.tensor([0, 1])\n")
+
+
+def assert_kernel_rejects(cases) -> None:
+    """Each ``(call, message)``: the op call (on ``KERNEL_PRELUDE``'s names) raises ``ValueError`` containing
+    ``message`` in a child interpreter (a crash fails the test instead of killing the run)."""
+    from graphkit.testing import assert_raises_in_subprocess
+
+    require_ext()
+    for call, message in cases:
+        assert_raises_in_subprocess(KERNEL_PRELUDE + "torch.ops.graphkit." + call, "ValueError", message)

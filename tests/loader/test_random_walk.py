@@ -5,10 +5,10 @@ from collections import Counter
 
 import pytest
 import torch
-from graphkit.testing.samplers import BACKENDS, backend, same_at_1_and_2_threads, undirected_graph
+from graphkit.testing.samplers import (BACKENDS, assert_kernel_rejects, backend, same_at_1_and_2_threads,
+                                       undirected_graph)
 
 from graphkit.loader import WalkGraph, random_walk
-from graphkit.testing import assert_raises_in_subprocess
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -95,16 +95,10 @@ def test_bad_edges() -> None:
 
 
 def test_kernel_rejects_corrupt_csr_without_crashing() -> None:
-    backend("ext")
-    assert_raises_in_subprocess(
-        "import torch, graphkit._C\n"
-        "torch.ops.graphkit.random_walk(torch.tensor([0, 3, 2]), torch.tensor([1, 0]), torch.tensor([0, 1]), "
-        "4, 1.0, 1.0, 0)", "ValueError", "random_walk: rowptr must be non-decreasing")
-    assert_raises_in_subprocess(
-        "import torch, graphkit._C\n"
-        "torch.ops.graphkit.random_walk(torch.tensor([0, 1, 2]), torch.tensor([1, 99]), torch.tensor([0]), "
-        "4, 1.0, 1.0, 0)", "ValueError", "random_walk: col has index 99 but num_nodes is 2")
-    assert_raises_in_subprocess(
-        "import torch, graphkit._C\n"
-        "torch.ops.graphkit.random_walk(torch.tensor([0, 1, 2]), torch.tensor([1, 0]), torch.tensor([2]), "
-        "4, 1.0, 1.0, 0)", "ValueError", "random_walk: start has node 2 but num_nodes is 2")
+    assert_kernel_rejects([
+        ("random_walk(torch.tensor([0, 3, 2]), col, torch.tensor([0, 1]), 4, 1.0, 1.0, 0)",
+         "random_walk: rowptr must be non-decreasing"),
+        ("random_walk(rp, torch.tensor([1, 99]), torch.tensor([0]), 4, 1.0, 1.0, 0)",
+         "random_walk: col has index 99 but num_nodes is 2"),
+        ("random_walk(rp, col, torch.tensor([2]), 4, 1.0, 1.0, 0)", "random_walk: start has node 2 but num_nodes is 2"),
+    ])
