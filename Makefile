@@ -69,6 +69,7 @@ $(VENV)/.examples: $(VENV)/.core pyproject.toml
 EXAMPLES_OUT ?= runs/examples-smoke
 examples: $(VENV)/.examples deb-data ext
 	@cd examples && failed=""; for cmd in \
+	  "planetoid_gcn.py --epochs 20" \
 	  "subgraph_csl.py --seeds 1 --epochs 1 --models GIN" \
 	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
 	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \

@@ -41,6 +41,7 @@ from graphkit.datasets.ogb_meta import (add_master, dataset_dir, folder_meta, is
 from graphkit.datasets.ogb_raw import RawDataError, parse_raw
 from graphkit.graph import EDGE, GRAPH, NODE, Graph
 from graphkit.io.store import ArrayStore, default_root, flatten, load_or_build, unflatten
+from graphkit.transforms.base import Transform, apply_transform, check_transform
 
 __all__ = ["load_ogb", "OGBDataset", "OGBDownloadError", "register_meta", "ogb_names", "meta_info",
            "default_root", "dataset_dir", "is_cached", "official_evaluator", "registered_root", "RawDataError"]
@@ -110,7 +111,12 @@ def _graph_list(g: Dict[str, Any], labels: Optional[Any], per_graph: bool) -> Li
 
 @dataclass
 class OGBDataset:
-    """A loaded OGB data set. ``graph`` for node/link sets, ``graphs`` for graph sets; ``split`` holds tensors."""
+    """A loaded OGB data set. ``graph`` for node/link sets, ``graphs`` for graph sets; ``split`` holds tensors.
+
+    ``ds[i]`` and ``len(ds)`` index it as PyG's OGB data sets do (the one graph of a node/link set, or graph
+    ``i``), applying ``transform`` on every access; ``graph`` / ``graphs`` hold the stored graphs (after any
+    ``pre_transform`` given to :func:`load_ogb`).
+    """
 
     name: str
     meta: Dict[str, str]
@@ -125,6 +131,18 @@ class OGBDataset:
     num_classes: Optional[int] = None
     num_tasks: Optional[int] = None
     extras: Dict[str, Any] = field(default_factory=dict)
+    transform: Optional[Transform] = None
+
+    def __len__(self) -> int:
+        return len(self.graphs) if self.graphs is not None else 1
+
+    def __getitem__(self, i: int) -> Graph:
+        if isinstance(self.graph, dict):
+            raise TypeError(f"{self.name} is heterogeneous (ogb's dict of tensors): read ds.graph")
+        stored = self.graphs if self.graphs is not None else [self.graph]
+        if not isinstance(i, int) or not -len(stored) <= i < len(stored):
+            raise IndexError(f"index {i!r} is out of range for {self.name} with {len(stored)} graph(s)")
+        return apply_transform(self.transform, stored[i])
 
     @property
     def kind(self) -> str:
@@ -137,7 +155,8 @@ class OGBDataset:
 
 
 def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, download: bool = True,
-             verify: bool = True) -> OGBDataset:
+             verify: bool = True, transform: Optional[Transform] = None,
+             pre_transform: Optional[Transform] = None) -> OGBDataset:
     """Load an OGB data set by name (downloading it into ``root`` when needed) or from a folder in OGB format.
 
     Args:
@@ -146,7 +165,11 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
             registered set's default is the folder of its master.csv).
         download: fetch missing raw files from ogb's URL; ``False`` raises :class:`OGBDownloadError` instead.
         verify: check every cached file's sha256 (sizes are always checked).
+        transform: applied on every ``ds[i]`` (PyG's semantics); ``ds.graph`` / ``ds.graphs`` stay as stored.
+        pre_transform: applied once to each graph as it is loaded (not to a heterogeneous set's dict).
     """
+    transform = check_transform(transform, "transform")
+    pre_transform = check_transform(pre_transform, "pre_transform")
     if os.path.isdir(str(name)) and (Path(name) / "raw").is_dir():
         folder = Path(name).resolve()
         name, meta = folder_meta(folder)
@@ -188,6 +211,11 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
         ds.graphs = _graph_list(content["graphs"], labels, per_graph=True)
     else:
         ds.graph = _graph_list(content["graphs"], labels if kind == "ogbn" else None, per_graph=False)[0]
+    if pre_transform is not None and ds.graphs is not None:
+        ds.graphs = [pre_transform(g) for g in ds.graphs]
+    elif pre_transform is not None and isinstance(ds.graph, Graph):
+        ds.graph = pre_transform(ds.graph)
+    ds.transform = transform
     ds.num_tasks = num_tasks
     if (meta_int(meta, "num classes") or -1) > 0:
         ds.num_classes = meta_int(meta, "num classes")

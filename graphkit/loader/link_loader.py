@@ -30,6 +30,7 @@ from graphkit.loader.neighbor_loader import SubgraphSampler, ring_slots
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
 from graphkit.ops.adjacency import check_bounds
+from graphkit.transforms.base import apply_transform, check_transform
 
 __all__ = ["LinkNeighborLoader"]
 
@@ -85,7 +86,7 @@ class LinkNeighborLoader:
         self.edge_label = torch.ones(eli.size(1)) if edge_label is None else edge_label.reshape(-1)
         self.neg_sampling_ratio = float(neg_sampling_ratio)
         self.batch_size, self.shuffle, self.drop_last, self.seed = batch_size, shuffle, drop_last, seed
-        self.prefetch, self.transform = prefetch, transform
+        self.prefetch, self.transform = prefetch, check_transform(transform, "transform")
         self.device = torch.device(device) if device is not None else None
         self.epoch = 0
 
@@ -108,7 +109,7 @@ class LinkNeighborLoader:
         batch.set("edge_label", labels, GRAPH)
         batch.set("input_id", pos, GRAPH)
         batch.set("batch_size", int(seeds.numel()), GRAPH)
-        return self.transform(batch) if self.transform is not None else batch
+        return apply_transform(self.transform, batch)
 
     def _batches(self, epoch_seed: int) -> Iterator[Graph]:
         m = self.edge_label_index.size(1)

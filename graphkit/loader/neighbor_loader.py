@@ -32,6 +32,7 @@ from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
 from graphkit.ops import ext_available
+from graphkit.transforms.base import apply_transform, check_transform
 
 __all__ = ["NeighborLoader", "SubgraphSampler", "ring_slots"]
 
@@ -169,7 +170,7 @@ class NeighborLoader:
         self.input_nodes = as_index(input_nodes, graph.num_nodes)
         self.batch_size = batch_size
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
-        self.prefetch, self.transform = prefetch, transform
+        self.prefetch, self.transform = prefetch, check_transform(transform, "transform")
         self.device = torch.device(device) if device is not None else None
         self.epoch = 0
 
@@ -194,7 +195,7 @@ class NeighborLoader:
             batch = self.sampler(self.input_nodes[pos], mix_seed(epoch_seed, b))
             batch.set("input_id", pos, GRAPH)
             batch.set("batch_size", int(pos.numel()), GRAPH)
-            yield self.transform(batch) if self.transform is not None else batch
+            yield apply_transform(self.transform, batch)
 
     def __iter__(self) -> Iterator[Graph]:
         batches = self._batches(self._epoch_seed())
