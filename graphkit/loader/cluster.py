@@ -19,7 +19,7 @@ ids, ``e_id`` the global edge ids) with its CSR filled in.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from torch import Tensor
@@ -84,13 +84,15 @@ class ClusterLoader(SeededLoader):
         drop_last: drop the last batch when it has fewer clusters.
         seed: base seed of the shuffle (see ``graphkit.loader.subgraph``).
         prefetch: batches built ahead on a background thread (``0``: in the caller's thread).
+        transform: applied to each batch ``Graph``.
     """
 
     def __init__(self, cluster_data: ClusterData, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: Optional[int] = None, prefetch: int = 1) -> None:
+                 drop_last: bool = False, seed: Optional[int] = None, prefetch: int = 1,
+                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
         if not isinstance(cluster_data, ClusterData):
             raise TypeError(f"cluster_data must be a ClusterData, got {type(cluster_data).__name__}")
-        super().__init__(seed, prefetch)
+        super().__init__(seed, prefetch, transform)
         self.cluster_data = cluster_data
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)

@@ -33,7 +33,7 @@ True
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -64,14 +64,15 @@ class GraphSAINTSampler(SeededLoader):
         seed: base seed: epoch ``e`` and the norms are functions of ``(seed, e)`` only, at any thread count.
         prefetch: sub-graphs built ahead on a background thread (``0``: in the caller's thread).
         backend: ``None`` follows ``graphkit.ops.backend()``; ``"torch"`` forces the pure-torch twins.
+        transform: applied to each sub-graph.
     """
 
     kind = ""
 
     def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
                  seed: Optional[int] = None, prefetch: int = 1, walk_length: int = 0,
-                 backend: Optional[str] = None) -> None:
-        super().__init__(seed, prefetch)
+                 backend: Optional[str] = None, transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        super().__init__(seed, prefetch, transform)
         self.data = data
         self.csr = cpu_csr(data)
         if data.num_edges == 0 and self.kind != "rw":
@@ -150,8 +151,9 @@ class GraphSAINTNodeSampler(GraphSAINTSampler):
     kind = "node"
 
     def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
-                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None) -> None:
-        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend)
+                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
+                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend, transform)
 
 
 class GraphSAINTEdgeSampler(GraphSAINTSampler):
@@ -160,8 +162,9 @@ class GraphSAINTEdgeSampler(GraphSAINTSampler):
     kind = "edge"
 
     def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
-                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None) -> None:
-        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend)
+                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
+                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend, transform)
 
 
 class GraphSAINTRandomWalkSampler(GraphSAINTSampler):
@@ -175,6 +178,7 @@ class GraphSAINTRandomWalkSampler(GraphSAINTSampler):
 
     def __init__(self, data: Graph, batch_size: int, walk_length: int, num_steps: int = 1,
                  sample_coverage: int = 0, seed: Optional[int] = None, prefetch: int = 1,
-                 backend: Optional[str] = None) -> None:
+                 backend: Optional[str] = None, transform: Optional[Callable[[Graph], Graph]] = None) -> None:
         check_positive_int("walk_length", walk_length, 0)
-        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, walk_length, backend)
+        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, walk_length, backend,
+                         transform)

@@ -19,7 +19,7 @@ node of its sub-graph), and ``y`` the roots' labels ``[B]`` when the graph has n
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from torch import Tensor
@@ -46,13 +46,14 @@ class ShaDowKHopSampler(SeededLoader):
         replace: draw neighbours with replacement.
         batch_size / shuffle / drop_last: as for any loader.
         seed: base seed (epoch ``e`` is a function of ``(seed, e)``, at any thread count); prefetch: batches built
-            ahead on a background thread.
+            ahead on a background thread; transform: applied to each batch.
     """
 
     def __init__(self, data: Graph, depth: int, num_neighbors: int, node_idx: Optional[Tensor] = None,
                  replace: bool = False, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None) -> None:
-        super().__init__(seed, prefetch)
+                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
+                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        super().__init__(seed, prefetch, transform)
         self.data = data
         self.csr = cpu_csr(data)
         self.depth = check_positive_int("depth", depth, 0)

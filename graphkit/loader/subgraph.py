@@ -14,7 +14,7 @@ whatever the thread count; ``seed=None`` draws one per epoch from torch's global
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from torch import Tensor
@@ -24,6 +24,7 @@ from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_seeds, mix_seed
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
+from graphkit.transforms.base import apply_transform, check_transform
 
 __all__ = ["induced_subgraph", "SeededLoader", "check_positive_int", "cpu_csr"]
 
@@ -69,14 +70,17 @@ def induced_subgraph(graph: Graph, nodes: Tensor, backend: Optional[str] = None)
 
 class SeededLoader:
     """An epoch of ``len(self)`` batches built by ``_batches(epoch_seed)``, on a background thread when
-    ``prefetch > 0`` (the kernels release the GIL, so sampling overlaps training)."""
+    ``prefetch > 0`` (the kernels release the GIL, so sampling overlaps training); ``transform`` is applied to
+    each batch ``Graph``."""
 
-    def __init__(self, seed: Optional[int], prefetch: int) -> None:
+    def __init__(self, seed: Optional[int], prefetch: int, transform: Optional[Callable[[Graph], Graph]] = None
+                 ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be an int or None, got {seed!r}")
         self.seed = seed
         self.prefetch = check_positive_int("prefetch", prefetch, 0)
         self.epoch = 0
+        self.transform = check_transform(transform, "transform")
 
     def _epoch_seed(self) -> int:
         base = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()))
@@ -89,4 +93,6 @@ class SeededLoader:
 
     def __iter__(self) -> Iterator:
         batches = self._batches(self._epoch_seed())
+        if self.transform is not None:
+            batches = (apply_transform(self.transform, b) for b in batches)
         return Prefetcher(batches, self.prefetch) if self.prefetch else batches

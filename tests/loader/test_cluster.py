@@ -88,3 +88,12 @@ def test_kernel_bad_input_does_not_crash() -> None:
         ("induced_subgraph(rp, col, torch.tensor([0, 8]), torch.tensor([0, 1]))",
          "induced_subgraph: perm has edge id 8 but there are 2 edges"),
     ])
+
+
+def test_transform_runs_on_each_batch() -> None:
+    data = ClusterData(undirected_graph(), num_parts=4, method="range")
+    seen = []
+    batches = list(ClusterLoader(data, batch_size=2, transform=lambda b: seen.append(b.num_nodes) or b))
+    assert seen == [b.num_nodes for b in batches] and len(seen) == 2
+    with pytest.raises(TypeError, match="transform must be a callable"):
+        ClusterLoader(data, transform=3)
