@@ -24,7 +24,6 @@ from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_seeds, mix_seed
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
-from graphkit.transforms.base import apply_transform, check_transform
 
 __all__ = ["induced_subgraph", "SeededLoader", "check_positive_int", "cpu_csr"]
 
@@ -80,6 +79,9 @@ class SeededLoader:
         self.seed = seed
         self.prefetch = check_positive_int("prefetch", prefetch, 0)
         self.epoch = 0
+        # imported here: graphkit.transforms imports graphkit.nn, whose Node2Vec builds on this module
+        from graphkit.transforms.base import check_transform
+
         self.transform = check_transform(transform, "transform")
 
     def _epoch_seed(self) -> int:
@@ -94,5 +96,5 @@ class SeededLoader:
     def __iter__(self) -> Iterator:
         batches = self._batches(self._epoch_seed())
         if self.transform is not None:
-            batches = (apply_transform(self.transform, b) for b in batches)
+            batches = (self.transform(b) for b in batches)  # transforms.apply_transform without the None case
         return Prefetcher(batches, self.prefetch) if self.prefetch else batches
