@@ -88,6 +88,7 @@ def node2vec_section(n: int, e: int, batches: int, rounds: int) -> Dict[str, flo
         for b in range(batches):
             batch = order[b * 128:(b + 1) * 128]
             rw = dgl.sampling.node2vec_random_walk(g, batch, P, Q, walk_length=model.walk_length - 1)
+            rw = torch.where(rw < 0, rw[:, :1], rw)  # DGL pads a walk from an isolated node with -1: it stays
             pos = rw.unfold(1, model.context_size, 1).transpose(0, 1).reshape(-1, model.context_size)
             step(pos, model.neg_sample(batch, seed=b))
 
@@ -123,7 +124,10 @@ def main() -> None:
         env = dict(os.environ, OMP_NUM_THREADS=str(t))
         cmd = [sys.executable, __file__, "--threads", str(t), "--rounds", str(args.rounds), "--batches",
                str(args.batches)] + (["--quick"] if args.quick else [])
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"the {t}-thread run failed:\n{proc.stderr[-3000:]}")
+        out = proc.stdout
         results[t] = json.loads(next(ln for ln in out.splitlines() if ln.startswith("JSON"))[4:])
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     lines = ["## Random walks and Node2Vec (benchmarks/walks.py)", "", header, f"`uptime` after the run: {uptime}", "",
