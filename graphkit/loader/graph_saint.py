@@ -145,26 +145,25 @@ class GraphSAINTSampler(SeededLoader):
         return f"{type(self).__name__}(batch_size={self.batch_size}, num_steps={self.num_steps})"
 
 
-class GraphSAINTNodeSampler(GraphSAINTSampler):
+class _DrawSampler(GraphSAINTSampler):
+    """The node and edge samplers: ``batch_size`` independent draws, no walk."""
+
+    def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
+                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
+                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend, transform)
+
+
+class GraphSAINTNodeSampler(_DrawSampler):
     """Sub-graphs on ``batch_size`` degree-weighted node draws (PyG's ``GraphSAINTNodeSampler``)."""
 
     kind = "node"
 
-    def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
-                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
-                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
-        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend, transform)
 
-
-class GraphSAINTEdgeSampler(GraphSAINTSampler):
+class GraphSAINTEdgeSampler(_DrawSampler):
     """Sub-graphs on the ends of ``batch_size`` edges drawn by ``1/d_u + 1/d_v`` (PyG's ``GraphSAINTEdgeSampler``)."""
 
     kind = "edge"
-
-    def __init__(self, data: Graph, batch_size: int, num_steps: int = 1, sample_coverage: int = 0,
-                 seed: Optional[int] = None, prefetch: int = 1, backend: Optional[str] = None,
-                 transform: Optional[Callable[[Graph], Graph]] = None) -> None:
-        super().__init__(data, batch_size, num_steps, sample_coverage, seed, prefetch, 0, backend, transform)
 
 
 class GraphSAINTRandomWalkSampler(GraphSAINTSampler):
