@@ -25,6 +25,7 @@ from graphkit.nn.models import (
     GraphTransformer,
     LightGCN,
     NeuralFingerprint,
+    Node2Vec,
 )
 from graphkit.nn.pool import (
     AttentionalAggregation,
@@ -59,6 +60,7 @@ __all__ = [
     "DGCNN",
     "LightGCN",
     "BPRLoss",
+    "Node2Vec",
     "GATConv",
     "GATv2Conv",
     "TransformerConv",

@@ -10,7 +10,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows",
+           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop"]
 
 
 def rows_of(rowptr: Tensor) -> Tensor:
@@ -223,3 +224,129 @@ def sample_neighbors_typed(
 def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
     """``out[i] = src[index[i]]`` (twin of kernels/cpu/gather_rows.cpp; checks done by the caller)."""
     return torch.index_select(src, 0, index, out=out)
+
+
+# ---- the seed papers' samplers (twins of kernels/cpu/random_walk.cpp and subgraph.cpp: same contract and
+# distribution, not the same draws; induced_subgraph is deterministic and gives the same output). They are also
+# the reference constructions the kernels are tested against. The CSR is trusted here (the callers check it).
+def _rows_of(rowptr: Tensor, pos: Tensor) -> Tensor:
+    """The row holding each CSR position."""
+    return torch.searchsorted(rowptr, pos, right=True) - 1
+
+
+def random_walk(rowptr: Tensor, col: Tensor, start: Tensor, walk_length: int, p: float, q: float,
+                seed: int) -> Tuple[Tensor, Tensor]:
+    """All walks advance one step at a time; node2vec's rejection runs until every walk accepted its proposal.
+    "x is a neighbour of prev" is a search of the key prev * N + x in the (row-sorted) CSR's keys."""
+    if walk_length < 0 or not (p > 0 and q > 0):
+        raise ValueError(f"random_walk: walk_length must be >= 0 and p, q > 0, got {walk_length}, {p}, {q}")
+    gen = torch.Generator().manual_seed(seed)
+    n = rowptr.numel() - 1
+    keys = _rows_of(rowptr, torch.arange(col.numel())) * n + col
+    max_w = max(1.0 / p, 1.0, 1.0 / q)
+    accept = torch.tensor([1.0 / p / max_w, 1.0 / max_w, 1.0 / q / max_w], dtype=torch.float64)
+    cur = start.clone()
+    prev = torch.full_like(cur, -1)
+    nodes, steps = [cur], []
+    for _ in range(walk_length):
+        b, deg = rowptr[cur], rowptr[cur + 1] - rowptr[cur]
+        k = torch.full_like(cur, -1)
+        todo = (deg > 0).nonzero().view(-1)
+        while todo.numel():
+            prop = b[todo] + (torch.rand(todo.numel(), generator=gen, dtype=torch.float64) * deg[todo]).long()
+            ok = torch.ones(todo.numel(), dtype=torch.bool)
+            biased = (prev[todo] >= 0) & torch.tensor(p != 1.0 or q != 1.0)
+            if bool(biased.any()):
+                x, pv = col[prop], prev[todo]
+                key = (pv * n + x).clamp(min=0)
+                at = torch.searchsorted(keys, key).clamp(max=max(keys.numel() - 1, 0))
+                near = keys.numel() > 0 and (keys[at] == key)
+                kind = torch.where(x == pv, 0, torch.where(near, 1, 2))
+                r = torch.rand(todo.numel(), generator=gen, dtype=torch.float64)
+                ok = ~biased | (r < accept[kind])
+            k[todo[ok]] = prop[ok]
+            todo = todo[~ok]
+        nxt = torch.where(k >= 0, col[k.clamp(min=0)] if col.numel() else cur, cur)
+        prev = torch.where(k >= 0, cur, prev)
+        cur = nxt
+        nodes.append(cur)
+        steps.append(k)
+    node_seq = torch.stack(nodes, 1)
+    pos_seq = torch.stack(steps, 1) if steps else torch.empty(start.numel(), 0, dtype=torch.long)
+    return node_seq, pos_seq
+
+
+def induced_subgraph(rowptr: Tensor, col: Tensor, perm: Tensor, nodes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    n = rowptr.numel() - 1
+    if nodes.numel() != torch.unique(nodes).numel():
+        raise ValueError("induced_subgraph: nodes must be unique; got repeated node ids")
+    local = torch.full((n,), -1, dtype=torch.long)
+    local[nodes] = torch.arange(nodes.numel())
+    deg = rowptr[nodes + 1] - rowptr[nodes]
+    owner = torch.repeat_interleave(torch.arange(nodes.numel()), deg)
+    first = torch.zeros(nodes.numel() + 1, dtype=torch.long)
+    torch.cumsum(deg, 0, out=first[1:])
+    pos = rowptr[nodes][owner] + torch.arange(owner.numel()) - first[owner]
+    src = local[col[pos]]
+    keep = src >= 0
+    rowptr_sub = torch.zeros(nodes.numel() + 1, dtype=torch.long)
+    torch.cumsum(torch.bincount(owner[keep], minlength=nodes.numel()), 0, out=rowptr_sub[1:])
+    return rowptr_sub, src[keep], perm[pos[keep]]
+
+
+def saint_sample(rowptr: Tensor, col: Tensor, edge_cdf: Optional[Tensor], kind: str, batch_size: int,
+                 walk_length: int, seed: int) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    n, e = rowptr.numel() - 1, col.numel()
+    if kind == "node":
+        out = col[torch.randint(e, (batch_size,), generator=gen)]
+    elif kind == "edge":
+        u = torch.rand(batch_size, generator=gen, dtype=torch.float64) * edge_cdf[-1]
+        k = torch.searchsorted(edge_cdf, u, right=True).clamp(max=e - 1)
+        out = torch.cat([col[k], _rows_of(rowptr, k)])
+    elif kind == "rw":
+        roots = torch.randint(n, (batch_size,), generator=gen)
+        out = random_walk(rowptr, col, roots, walk_length, 1.0, 1.0, seed)[0].reshape(-1)
+    else:
+        raise ValueError(f"saint_sample: kind must be 'node', 'edge' or 'rw', got {kind!r}")
+    return torch.unique(out)
+
+
+def shadow_k_hop(rowptr: Tensor, col: Tensor, perm: Tensor, roots: Tensor, depth: int, num_neighbors: int,
+                 replace: bool, seed: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """One root at a time: ``depth`` hops of at most ``num_neighbors`` incoming neighbours (root first, then
+    discovery order), and the sub-graph induced on them (``induced_subgraph``)."""
+    gen = torch.Generator().manual_seed(seed)
+    n_ids, srcs, dsts, eids, node_ptr, edge_ptr = [], [], [], [], [0], [0]
+    for root in roots.tolist():
+        order, seen, frontier = [root], {root}, [root]
+        for _ in range(depth):
+            nxt = []
+            for v in frontier:
+                b, d = int(rowptr[v]), int(rowptr[v + 1] - rowptr[v])
+                if d == 0:
+                    continue
+                if num_neighbors < 0 or (not replace and num_neighbors >= d):
+                    picks = torch.arange(d)
+                elif replace:
+                    picks = torch.randint(d, (num_neighbors,), generator=gen)
+                else:
+                    picks = torch.randperm(d, generator=gen)[:num_neighbors]
+                for u in col[b + picks].tolist():
+                    if u not in seen:
+                        seen.add(u)
+                        order.append(u)
+                        nxt.append(u)
+            frontier = nxt
+        nodes = torch.tensor(order, dtype=torch.long)
+        sub_ptr, sub_col, sub_eid = induced_subgraph(rowptr, col, perm, nodes)
+        n_ids.append(nodes)
+        srcs.append(sub_col)
+        dsts.append(torch.repeat_interleave(torch.arange(nodes.numel()), sub_ptr[1:] - sub_ptr[:-1]))
+        eids.append(sub_eid)
+        node_ptr.append(node_ptr[-1] + nodes.numel())
+        edge_ptr.append(edge_ptr[-1] + sub_eid.numel())
+    empty = torch.empty(0, dtype=torch.long)
+    cat = lambda parts: torch.cat(parts) if parts else empty  # noqa: E731
+    return (torch.tensor(node_ptr), cat(n_ids), torch.tensor(edge_ptr), torch.stack([cat(srcs), cat(dsts)]),
+            cat(eids))
