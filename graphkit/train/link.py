@@ -18,7 +18,7 @@ from graphkit.train.base import Task, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
-from graphkit.train.ncn import MLPPredictor, NCNPredictor, sparse_adjacency
+from graphkit.train.ncn import MLPPredictor, NCNPredictor
 
 __all__ = ["LinkTask", "LinkModel", "positive_pairs"]
 
@@ -42,12 +42,12 @@ class LinkModel(nn.Module):
         output: ``(P,)`` logits
     """
 
-    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig):
+    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, structure: Any = None):
         super().__init__()
         ncn = cfg.model.lower() == "ncn"
         self.input = NodeInput(x, num_nodes, cfg.hidden)
         self.gnn = build_gnn("gcn" if ncn else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
-                             cfg.hidden, cfg.dropout)
+                             cfg.hidden, cfg.dropout, structure)
         self.predictor = (NCNPredictor if ncn else MLPPredictor)(cfg.hidden, cfg.dropout)
 
     def embed(self, x: Any, adj: Any, num_nodes: int) -> Tensor:
@@ -66,18 +66,17 @@ class LinkTask(Task):
         self.batch_size = cfg.batch_size or 1024
         self.num_nodes = g.num_nodes
         self.adj = structure(g, undirected=True, device=device)
-        self.sparse_adj = sparse_adjacency(self.adj.edge_index, self.num_nodes)
         self.x = g.x.to(device) if g.x is not None else None
         self.split = dataset.split
         self.train_pos = positive_pairs(self.split["train"])
-        self.model = LinkModel(self.x, self.num_nodes, cfg).to(device)
+        self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj).to(device)
 
     def _embed(self) -> Tensor:
         return self.model.embed(self.x, self.adj, self.num_nodes)
 
     def _score(self, h: Tensor, pairs: Tensor) -> Tensor:
         pairs = pairs.to(self.device)
-        return torch.cat([self.model.predictor(h, self.sparse_adj, pairs[i:i + _SCORE_CHUNK])
+        return torch.cat([self.model.predictor(h, self.adj, pairs[i:i + _SCORE_CHUNK])
                           for i in range(0, pairs.size(0), _SCORE_CHUNK)]) if pairs.numel() else h.new_zeros(0)
 
     def batches(self) -> Iterator[Any]:
