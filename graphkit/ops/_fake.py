@@ -81,6 +81,34 @@ def _sample_neighbors_typed(
     return _sampled(rowptr, len(fanouts) // max(int(rel_dst_type.size(0)), 1))
 
 
+def _random_walk(rowptr: Tensor, col: Tensor, start: Tensor, walk_length: int, p: float, q: float,
+                 seed: int) -> Tuple[Tensor, Tensor]:
+    b = start.size(0)
+    return (rowptr.new_empty((b, walk_length + 1), dtype=torch.long),
+            rowptr.new_empty((b, walk_length), dtype=torch.long))
+
+
+def _induced_subgraph(rowptr: Tensor, col: Tensor, perm: Tensor, nodes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    edges = torch.library.get_ctx().new_dynamic_size()  # the edges kept depend on the data
+    new = rowptr.new_empty
+    return (new((nodes.size(0) + 1,), dtype=torch.long), new((edges,), dtype=torch.long),
+            new((edges,), dtype=torch.long))
+
+
+def _saint_sample(rowptr: Tensor, col: Tensor, edge_cdf: Optional[Tensor], kind: str, batch_size: int,
+                  walk_length: int, seed: int) -> Tensor:
+    return rowptr.new_empty((torch.library.get_ctx().new_dynamic_size(),), dtype=torch.long)  # unique nodes drawn
+
+
+def _shadow_k_hop(rowptr: Tensor, col: Tensor, perm: Tensor, roots: Tensor, depth: int, num_neighbors: int,
+                  replace: bool, seed: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    ctx = torch.library.get_ctx()
+    nodes, edges = ctx.new_dynamic_size(), ctx.new_dynamic_size()
+    new, b = rowptr.new_empty, roots.size(0)
+    return (new((b + 1,), dtype=torch.long), new((nodes,), dtype=torch.long), new((b + 1,), dtype=torch.long),
+            new((2, edges), dtype=torch.long), new((edges,), dtype=torch.long))
+
+
 _FAKES: Dict[str, Callable[..., object]] = {
     "csr_reduce": _csr_reduce,
     "sddmm": _sddmm,
@@ -92,6 +120,10 @@ _FAKES: Dict[str, Callable[..., object]] = {
     "gather_rows_uva": _gather_rows_uva,
     "sample_neighbors": _sample_neighbors,
     "sample_neighbors_typed": _sample_neighbors_typed,
+    "random_walk": _random_walk,
+    "induced_subgraph": _induced_subgraph,
+    "saint_sample": _saint_sample,
+    "shadow_k_hop": _shadow_k_hop,
 }
 
 
