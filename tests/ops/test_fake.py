@@ -92,3 +92,15 @@ def test_compile_fullgraph_forward_and_backward() -> None:
         grads.append((loss.detach(), xx.grad, ww.grad))
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_sampler_fake_kernels() -> None:
+    """The samplers' data-dependent outputs: unbacked sizes, checked against the CPU kernels."""
+    g, adj = _csr(20, 80)
+    rowptr, col, perm = adj.csr()
+    cases = [("random_walk", (rowptr, col, torch.tensor([0, 3, 5]), 4, 1.0, 1.0, 0)),
+             ("induced_subgraph", (rowptr, col, perm, torch.tensor([0, 3, 5, 7]))),
+             ("saint_sample", (rowptr, col, None, "node", 5, 2, 0)),
+             ("shadow_k_hop", (rowptr, col, perm, torch.tensor([1, 2]), 2, 3, False, 0))]
+    for name, args in cases:
+        torch.library.opcheck(getattr(torch.ops.graphkit, name).default, args, test_utils=FAKE_CHECKS[:2])
