@@ -70,16 +70,20 @@ def arg_backward(
     """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
 
     Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` with the extension is
-    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA); the weight
-    gradient and the torch backend are torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
+    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA), and so is
+    the weight gradient on CUDA (``arg_scatter_weight``); the CPU weight gradient and the torch backend are
+    torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
     where not needed).
     """
     grad_x = grad_w = None
-    if need_x and use_ext(x):  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
-        grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
-        need_x = False
+    if use_ext(x):
+        if need_x:  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
+            grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
+        if need_w and weight is not None and x.is_cuda:  # one kernel (CUDA only; the CPU runs the torch ops below)
+            grad_w = torch.ops.graphkit.arg_scatter_weight(col, eid, x, arg, grad.contiguous(), weight.size(0))
+        need_x, need_w = False, need_w and grad_w is None
         if not need_w or weight is None:
-            return grad_x, None
+            return grad_x, grad_w
     entries = col.numel() if col is not None else x.size(0)
     if entries == 0:  # no edges: nothing was picked, every gradient is 0 (and there is nothing to index)
         if need_x:
