@@ -141,9 +141,13 @@ class GCNConv(MessagePassing):
         return out
 
     def forward(self, x: Tensor, adj: AdjLike, edge_weight: Optional[Tensor] = None) -> Tensor:
-        x = self.lin(x)
         adj_, w, loop = self.normalized(adj, x, edge_weight)
-        out = propagate_with_loops(self, adj_, x, w, loop)
+        # A (X W) = (A X) W: the sparse product runs on the narrower side of the linear map (fewer bytes gathered
+        # per edge), and the dense one then has num_dst rows, not num_src, on a trimmed batch.
+        if x.size(-1) < self.out_channels:
+            out = self.lin(propagate_with_loops(self, adj_, x, w, loop))
+        else:
+            out = propagate_with_loops(self, adj_, self.lin(x), w, loop)
         if self.bias is not None:
             out = out + self.bias
         return out
@@ -159,9 +163,9 @@ def propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Op
     if loop is None:
         return layer.propagate(adj, x=x, edge_weight=w)
     # x has a row per source; the targets are its first num_dst rows (all of them unless the layer is trimmed)
-    if isinstance(layer.aggr_module, SumAggregation):
-        x_dst = x[: adj.num_dst]
-        return layer.propagate(adj, x=x, edge_weight=w) + loop.view(-1, *([1] * (x.dim() - 1))) * x_dst
+    if isinstance(layer.aggr_module, SumAggregation):  # one fused pass: out + loop * x_dst
+        return torch.addcmul(layer.propagate(adj, x=x, edge_weight=w), loop.view(-1, *([1] * (x.dim() - 1))),
+                             x[: adj.num_dst])
     n = adj.num_dst
     ar = torch.arange(n, device=x.device)
     keep = adj.src != adj.dst
