@@ -156,6 +156,21 @@ def _timed(parts: Dict[str, List[float]], name: str, fn: Callable[[], Any]) -> A
     return r
 
 
+def _timed_train(p: Dict[str, List[float]], opt: torch.optim.Optimizer, forward: Callable[[], torch.Tensor],
+                 y: torch.Tensor) -> None:
+    """One training step, its forward, backward and optimizer phases timed into ``p``."""
+    loss = F.cross_entropy(_timed(p, "forward", forward), y)
+    opt.zero_grad(set_to_none=True)
+    _timed(p, "backward", loss.backward)
+    _timed(p, "optimizer", opt.step)
+
+
+def _record(parts: Dict[str, List[float]], total: List[float], p: Dict[str, List[float]], t0: float) -> None:
+    total.append(time.perf_counter() - t0)
+    for k, v in p.items():
+        parts.setdefault(k, []).extend(v)
+
+
 def _median_parts(parts: Dict[str, List[float]], total: List[float]) -> Dict[str, float]:
     med = {k: statistics.median(v) for k, v in parts.items()}
     med["other (batch assembly, loss, Python)"] = max(0.0, statistics.median(total) - sum(med.values()))
@@ -170,15 +185,9 @@ def _breakdown_full(model: torch.nn.Module, opt: torch.optim.Optimizer, run: Cal
     for i in range(warmup + steps):
         p: Dict[str, List[float]] = {}
         t0 = time.perf_counter()
-        out = _timed(p, "forward", run)
-        loss = F.cross_entropy(out, y)
-        opt.zero_grad(set_to_none=True)
-        _timed(p, "backward", loss.backward)
-        _timed(p, "optimizer", opt.step)
+        _timed_train(p, opt, run, y)
         if i >= warmup:
-            total.append(time.perf_counter() - t0)
-            for k, v in p.items():
-                parts.setdefault(k, []).extend(v)
+            _record(parts, total, p, t0)
     return _median_parts(parts, total)
 
 
@@ -271,15 +280,9 @@ def _breakdown_minibatch(g: Any, model: torch.nn.Module, opt: torch.optim.Optimi
         x = _timed(p, "gather", lambda: store.gather(s.n_id, out=ring.next(s.n_id.numel())))
         b = to_subgraph(g, s, x=x)
         b.set("batch_size", bs, GRAPH)
-        o = _timed(p, "forward", lambda: model(b.x, b)[:bs])
-        loss = F.cross_entropy(o, b.y[:bs])
-        opt.zero_grad(set_to_none=True)
-        _timed(p, "backward", loss.backward)
-        _timed(p, "optimizer", opt.step)
+        _timed_train(p, opt, lambda: model(b.x, b)[:bs], b.y[:bs])
         if i >= warmup:
-            total.append(time.perf_counter() - t0)
-            for k, v in p.items():
-                parts.setdefault(k, []).extend(v)
+            _record(parts, total, p, t0)
     med = _median_parts(parts, total)
     med["sampled nodes per batch"] = float(b.num_nodes)
     med["layer-1 rows (trimmed)"] = float(sum(b.num_sampled_nodes.tolist()[:2]))
