@@ -38,7 +38,7 @@ $(VENV)/.core: $(VENV)/.base pyproject.toml setup.py
 # Peers (two source builds) and every extra: what `make test` needs.
 $(VENV)/.dev: $(VENV)/.core pyproject.toml
 	$(PIPC) --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18
-	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist]"
+	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist,kg]"
 	$(PIPC) --no-deps $(DATA_PKGS)
 	touch $@
 
@@ -69,6 +69,7 @@ $(VENV)/.examples: $(VENV)/.core pyproject.toml
 EXAMPLES_OUT ?= runs/examples-smoke
 examples: $(VENV)/.examples deb-data ext
 	@cd examples && failed=""; for cmd in \
+	  "planetoid_gcn.py --epochs 20" \
 	  "subgraph_csl.py --seeds 1 --epochs 1 --models GIN" \
 	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
 	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \

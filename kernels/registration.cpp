@@ -35,6 +35,10 @@ TORCH_LIBRARY(graphkit, m) {
       "sample_neighbors(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, int[] fanouts, bool replace, "
       "int seed) -> (Tensor n_id, Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, "
       "Tensor edges_per_hop)");
+  m.def(
+      "sample_neighbors_typed(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, Tensor node_ptr, "
+      "Tensor rel_row_off, Tensor rel_dst_type, int[] fanouts, bool replace, int seed) -> (Tensor n_id, "
+      "Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, Tensor edges_per_hop)");
   m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
   m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
   m.def("has_cuda() -> bool", &has_cuda);

@@ -5,12 +5,17 @@ Every data set here has ``__len__``/``__getitem__`` (an int gives a ``Graph``), 
 ``num_classes`` or ``num_tasks``, and ``loader(split, batch_size)``, a ``DataLoader`` whose batches are
 ``Batch`` objects (``collate_fn=graphkit.data.collate``). ``graphs`` is the data set itself, so code written for
 ``load_ogb(...).graphs`` works unchanged. Processed data lives under ``root`` (see ``graphkit.data.cache``).
+
+Every data set takes PyG's ``transform=`` and ``pre_transform=``, handled here once (:meth:`GraphDataset.
+set_transforms`): ``transform`` runs on every access (``ds[i]``, and so on every item a loader draws) and is
+never stored; ``pre_transform`` runs once per graph, on the first access, and its results are kept in memory (not
+in the processed cache, so changing it never reads stale data).
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import Tensor
@@ -19,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from graphkit.data.collate import collate
 from graphkit.datasets.registry import package_path
 from graphkit.graph import Graph
+from graphkit.transforms.base import Transform, apply_transform, check_transform
 
 __all__ = ["GraphDataset", "package_file", "DataNotFoundError"]
 
@@ -51,11 +57,30 @@ class GraphDataset(Dataset):
     num_tasks: int = 1
     classes: Optional[list] = None
 
+    transform: Optional[Transform] = None
+    pre_transform: Optional[Transform] = None
+    _pre_transformed: Optional[List[Graph]] = None
+
+    def set_transforms(self, transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
+        """Keep ``transform`` (applied on every access) and ``pre_transform`` (applied once per graph); each
+        subclass's constructor passes its ``transform=`` / ``pre_transform=`` here."""
+        self.transform = check_transform(transform, "transform")
+        self.pre_transform = check_transform(pre_transform, "pre_transform")
+        self._pre_transformed = None
+
     def __len__(self) -> int:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
     def get(self, i: int) -> Graph:  # pragma: no cover - every subclass defines it
+        """Graph ``i`` as stored (before any transform)."""
         raise NotImplementedError
+
+    def _stored(self, i: int) -> Graph:
+        if self.pre_transform is None:
+            return self.get(i)
+        if self._pre_transformed is None:  # once, for every graph, as PyG's processing step does
+            self._pre_transformed = [self.pre_transform(self.get(j)) for j in range(len(self))]
+        return self._pre_transformed[i]
 
     def __getitem__(self, i: int) -> Graph:
         if isinstance(i, Tensor):
@@ -65,7 +90,7 @@ class GraphDataset(Dataset):
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"index {i} is out of range for {self.name} with {n} graphs")
-        return self.get(i % n)
+        return apply_transform(self.transform, self._stored(i % n))
 
     @property
     def graphs(self) -> "GraphDataset":

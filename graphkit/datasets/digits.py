@@ -13,6 +13,7 @@ from graphkit.data.cache import cached
 from graphkit.data.splits import stratified_split
 from graphkit.datasets.base import DataNotFoundError
 from graphkit.datasets.images import ImageGraphDataset
+from graphkit.transforms.base import Transform
 
 __all__ = ["Digits"]
 
@@ -23,7 +24,8 @@ class Digits(ImageGraphDataset):
     name = "digits"
     classes = [str(d) for d in range(10)]
 
-    def __init__(self, root: Optional[str] = None, connectivity: int = 8, dilation: int = 1, seed: int = 0) -> None:
+    def __init__(self, root: Optional[str] = None, connectivity: int = 8, dilation: int = 1, seed: int = 0,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
         def build() -> tuple:
             try:
                 from sklearn.datasets import load_digits
@@ -34,4 +36,5 @@ class Digits(ImageGraphDataset):
 
         arrays, _ = cached(root, "digits", {"source": "sklearn"}, build)
         split = stratified_split(arrays["labels"], (0.7, 0.15, 0.15), seed=seed)
-        super().__init__(arrays["images"], arrays["labels"], split, 1.0 / 16.0, connectivity, dilation)
+        super().__init__(arrays["images"], arrays["labels"], split, 1.0 / 16.0, connectivity, dilation, transform,
+                         pre_transform)

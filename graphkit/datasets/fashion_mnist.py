@@ -16,6 +16,7 @@ import torch
 from graphkit.data.cache import cached
 from graphkit.datasets.base import DataNotFoundError
 from graphkit.datasets.images import ImageGraphDataset
+from graphkit.transforms.base import Transform
 
 __all__ = ["FashionMNIST", "read_idx", "FASHION_MNIST_DIR"]
 
@@ -64,7 +65,8 @@ class FashionMNIST(ImageGraphDataset):
     classes = CLASSES
 
     def __init__(self, root: Optional[str] = None, connectivity: int = 8, dilation: int = 1,
-                 source: Optional[str] = None, seed: int = 0) -> None:
+                 source: Optional[str] = None, seed: int = 0,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
         source = source or FASHION_MNIST_DIR
         if not is_available(source):
             raise DataNotFoundError(
@@ -85,4 +87,5 @@ class FashionMNIST(ImageGraphDataset):
             "valid": perm[-5000:].sort().values,
             "test": torch.arange(num_train, len(arrays["labels"])),
         }
-        super().__init__(arrays["images"], arrays["labels"], split, 1.0 / 255.0, connectivity, dilation)
+        super().__init__(arrays["images"], arrays["labels"], split, 1.0 / 255.0, connectivity, dilation, transform,
+                         pre_transform)

@@ -1,7 +1,7 @@
 """Image data sets as grid graphs: a shared base, used by Fashion-MNIST and scikit-learn's digits."""
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -11,6 +11,7 @@ from graphkit.batch import Batch
 from graphkit.data.image import image_to_graph
 from graphkit.datasets.base import GraphDataset
 from graphkit.graph import Graph
+from graphkit.transforms.base import Transform
 
 __all__ = ["ImageGraphDataset"]
 
@@ -26,7 +27,9 @@ class ImageGraphDataset(GraphDataset):
     kind = "image"
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, split: Dict[str, Tensor], scale: float,
-                 connectivity: int = 8, dilation: int = 1) -> None:
+                 connectivity: int = 8, dilation: int = 1,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
+        self.set_transforms(transform, pre_transform)
         images = torch.from_numpy(np.ascontiguousarray(images))
         self.images = images.unsqueeze(1) if images.dim() == 3 else images
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
@@ -43,6 +46,8 @@ class ImageGraphDataset(GraphDataset):
         return image_to_graph(img, self.connectivity, self.dilation, y=self.labels[i])
 
     def batch_of(self, idx: Tensor) -> Batch:
+        if self.transform is not None or self.pre_transform is not None:  # the graphs as ds[i] gives them
+            return Batch.from_graphs([self[int(i)] for i in idx])
         imgs = self.images[idx].to(torch.get_default_dtype()) * self.scale
         return image_to_graph(imgs, self.connectivity, self.dilation, y=self.labels[idx])
 

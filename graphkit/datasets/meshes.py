@@ -19,6 +19,7 @@ from graphkit.data.mesh import mesh_edge_graph
 from graphkit.datasets.base import DataNotFoundError, GraphDataset
 from graphkit.datasets.shapes import CLASSES, available_objects, load_objects, normalize, split_objects
 from graphkit.graph import Graph
+from graphkit.transforms.base import Transform
 
 __all__ = ["MeshShapes"]
 
@@ -31,7 +32,9 @@ class MeshShapes(GraphDataset):
     classes = CLASSES
 
     def __init__(self, root: Optional[str] = None, max_faces: int = 6000, samples_per_object: int = 4,
-                 stretch: float = 0.2, jitter: float = 0.002, seed: int = 0) -> None:
+                 stretch: float = 0.2, jitter: float = 0.002, seed: int = 0,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
+        self.set_transforms(transform, pre_transform)
         objects = [o for o in available_objects() if not o[2].startswith("pygsp:")]
         if not objects:
             raise DataNotFoundError("no meshes found: apt-get install libcgal-demo, or pip install pyvista==0.49.1")

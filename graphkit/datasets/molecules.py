@@ -24,6 +24,7 @@ from graphkit.data.molecule import smiles_to_graphs
 from graphkit.data.splits import group_split, murcko_scaffold, random_split
 from graphkit.datasets.base import GraphDataset, package_file
 from graphkit.graph import Graph
+from graphkit.transforms.base import Transform
 
 __all__ = ["MoleculeDataset", "FreeSolv", "Solubility", "B3DB", "read_sdf_smiles"]
 
@@ -53,7 +54,9 @@ class MoleculeDataset(GraphDataset):
     kind = "molecule"
     source = ""
 
-    def __init__(self, root: Optional[str] = None, split: str = "scaffold", seed: int = 0) -> None:
+    def __init__(self, root: Optional[str] = None, split: str = "scaffold", seed: int = 0,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
+        self.set_transforms(transform, pre_transform)
         def build() -> tuple:
             smiles, targets = self.read()
             graphs, invalid = smiles_to_graphs(smiles, skip_invalid=True)

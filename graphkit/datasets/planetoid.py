@@ -84,6 +84,7 @@ class Planetoid(GraphDataset):
         name: ``"Cora"``, ``"CiteSeer"`` or ``"PubMed"`` (any case); another name loads raw files already present.
         split: ``"public"`` or ``"full"`` (train on every node outside validation and test).
         transform: applied to the graph on every access (e.g. ``graphkit.transforms.NormalizeFeatures()``).
+        pre_transform: applied once, on the first access (see :mod:`graphkit.datasets.base`).
         download: fetch missing raw files; ``False`` raises :class:`DataNotFoundError` naming the files instead.
 
     The graph has ``x``, ``y``, ``edge_index`` and boolean ``train_mask``, ``val_mask``, ``test_mask``; ``split``
@@ -93,12 +94,13 @@ class Planetoid(GraphDataset):
     task, kind = "node", "citation"
 
     def __init__(self, root: Optional[str] = None, name: str = "Cora", split: str = "public",
-                 transform: Optional[Callable[[Graph], Graph]] = None, download: bool = True) -> None:
+                 transform: Optional[Callable[[Graph], Graph]] = None, download: bool = True,
+                 pre_transform: Optional[Callable[[Graph], Graph]] = None) -> None:
         if split not in ("public", "full"):
             raise ValueError(f"split must be 'public' or 'full', got {split!r}")
         key = name.lower()
         self.name = PLANETOID_NAMES.get(key, name)
-        self.transform = transform
+        self.set_transforms(transform, pre_transform)
         folder = Path(root if root is not None else default_root()) / self.name
         raw_dir = folder / "raw"
         if key not in PLANETOID_NAMES and not all((raw_dir / f"ind.{key}.{p}").is_file() for p in PARTS):
@@ -127,7 +129,7 @@ class Planetoid(GraphDataset):
         return 1
 
     def get(self, i: int) -> Graph:
-        return self._graph if self.transform is None else self.transform(self._graph)
+        return self._graph
 
     def __repr__(self) -> str:
         g = self._graph

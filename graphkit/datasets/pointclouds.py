@@ -19,6 +19,7 @@ from graphkit.datasets.base import DataNotFoundError, GraphDataset
 from graphkit.datasets.shapes import (CLASSES, available_objects, load_objects, normalize, random_rotation,
                                       sample_surface, split_objects)
 from graphkit.graph import Graph
+from graphkit.transforms.base import Transform
 
 __all__ = ["PointCloudShapes"]
 
@@ -39,7 +40,9 @@ class PointCloudShapes(GraphDataset):
     classes = CLASSES
 
     def __init__(self, root: Optional[str] = None, num_points: int = 512, samples_per_object: int = 16,
-                 k: Optional[int] = None, seed: int = 0) -> None:
+                 k: Optional[int] = None, seed: int = 0,
+                 transform: Optional[Transform] = None, pre_transform: Optional[Transform] = None) -> None:
+        self.set_transforms(transform, pre_transform)
         objects = available_objects()
         if not objects:
             raise DataNotFoundError(

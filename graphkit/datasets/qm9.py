@@ -112,6 +112,7 @@ class QM9(GraphDataset):
     Args:
         root: data folder (``$GRAPHKIT_DATA`` or ``~/.cache/graphkit``); raw files in ``<root>/QM9/raw``.
         transform: applied to each graph on access (e.g. ``graphkit.transforms.RadiusGraph(5.0)``).
+        pre_transform: applied once per graph, on the first access.
         download: fetch missing files; ``False`` raises :class:`DataNotFoundError` naming them.
         seed: seed of the random 80 / 10 / 10 ``split``.
     """
@@ -119,8 +120,9 @@ class QM9(GraphDataset):
     name, kind, task_type, eval_metric, num_tasks = "qm9", "molecule", "regression", "mae", len(QM9_TARGETS)
 
     def __init__(self, root: Optional[str] = None, transform: Optional[Callable[[Graph], Graph]] = None,
-                 download: bool = True, seed: int = 0) -> None:
-        self.transform = transform
+                 download: bool = True, seed: int = 0, pre_transform: Optional[Callable[[Graph], Graph]] = None
+                 ) -> None:
+        self.set_transforms(transform, pre_transform)
         raw = Path(root if root is not None else default_root()) / "QM9" / "raw"
 
         def build() -> tuple:
@@ -139,5 +141,4 @@ class QM9(GraphDataset):
         return len(self.store)
 
     def get(self, i: int) -> Graph:
-        g = self.store[i]
-        return g if self.transform is None else self.transform(g)
+        return self.store[i]

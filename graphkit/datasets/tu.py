@@ -120,7 +120,7 @@ class TUDataset(GraphDataset):
     Args:
         root: data folder (``$GRAPHKIT_DATA`` or ``~/.cache/graphkit``); raw files in ``<root>/<name>/raw``.
         name: the data set's name in the TU collection (also the file prefix).
-        transform: applied to each graph on access.
+        transform: applied to each graph on access. pre_transform: applied once per graph (first access).
         use_node_attr, use_edge_attr: keep the float attribute columns (PyG's defaults: ``False``).
         download: fetch ``<name>.zip`` when the files are missing; ``False`` raises :class:`DataNotFoundError`.
         seed: seed of the random 80 / 10 / 10 ``split`` (TU sets have no official split).
@@ -128,8 +128,10 @@ class TUDataset(GraphDataset):
 
     def __init__(self, root: Optional[str] = None, name: str = "MUTAG",
                  transform: Optional[Callable[[Graph], Graph]] = None, use_node_attr: bool = False,
-                 use_edge_attr: bool = False, download: bool = True, seed: int = 0) -> None:
-        self.name, self.transform = name, transform
+                 use_edge_attr: bool = False, download: bool = True, seed: int = 0,
+                 pre_transform: Optional[Callable[[Graph], Graph]] = None) -> None:
+        self.name = name
+        self.set_transforms(transform, pre_transform)
         raw = Path(root if root is not None else default_root()) / name / "raw"
 
         def build() -> tuple:
@@ -169,4 +171,4 @@ class TUDataset(GraphDataset):
             value = getattr(g, field)
             if drop and value is not None:
                 g.set(field, value[:, drop:])
-        return g if self.transform is None else self.transform(g)
+        return g

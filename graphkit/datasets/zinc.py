@@ -71,16 +71,17 @@ class ZINC(GraphDataset):
     Args:
         root: data folder (``$GRAPHKIT_DATA`` or ``~/.cache/graphkit``); raw files in ``<root>/ZINC/raw``.
         subset: the 12k-molecule subset (``True``, the usual benchmark) or all 250k molecules.
-        transform: applied to each graph on access.
+        transform: applied to each graph on access. pre_transform: applied once per graph (first access).
         download: fetch missing files; ``False`` raises :class:`DataNotFoundError` naming them.
     """
 
     kind, task_type, eval_metric, num_tasks = "molecule", "regression", "mae", 1
 
     def __init__(self, root: Optional[str] = None, subset: bool = True,
-                 transform: Optional[Callable[[Graph], Graph]] = None, download: bool = True) -> None:
+                 transform: Optional[Callable[[Graph], Graph]] = None, download: bool = True,
+                 pre_transform: Optional[Callable[[Graph], Graph]] = None) -> None:
         self.name = "zinc-subset" if subset else "zinc-full"
-        self.transform = transform
+        self.set_transforms(transform, pre_transform)
         folder = Path(root if root is not None else default_root()) / "ZINC"
         raw = folder / "raw"
 
@@ -114,5 +115,4 @@ class ZINC(GraphDataset):
         return len(self.store)
 
     def get(self, i: int) -> Graph:
-        g = self.store[i]
-        return g if self.transform is None else self.transform(g)
+        return self.store[i]

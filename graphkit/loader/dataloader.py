@@ -22,8 +22,22 @@ from typing import Any, Optional, Sequence
 import torch.utils.data
 
 from graphkit.data.collate import collate
+from graphkit.transforms.base import Transform, apply_transform, check_transform
 
 __all__ = ["DataLoader"]
+
+
+class _CollateThenTransform:
+    """``collate`` then ``transform`` on the batch (a class, not a closure, so worker processes can pickle it)."""
+
+    def __init__(self, transform: Transform) -> None:
+        self.transform = transform
+
+    def __call__(self, items: Sequence[Any]) -> Any:
+        out = collate(items)
+        if isinstance(out, tuple):
+            return tuple(apply_transform(self.transform, b) for b in out)
+        return apply_transform(self.transform, out)
 
 
 class DataLoader(torch.utils.data.DataLoader):
@@ -33,12 +47,14 @@ class DataLoader(torch.utils.data.DataLoader):
         dataset: the graphs (a list, or a ``torch.utils.data.Dataset`` whose items are graphs).
         batch_size: graphs per batch.
         shuffle: draw a new order every epoch (torch's global generator unless ``generator=`` is given).
+        transform: applied to every batch (a ``graphkit.transforms`` transform runs graph by graph), as the
+            sampling loaders apply theirs; a data set's own ``transform=`` runs on each graph before collation.
         **kwargs: any other ``torch.utils.data.DataLoader`` argument except ``collate_fn``.
     """
 
     def __init__(self, dataset: Sequence[Any], batch_size: int = 1, shuffle: bool = False,
                  follow_batch: Optional[Sequence[str]] = None, exclude_keys: Optional[Sequence[str]] = None,
-                 **kwargs: Any) -> None:
+                 transform: Optional[Transform] = None, **kwargs: Any) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if follow_batch or exclude_keys:
@@ -47,4 +63,6 @@ class DataLoader(torch.utils.data.DataLoader):
         if "collate_fn" in kwargs:
             raise ValueError("DataLoader collates graphs itself; for another collate_fn use "
                              "torch.utils.data.DataLoader")
-        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, **kwargs)
+        self.transform = check_transform(transform, "transform")
+        collate_fn = collate if transform is None else _CollateThenTransform(transform)
+        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate_fn, **kwargs)

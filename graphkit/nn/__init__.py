@@ -14,6 +14,8 @@ from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.models import (
     DGCNN,
     GAT,
+    PNA,
+    EdgeCNN,
     GCN,
     GIN,
     MLP,
@@ -51,6 +53,8 @@ __all__ = [
     "GraphSAGE",
     "GIN",
     "GAT",
+    "PNA",
+    "EdgeCNN",
     "GraphTransformer",
     "DGCNN",
     "LightGCN",
@@ -132,3 +136,19 @@ __all__ += ["SetTransformerAggregation"]
 from graphkit.nn.conv import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
+from graphkit.nn.aggr import MulAggregation, MultiAggregation  # noqa: E402
+
+__all__ += ["MulAggregation", "MultiAggregation"]
+from graphkit.nn.pool import (  # noqa: E402
+    ASAPooling,
+    EdgePooling,
+    SAGPooling,
+    TopKPooling,
+    dense_diff_pool,
+    dense_mincut_pool,
+)
+
+__all__ += ["TopKPooling", "SAGPooling", "ASAPooling", "EdgePooling", "dense_diff_pool", "dense_mincut_pool"]
+from graphkit.nn.models import DimeNet, DimeNetPlusPlus, SchNet  # noqa: E402
+
+__all__ += ["SchNet", "DimeNet", "DimeNetPlusPlus"]

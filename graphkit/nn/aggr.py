@@ -29,6 +29,7 @@ __all__ = [
     "MeanAggregation",
     "MaxAggregation",
     "MinAggregation",
+    "MulAggregation",
     "VarAggregation",
     "StdAggregation",
     "SoftmaxAggregation",
@@ -92,6 +93,23 @@ class MinAggregation(_Reduce):
     r"""Element-wise :math:`\min_{j \in \mathcal{N}(i)} m_{j \to i}` (0 for isolated nodes, as in PyG)."""
 
     reduce = "min"
+
+
+class MulAggregation(Aggregation):
+    r"""Element-wise :math:`\prod_{j \in \mathcal{N}(i)} m_{j \to i}` (1 for isolated nodes, as in PyG).
+
+    Not a kernel reduction (a product has no fused ``spmm``): the messages are formed and reduced with torch's
+    ``scatter_reduce``, whose gradient handles zeros exactly.
+
+    >>> MulAggregation()(torch.tensor([[2.0], [3.0], [4.0]]), torch.tensor([0, 0, 2]), dim_size=4).view(-1).tolist()
+    [6.0, 1.0, 4.0, 1.0]
+    """
+
+    def forward(self, x: Tensor, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
+        _check(x, index)
+        n = dim_size if dim_size is not None else (int(index.max()) + 1 if index.numel() else 0)
+        idx = index.long().view(-1, *([1] * (x.dim() - 1))).expand_as(x)
+        return x.new_ones((n,) + tuple(x.shape[1:])).scatter_reduce(0, idx, x, "prod", include_self=True)
 
 
 class VarAggregation(Aggregation):
@@ -167,13 +185,30 @@ class SoftmaxAggregation(Aggregation):
 
 
 class MultiAggregation(Aggregation):
-    """Several aggregations at once, combined by ``mode``: ``"cat"`` (PyG's default) or an element-wise
-    ``"sum"``, ``"mean"``, ``"max"`` or ``"min"`` of their outputs. Fused when every part is a plain reduction."""
+    """Several aggregations at once, combined by ``mode`` (PyG's modes and parameter names):
 
-    _MODES = ("cat", "sum", "mean", "max", "min")
+    * ``"cat"`` (default): concatenated, ``len(aggrs) * F`` outputs;
+    * ``"sum"``, ``"mean"``, ``"max"``, ``"min"``, ``"logsumexp"``, ``"std"``, ``"var"``: element-wise over the
+      aggregations, ``F`` outputs;
+    * ``"proj"``: a linear map ``lin`` of the concatenation;
+    * ``"attn"``: each output projected by its own linear head (``lin_heads.lins.<k>``), then multi-head
+      self-attention across the aggregations (``multihead_attn``), averaged.
+
+    ``"proj"`` and ``"attn"`` need ``mode_kwargs`` with ``in_channels`` (an int, or one per aggregation) and
+    ``out_channels``; the other ``mode_kwargs`` go to ``torch.nn.Linear`` (proj) or
+    ``torch.nn.MultiheadAttention`` (attn: ``num_heads``, default 1). Fused when every part is a plain reduction
+    (the combination then runs on the ``[N, F]`` outputs).
+
+    >>> m = MultiAggregation(["sum", "max"], mode="proj", mode_kwargs=dict(in_channels=1, out_channels=3))
+    >>> m(torch.tensor([[1.0], [3.0], [5.0]]), torch.tensor([0, 0, 1]), dim_size=2).shape
+    torch.Size([2, 3])
+    """
+
+    _DENSE = ("sum", "mean", "max", "min", "logsumexp", "std", "var")
+    _MODES = ("cat", "proj", "attn") + _DENSE
 
     def __init__(self, aggrs: Sequence["AggrLike"], aggrs_kwargs: Optional[List[Dict[str, Any]]] = None,
-                 mode: str = "cat") -> None:
+                 mode: str = "cat", mode_kwargs: Optional[Dict[str, Any]] = None) -> None:
         super().__init__()
         if not isinstance(aggrs, (list, tuple)) or len(aggrs) == 0:
             raise ValueError(f"aggrs must be a non-empty list, got {aggrs!r}")
@@ -184,22 +219,64 @@ class MultiAggregation(Aggregation):
             raise ValueError(f"aggrs_kwargs has {len(kws)} entries but aggrs has {len(aggrs)}")
         self.aggrs = torch.nn.ModuleList([aggr_resolver(a, **kw) for a, kw in zip(aggrs, kws)])
         self.mode = mode
+        extra = dict(mode_kwargs or {})
+        self.in_channels = extra.pop("in_channels", None)
+        self.out_channels: Optional[int] = extra.pop("out_channels", None)
+        if mode in ("proj", "attn"):
+            self._build_combiner(mode, extra)
+
+    def _build_combiner(self, mode: str, extra: Dict[str, Any]) -> None:
+        if len(self.aggrs) < 2:
+            raise ValueError(f"mode={mode!r} combines several aggregations, got {len(self.aggrs)}")
+        if self.in_channels is None or self.out_channels is None:
+            raise ValueError(f"mode={mode!r} needs mode_kwargs with in_channels and out_channels, got "
+                             f"in_channels={self.in_channels}, out_channels={self.out_channels}")
+        ins = [self.in_channels] * len(self.aggrs) if isinstance(self.in_channels, int) else list(self.in_channels)
+        if len(ins) != len(self.aggrs):
+            raise ValueError(f"mode_kwargs in_channels has {len(ins)} entries but there are {len(self.aggrs)} "
+                             "aggregations")
+        if mode == "proj":
+            self.lin = torch.nn.Linear(sum(ins), self.out_channels, **extra)
+            return
+        heads = torch.nn.ModuleDict({str(k): torch.nn.Linear(c, self.out_channels) for k, c in enumerate(ins)})
+        self.lin_heads = torch.nn.Module()  # PyG's parameter names: lin_heads.lins.<k>.weight
+        self.lin_heads.lins = heads
+        self.multihead_attn = torch.nn.MultiheadAttention(self.out_channels, extra.pop("num_heads", 1), **extra)
 
     @property
     def fusable(self) -> bool:
         return all(a.fusable for a in self.aggrs)
+
+    def reset_parameters(self) -> None:
+        for a in self.aggrs:
+            a.reset_parameters()
+        if self.mode == "proj":
+            self.lin.reset_parameters()
+        elif self.mode == "attn":
+            for lin in self.lin_heads.lins.values():
+                lin.reset_parameters()
+            self.multihead_attn._reset_parameters()  # torch's own initialiser (no public name)
+
+    def get_out_channels(self, in_channels: int) -> int:
+        """Output width for ``in_channels`` message features (what a layer sizes its next linear map by)."""
+        if self.out_channels is not None:
+            return self.out_channels
+        return in_channels * len(self.aggrs) if self.mode == "cat" else in_channels
 
     def combine(self, outs: List[Tensor]) -> Tensor:
         if len(outs) == 1:
             return outs[0]
         if self.mode == "cat":
             return torch.cat(outs, dim=-1)
+        if self.mode == "proj":
+            return self.lin(torch.cat(outs, dim=-1))
+        if self.mode == "attn":
+            x = torch.stack([self.lin_heads.lins[str(k)](o) for k, o in enumerate(outs)], dim=0)
+            return self.multihead_attn(x, x, x)[0].mean(dim=0)
         stacked = torch.stack(outs, dim=0)
-        if self.mode == "sum":
-            return stacked.sum(0)
-        if self.mode == "mean":
-            return stacked.mean(0)
-        return stacked.amax(0) if self.mode == "max" else stacked.amin(0)
+        if self.mode in ("max", "min"):
+            return stacked.amax(0) if self.mode == "max" else stacked.amin(0)
+        return getattr(torch, self.mode)(stacked, dim=0)
 
     def forward(self, x: Tensor, index: Tensor, dim_size: Optional[int] = None) -> Tensor:
         return self.combine([a(x, index, dim_size) for a in self.aggrs])
@@ -219,7 +296,28 @@ _BY_NAME = {
     "var": VarAggregation,
     "std": StdAggregation,
     "softmax": SoftmaxAggregation,
+    "mul": MulAggregation,
 }
+
+#: Modules whose aggregations the resolver also knows by name (imported on first use: they import this one).
+_MORE = ("aggr_degree_scaler", "aggr_power_mean", "aggr_quantile", "aggr_set", "aggr_set_transformer")
+
+
+def _by_name(name: str) -> Optional[type]:
+    """The aggregation class called ``name`` (PyG's rule: the class name lower-cased, without "aggregation")."""
+    key = name.lower().replace("_", "").replace("aggregation", "")
+    if key in _BY_NAME:
+        return _BY_NAME[key]
+    import importlib
+
+    for mod in _MORE:
+        module = importlib.import_module(f"graphkit.nn.{mod}")
+        for cls_name in getattr(module, "__all__", ()):
+            cls = getattr(module, cls_name)
+            if isinstance(cls, type) and issubclass(cls, Aggregation) and \
+                    cls_name.lower().replace("aggregation", "") == key:
+                return cls
+    return None
 
 
 def is_fusable(module: torch.nn.Module) -> bool:
@@ -228,8 +326,10 @@ def is_fusable(module: torch.nn.Module) -> bool:
 
 
 def aggr_resolver(aggr: AggrLike, **kwargs: Any) -> Aggregation:
-    """An :class:`Aggregation` from a name (``"sum"``/``"add"``, ``"mean"``, ``"max"``, ``"min"``, ``"var"``,
-    ``"std"``, ``"softmax"``), a module, or a list of those (a :class:`MultiAggregation`).
+    """An :class:`Aggregation` from a name (``"sum"``/``"add"``, ``"mean"``, ``"max"``, ``"min"``, ``"mul"``,
+    ``"var"``, ``"std"``, ``"softmax"``, or any other graphkit aggregation by its class name without
+    "Aggregation", lower-cased, as PyG resolves them: ``"lstm"``, ``"powermean"``, ``"median"``, ...), a module,
+    or a list of those (a :class:`MultiAggregation`; ``kwargs`` then go to it: ``mode``, ``mode_kwargs``, ...).
 
     Another library's aggregation module (e.g. ``torch_geometric.nn.aggr.PowerMeanAggregation()``) is used as it
     is: it is called as ``module(messages, index, dim_size=...)`` and never fused.
@@ -241,8 +341,9 @@ def aggr_resolver(aggr: AggrLike, **kwargs: Any) -> Aggregation:
     if isinstance(aggr, (list, tuple)):
         return MultiAggregation(list(aggr), **kwargs)
     if isinstance(aggr, str):
-        cls = _BY_NAME.get(aggr.lower().replace("aggregation", ""))
+        cls = _by_name(aggr)
         if cls is None:
-            raise ValueError(f"aggr must be one of {sorted(_BY_NAME)} (or a list of them), got {aggr!r}")
+            raise ValueError(f"aggr must be one of {sorted(_BY_NAME)}, the name of another graphkit aggregation "
+                             f"(e.g. 'lstm', 'powermean', 'median') or a list of them, got {aggr!r}")
         return cls(**kwargs)
     raise TypeError(f"aggr must be a name, an Aggregation or a list of them, got {type(aggr).__name__}")

@@ -10,6 +10,8 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
 - ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
 - ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
+- ``sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)``:
+  the same on a HeteroGraph's relation-grouped CSR, one fan-out per (hop, relation) (CPU).
 - ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva"]
 
 
 def csr_reduce(
@@ -106,6 +108,16 @@ def sample_neighbors(
     if backend() == "cpu-ext":
         return tuple(torch.ops.graphkit.sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed))
     return T.sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)
+
+
+def sample_neighbors_typed(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
+    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    args = (rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.sample_neighbors_typed(*args))
+    return T.sample_neighbors_typed(*args)
 
 
 def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:

@@ -101,6 +101,62 @@ def softmax_bwd(rowptr: Tensor, eid: Optional[Tensor], y: Tensor, g: Tensor) -> 
     return yg - y * per_edge
 
 
+def _draw(begin: Tensor, deg: Tensor, k: Tensor, replace: bool, gen: torch.Generator) -> Tuple[Tensor, Tensor]:
+    """``(owner, pos)``: for each row ``i`` (edges ``begin[i] .. + deg[i]``) up to ``k[i]`` edge positions
+    (``-1``: all), uniform with or without replacement; positions come grouped by row in row order."""
+    every = k < 0
+    cnt = torch.where(every, deg, torch.where(deg > 0, k, 0) if replace else torch.minimum(deg, k.clamp(min=0)))
+    owner = torch.repeat_interleave(torch.arange(deg.numel()), cnt)
+    if replace and not bool(every.any()):
+        off = (torch.rand(owner.numel(), generator=gen) * deg[owner]).long()
+        return owner, begin[owner] + torch.minimum(off, deg[owner] - 1)
+    if replace:  # rows with k = -1 take all, the others draw with replacement: one pass each, then regroup
+        o_all, p_all = _draw(begin, torch.where(every, deg, 0), torch.full_like(k, -1), False, gen)
+        o_rep, p_rep = _draw(begin, torch.where(every, 0, deg), k.clamp(min=0), True, gen)
+        owner, pos = torch.cat([o_all, o_rep]), torch.cat([p_all, p_rep])
+        order = torch.sort(owner, stable=True).indices
+        return owner[order], pos[order]
+    # Take all of small rows; for rows with deg > k keep the k smallest random keys (a uniform subset).
+    all_owner = torch.repeat_interleave(torch.arange(deg.numel()), deg)
+    ptr = torch.zeros(deg.numel() + 1, dtype=torch.long)
+    torch.cumsum(deg, 0, out=ptr[1:])
+    within = torch.arange(all_owner.numel()) - ptr[all_owner]
+    keys = torch.rand(all_owner.numel(), generator=gen)
+    order = torch.sort(keys, stable=True).indices
+    order = order[torch.sort(all_owner[order], stable=True).indices]  # by row, random inside
+    rank = torch.arange(order.numel()) - ptr[all_owner[order]]
+    keep = order[rank < cnt[all_owner[order]]]
+    return all_owner[keep], begin[all_owner[keep]] + within[keep]
+
+
+def _relabel(n_id: Tensor, g_src: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(local ids of g_src, n_id extended by its new nodes)``, new nodes numbered in order of first appearance
+    (what the C++ path does, so ids are equally meaningful)."""
+    uniq, inv = torch.unique(torch.cat([n_id, g_src]), return_inverse=True)
+    first = torch.full((uniq.numel(),), inv.numel(), dtype=torch.long)
+    first.scatter_reduce_(0, inv, torch.arange(inv.numel()), reduce="amin")
+    new = (first >= n_id.numel()).nonzero().view(-1)
+    new = new[torch.argsort(first[new])]
+    local_of = torch.empty(uniq.numel(), dtype=torch.long)
+    local_of[inv[: n_id.numel()]] = torch.arange(n_id.numel())
+    local_of[new] = torch.arange(n_id.numel(), n_id.numel() + new.numel())
+    return local_of[inv[n_id.numel():]], torch.cat([n_id, uniq[new]])
+
+
+def _assemble(n_id: Tensor, srcs: List[Tensor], dsts: List[Tensor], eids: List[Tensor], nodes_per_hop: List[int],
+              edges_per_hop: List[int]) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    empty = torch.empty(0, dtype=torch.long)
+    src = torch.cat(srcs) if srcs else empty
+    dst = torch.cat(dsts) if dsts else empty
+    counts = torch.bincount(dst, minlength=n_id.numel()) if dst.numel() else torch.zeros(n_id.numel(), dtype=torch.long)
+    rowptr_sub = torch.zeros(n_id.numel() + 1, dtype=torch.long)
+    torch.cumsum(counts, 0, out=rowptr_sub[1:])
+    return (
+        n_id, rowptr_sub, torch.stack([src, dst]), torch.cat(eids) if eids else empty,
+        torch.tensor(nodes_per_hop, dtype=torch.long), torch.tensor(edges_per_hop, dtype=torch.long),
+    )
+
+
 def sample_neighbors(
     rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -117,56 +173,51 @@ def sample_neighbors(
     nodes_per_hop, edges_per_hop = [seeds.numel()], []
     fs, fe = 0, seeds.numel()
     for k in fanouts:
-        local = torch.arange(fs, fe)
         v = n_id[fs:fe]
         begin, deg = rowptr[v], rowptr[v + 1] - rowptr[v]
-        if k < 0:
-            cnt = deg
-        else:
-            cnt = torch.where(deg > 0, torch.full_like(deg, k), deg) if replace else deg.clamp(max=k)
-        owner = torch.repeat_interleave(torch.arange(v.numel()), cnt)
-        if k >= 0 and replace:
-            off = (torch.rand(owner.numel(), generator=gen) * deg[owner]).long()
-            pos = begin[owner] + torch.minimum(off, deg[owner] - 1)
-        else:
-            # Take all of small rows; for rows with deg > k keep the k smallest random keys (a uniform subset).
-            all_owner = torch.repeat_interleave(torch.arange(v.numel()), deg)
-            ptr = torch.zeros(v.numel() + 1, dtype=torch.long)
-            torch.cumsum(deg, 0, out=ptr[1:])
-            within = torch.arange(all_owner.numel()) - ptr[all_owner]
-            keys = torch.rand(all_owner.numel(), generator=gen)
-            order = torch.sort(keys, stable=True).indices
-            order = order[torch.sort(all_owner[order], stable=True).indices]  # by row, random inside
-            rank = torch.arange(order.numel()) - ptr[all_owner[order]]
-            keep = order[rank < cnt[all_owner[order]]]
-            pos = begin[all_owner[keep]] + within[keep]
-        g_src = col[pos]
-        # Relabel in order of first appearance (what the C++ path does, so ids are equally meaningful).
-        uniq, inv = torch.unique(torch.cat([n_id, g_src]), return_inverse=True)
-        first = torch.full((uniq.numel(),), inv.numel(), dtype=torch.long)
-        first.scatter_reduce_(0, inv, torch.arange(inv.numel()), reduce="amin")
-        new = (first >= n_id.numel()).nonzero().view(-1)
-        new = new[torch.argsort(first[new])]
-        local_of = torch.empty(uniq.numel(), dtype=torch.long)
-        local_of[inv[: n_id.numel()]] = torch.arange(n_id.numel())
-        local_of[new] = torch.arange(n_id.numel(), n_id.numel() + new.numel())
-        srcs.append(local_of[inv[n_id.numel():]])
-        dsts.append(local[owner])
+        owner, pos = _draw(begin, deg, torch.full_like(deg, k), replace, gen)
+        local_src, n_id = _relabel(n_id, col[pos])
+        srcs.append(local_src)
+        dsts.append(fs + owner)
         eids.append(perm[pos])
-        n_id = torch.cat([n_id, uniq[new]])
-        nodes_per_hop.append(new.numel())
+        nodes_per_hop.append(n_id.numel() - fe)
         edges_per_hop.append(pos.numel())
         fs, fe = fe, n_id.numel()
-    empty = torch.empty(0, dtype=torch.long)
-    src = torch.cat(srcs) if srcs else empty
-    dst = torch.cat(dsts) if dsts else empty
-    counts = torch.bincount(dst, minlength=n_id.numel()) if dst.numel() else torch.zeros(n_id.numel(), dtype=torch.long)
-    rowptr_sub = torch.zeros(n_id.numel() + 1, dtype=torch.long)
-    torch.cumsum(counts, 0, out=rowptr_sub[1:])
-    return (
-        n_id, rowptr_sub, torch.stack([src, dst]), torch.cat(eids) if eids else empty,
-        torch.tensor(nodes_per_hop, dtype=torch.long), torch.tensor(edges_per_hop, dtype=torch.long),
-    )
+    return _assemble(n_id, srcs, dsts, eids, nodes_per_hop, edges_per_hop)
+
+
+def sample_neighbors_typed(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
+    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Vectorised twin of ``sample_neighbors_typed`` in kernels/cpu/sample_neighbors.cpp: each frontier node is
+    one row per relation into its type (``rel_row_off[r] + local id``) with that relation's fan-out; edges come
+    grouped by target, relations in order inside. Same distribution as the kernel, not the same draws."""
+    if seeds.numel() != torch.unique(seeds).numel():
+        raise ValueError("seeds must be unique; got repeated node ids")
+    num_rel = rel_dst_type.numel()
+    gen = torch.Generator().manual_seed(seed)
+    n_id = seeds.clone()
+    srcs, dsts, eids = [], [], []
+    nodes_per_hop, edges_per_hop = [seeds.numel()], []
+    fs, fe = 0, seeds.numel()
+    for h in range(len(fanouts) // num_rel):
+        v = n_id[fs:fe]
+        vtype = torch.searchsorted(node_ptr, v, right=True) - 1
+        # virtual rows (frontier node, relation into its type), ordered by node then relation
+        node_of, rel = (vtype.unsqueeze(1) == rel_dst_type.unsqueeze(0)).nonzero().unbind(1)
+        rows = rel_row_off[rel] + v[node_of] - node_ptr[vtype[node_of]]
+        k = torch.tensor(fanouts[h * num_rel:(h + 1) * num_rel], dtype=torch.long)[rel]
+        begin, deg = rowptr[rows], rowptr[rows + 1] - rowptr[rows]
+        owner, pos = _draw(begin, deg, k, replace, gen)
+        local_src, n_id = _relabel(n_id, col[pos])
+        srcs.append(local_src)
+        dsts.append(fs + node_of[owner])
+        eids.append(perm[pos])
+        nodes_per_hop.append(n_id.numel() - fe)
+        edges_per_hop.append(pos.numel())
+        fs, fe = fe, n_id.numel()
+    return _assemble(n_id, srcs, dsts, eids, nodes_per_hop, edges_per_hop)
 
 
 def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:

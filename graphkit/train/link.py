@@ -42,12 +42,12 @@ class LinkModel(nn.Module):
         output: ``(P,)`` logits
     """
 
-    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig):
+    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, structure: Any = None):
         super().__init__()
         ncn = cfg.model.lower() == "ncn"
         self.input = NodeInput(x, num_nodes, cfg.hidden)
         self.gnn = build_gnn("gcn" if ncn else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
-                             cfg.hidden, cfg.dropout)
+                             cfg.hidden, cfg.dropout, structure)
         self.predictor = (NCNPredictor if ncn else MLPPredictor)(cfg.hidden, cfg.dropout)
 
     def embed(self, x: Any, adj: Any, num_nodes: int) -> Tensor:
@@ -70,7 +70,7 @@ class LinkTask(Task):
         self.x = g.x.to(device) if g.x is not None else None
         self.split = dataset.split
         self.train_pos = positive_pairs(self.split["train"])
-        self.model = LinkModel(self.x, self.num_nodes, cfg).to(device)
+        self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj).to(device)
 
     def _embed(self) -> Tensor:
         return self.model.embed(self.x, self.adj, self.num_nodes)

@@ -9,11 +9,11 @@ Input encoding depends on what the data set has:
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from torch import Tensor, nn
 
-__all__ = ["BUILDERS", "register_model", "build_gnn", "NodeInput", "global_pool"]
+__all__ = ["BUILDERS", "NEEDS_STRUCTURE", "register_model", "build_gnn", "NodeInput", "global_pool"]
 
 # A builder makes the GNN backbone: ``builder(in_channels, hidden_channels, num_layers, out_channels, dropout)``.
 ModelBuilder = Callable[[int, int, int, int, float], nn.Module]
@@ -22,9 +22,16 @@ ModelBuilder = Callable[[int, int, int, int, float], nn.Module]
 # constructors (imported on first use, so that the registry costs nothing at start-up)
 BUILDERS: Dict[str, Union[str, ModelBuilder]] = {"gcn": "GCN", "sage": "GraphSAGE", "graphsage": "GraphSAGE",
                                                  "gin": "GIN", "gat": "GAT", "gatv2": "GAT",
-                                                 "transformer": "GraphTransformer"}
+                                                 "transformer": "GraphTransformer", "pna": "PNA",
+                                                 "edgecnn": "EdgeCNN"}
 # extra constructor arguments of the built-in names
-_EXTRA = {"gatv2": {"v2": True}}
+_EXTRA: Dict[str, Dict[str, Any]] = {
+    "gatv2": {"v2": True},
+    # the PNA paper's aggregators and scalers (PyG's examples use the same); deg comes from the training graph
+    "pna": {"aggregators": ["mean", "min", "max", "std"], "scalers": ["identity", "amplification", "attenuation"]},
+}
+# built-in names whose constructor needs the training structure (PNA: its in-degree histogram)
+NEEDS_STRUCTURE = ("pna",)
 # attention heads of the attention stacks (hidden layers concatenate hidden // HEADS channels per head)
 HEADS = 4
 
@@ -51,10 +58,16 @@ def register_model(name: str, builder: Optional[ModelBuilder] = None) -> Callabl
     return add
 
 
-def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float) -> nn.Module:
-    """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN|GAT|GraphTransformer>`` for the
-    built-in names; the attention stacks get ``HEADS`` heads when ``hidden`` divides by it)."""
+def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channels: int, dropout: float,
+              structure: Any = None) -> nn.Module:
+    """The registered model ``name`` (``graphkit.nn.models.<GCN|GraphSAGE|GIN|GAT|GraphTransformer|PNA|EdgeCNN>``
+    for the built-in names; the attention stacks get ``HEADS`` heads when ``hidden`` divides by it).
+
+    ``structure``: the graph (or graphs) the model is trained on; ``pna`` sizes its degree scalers from its
+    in-degree histogram (:meth:`graphkit.nn.PNAConv.get_degree_histogram`) and needs it."""
     key = name.lower()
+    if key in NEEDS_STRUCTURE and structure is None:
+        raise ValueError(f"model {name!r} needs the training graph's degrees; this task does not provide them")
     if key not in BUILDERS:
         raise ValueError(f"model must be one of {', '.join(sorted(BUILDERS))}, got {name!r}")
     entry = BUILDERS[key]
@@ -68,6 +81,10 @@ def build_gnn(name: str, in_channels: int, hidden: int, layers: int, out_channel
     kwargs = dict(_EXTRA.get(key, {}))
     if key in ("gat", "gatv2", "transformer"):
         kwargs["heads"] = HEADS if hidden % HEADS == 0 else 1
+    if key == "pna":
+        from graphkit.nn import PNAConv
+
+        kwargs["deg"] = PNAConv.get_degree_histogram(structure)
     return cls(in_channels=in_channels, hidden_channels=hidden, num_layers=layers, out_channels=out_channels,
                dropout=dropout, **kwargs)
 

@@ -38,10 +38,11 @@ class NodeModel(nn.Module):
         output: ``(|V|, C)``
     """
 
-    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, out_channels: int):
+    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, out_channels: int, structure: Any = None):
         super().__init__()
         self.input = NodeInput(x, num_nodes, cfg.hidden)
-        self.gnn = build_gnn(cfg.model, self.input.out_channels, cfg.hidden, cfg.layers, out_channels, cfg.dropout)
+        self.gnn = build_gnn(cfg.model, self.input.out_channels, cfg.hidden, cfg.layers, out_channels, cfg.dropout,
+                             structure)
 
     def forward(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
         return self.gnn(self.input(x, num_nodes, n_id), adj)
@@ -64,7 +65,7 @@ class NodeTask(Task):
         self.x = g.x.to(device) if g.x is not None else None
         self.num_nodes = g.num_nodes
         self.split = {k: v.to(device) for k, v in dataset.split.items()}
-        self.model = NodeModel(self.x, self.num_nodes, cfg, out).to(device)
+        self.model = NodeModel(self.x, self.num_nodes, cfg, out, structure=self.adj).to(device)
         self.loader: Any = None
         rank, size = world()
         # Data parallel (DDP across `size` ranks): each rank's loss covers its own share of the training nodes,

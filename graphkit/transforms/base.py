@@ -13,7 +13,7 @@ from torch import Tensor
 from graphkit.batch import Batch
 from graphkit.graph import Graph
 
-__all__ = ["BaseTransform", "Compose", "fields_of", "new_graph"]
+__all__ = ["BaseTransform", "Compose", "fields_of", "new_graph", "check_transform", "apply_transform"]
 
 Fields = Dict[str, Tuple[Any, str]]
 
@@ -34,6 +34,24 @@ def check_graph(graph: Any, who: str) -> Graph:
     if not isinstance(graph, Graph):
         raise TypeError(f"{who} takes a graphkit.Graph or Batch, got {type(graph).__name__}")
     return graph
+
+
+Transform = Callable[[Graph], Graph]
+
+
+def check_transform(transform: Any, name: str = "transform") -> Optional[Transform]:
+    """``transform`` if it is callable (or ``None``); else a ``TypeError`` naming the argument. Every data set
+    and loader that takes ``transform=`` / ``pre_transform=`` checks it here, when it is given."""
+    if transform is not None and not callable(transform):
+        raise TypeError(f"{name} must be a callable Graph -> Graph (e.g. graphkit.transforms.NormalizeFeatures()), "
+                        f"got {type(transform).__name__}")
+    return transform
+
+
+def apply_transform(transform: Optional[Transform], graph: Graph) -> Graph:
+    """``transform(graph)``, or ``graph`` itself without one: what a data set does on every access and a loader
+    on every batch (PyG's semantics: never stored, so a random transform draws anew each time)."""
+    return graph if transform is None else transform(graph)
 
 
 class BaseTransform:

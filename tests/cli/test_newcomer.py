@@ -88,7 +88,7 @@ def test_every_train_flag_shows_its_default():
             continue
         assert "default" in formatter._get_help_string(action), action.option_strings  # noqa: SLF001
     text = train.format_help()
-    for flag in ("--weight-decay", "gat", "gatv2", "transformer", "ncn", "0.005 for link"):
+    for flag in ("--weight-decay", "gat", "gatv2", "transformer", "pna", "edgecnn", "ncn", "0.005 for link"):
         assert flag in text
 
 
@@ -102,6 +102,7 @@ def test_every_train_flag_shows_its_default():
     ("deterministic: maybe\n", [], 1, "deterministic must be true or false"),
     (None, ["--device", "tpu"], 1, "device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"),
     (None, ["--task", "graph", "--model", "gat"], 1, "model for graph prediction must be one of"),
+    (None, ["--task", "graph", "--model", "pna"], 1, "(pna is for --task node or link)"),
     (None, ["--model", "ncn"], 1, "(ncn is for --task link)"),
     (None, ["--model", "foo"], 2, "argument --model: invalid choice: 'foo'"),
     (None, ["--task", "link", "--batch-size", "0"], 1, "batch_size must be at least 1 for link prediction"),
@@ -224,6 +225,23 @@ def test_task_graph_alone_picks_freesolv(fixtures, tmp_path, monkeypatch):
     assert json.loads((out / "summary.json").read_text())["dataset"] == "ogbg-freesolv"
 
 
+@pytest.mark.parametrize("model, task", [("pna", "node"), ("edgecnn", "node"), ("pna", "link"), ("edgecnn", "graph")])
+def test_pna_and_edgecnn_train_from_the_cli(fixtures, tmp_path, monkeypatch, model, task):
+    from graphkit.nn import PNA, EdgeCNN
+    from graphkit.train import load_run
+
+    monkeypatch.setenv("GRAPHKIT_FIXTURES", str(fixtures))
+    out = tmp_path / model
+    assert main(["train", "--task", task, "--model", model, "--epochs", "1", *SMALL, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == model and summary["task"] == task and summary["epochs_run"] == 1
+    gnn = load_run(out).gnn
+    assert isinstance(gnn, PNA if model == "pna" else EdgeCNN)
+    if model == "pna":  # the degree scalers were sized from the training graph's in-degrees
+        scaler = gnn.convs[0].aggr_module
+        assert float(scaler.avg_deg_lin) > 1 and float(scaler.avg_deg_log) > 0
+
+
 @pytest.mark.parametrize("model", ["gat", "gatv2", "transformer"])
 def test_attention_models_train_on_a_node_task(fixtures, tmp_path, monkeypatch, model):
     monkeypatch.setenv("GRAPHKIT_FIXTURES", str(fixtures))
@@ -292,7 +310,8 @@ def test_datasets_table_fits_a_terminal_and_says_what_trains(fixtures, capsys, m
     assert max(map(len, lines)) <= 120
     task = {ln.split()[0]: ln.split()[1] for ln in lines[2:] if len(ln.split()) > 2}
     assert (task["ogbn-drosophila"], task["ogbl-connectome"], task["ogbg-freesolv"]) == ("node", "link", "graph")
-    assert task["movielens-100k"] == task["ogbn-mag"] == task["ogbg-code2"] == "-"
+    assert task["movielens-100k"] == task["ogbg-code2"] == "-"
+    assert (task["ogbn-mag"], task["ogbl-biokg"], task["ogbl-wikikg2"]) == ("hetero", "kg", "kg")
 
 
 def test_divergence_stops_with_one_line(fixtures, tmp_path, capsys, monkeypatch):

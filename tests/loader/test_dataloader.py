@@ -56,3 +56,18 @@ def test_pairs_of_graphs_give_pairs_of_batches():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DataLoader(_graphs(), **kwargs)
+
+
+def test_transform_runs_on_every_batch_and_is_checked() -> None:
+    import pickle
+
+    from graphkit.transforms import AddSelfLoops
+
+    graphs = [Graph(x=torch.randn(n, 2), edge_index=torch.tensor([[0], [1]])) for n in (2, 3, 4)]
+    loader = DataLoader(graphs, batch_size=2, transform=AddSelfLoops())
+    first, second = list(loader)
+    assert first.num_edges == 2 + 5 and second.num_edges == 1 + 4  # one loop per node, graph by graph
+    assert first.num_graphs == 2 and torch.equal(first.ptr, torch.tensor([0, 2, 5]))
+    pickle.dumps(loader.collate_fn)  # worker processes receive it pickled
+    with pytest.raises(TypeError, match="transform must be a callable"):
+        DataLoader(graphs, transform="AddSelfLoops")

@@ -132,3 +132,17 @@ def test_neighbor_loader_moves_batches_to_gpu() -> None:
         for batch in NeighborLoader(g, [3, 3], batch_size=64, seed=0, prefetch=prefetch, device="cuda"):
             assert batch.x.is_cuda and batch.csr()[0].is_cuda
             assert torch.equal(batch.x.cpu(), g.x[batch.n_id.cpu()])
+
+
+def test_sampling_loaders_apply_their_transform_per_batch() -> None:
+    from graphkit.transforms import NormalizeFeatures
+
+    g = _graph()
+    for make in (lambda **kw: NeighborLoader(g, [3, 3], batch_size=50, seed=3, **kw),
+                 lambda **kw: LinkNeighborLoader(g, [3], batch_size=16, seed=3, **kw)):
+        plain = next(iter(make()))
+        normed = next(iter(make(transform=NormalizeFeatures())))
+        assert torch.equal(normed.n_id, plain.n_id)  # the same sample, then the transform on the batch
+        torch.testing.assert_close(normed.x, NormalizeFeatures()(plain).x)
+    with pytest.raises(TypeError, match="transform must be a callable"):
+        NeighborLoader(g, [3], batch_size=8, transform=1)

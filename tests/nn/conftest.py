@@ -16,3 +16,17 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.fixture
+def pyg_sage():
+    """``pyg_sage(*args, **kwargs)`` -> PyG's ``SAGEConv``, safe for a non-fusable ``aggr`` (lstm, modules, lists).
+
+    PyG compiles ``propagate`` once per class, with the first instance's ``fuse`` flag baked in: if that instance
+    had an aggregation PyG cannot fuse, every later SAGEConv in the process fails on a SparseTensor. A fusable
+    instance is built first, so which test runs first does not matter."""
+    from graphkit.testing import require_peer
+
+    pnn = require_peer("torch_geometric").nn
+    pnn.SAGEConv(1, 1)
+    return pnn.SAGEConv

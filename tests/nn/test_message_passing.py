@@ -164,7 +164,7 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(TypeError, match="adj must be an edge_index tensor"):
         Copy()(x, [[0, 1], [1, 0]])
     with pytest.raises(ValueError, match="aggr must be one of"):
-        Copy(aggr="median")
+        Copy(aggr="medain")  # a typo; "median" itself is a name, as in PyG
     with pytest.raises(ValueError, match="flow must be one of"):
         Copy(flow="sideways")
     with pytest.raises(ValueError, match="the node features have 4 rows but adj has 5 source nodes"):

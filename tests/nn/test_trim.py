@@ -5,7 +5,7 @@ import torch
 
 from graphkit import Graph
 from graphkit.loader import NeighborLoader
-from graphkit.nn.models import GAT, GCN, GIN, GraphSAGE
+from graphkit.nn.models import GAT, GCN, GIN, PNA, EdgeCNN, GraphSAGE
 from graphkit.nn.trim import layer_sizes, prefix_parent, trim_adjacency
 from graphkit.ops.adjacency import Adjacency
 
@@ -31,7 +31,8 @@ def _seed_output_and_grads(model, batch, **kw):
     lambda: GCN(6, 8, 2, out_channels=3),
     lambda: GIN(6, 8, 2, out_channels=3),
     lambda: GAT(6, 8, 2, out_channels=3, heads=2),
-], ids=["sage", "sage-jk-3layers", "gcn", "gin", "gat"])
+    lambda: EdgeCNN(6, 8, 2, out_channels=3),
+], ids=["sage", "sage-jk-3layers", "gcn", "gin", "gat", "edge-cnn"])
 @pytest.mark.parametrize("fanouts", [[4, 3], [3, 2, 2], [5]], ids=["hops=layers", "more-hops", "fewer-hops"])
 def test_trimmed_equals_untrimmed_on_seeds(make, fanouts):
     torch.manual_seed(0)
@@ -75,6 +76,8 @@ def test_untrimmable_inputs_run_every_node():
     gcn = GCN(6, 8, 2, out_channels=3).double()
     w = torch.rand(batch.num_edges, dtype=torch.float64)
     assert gcn(batch.x, batch, edge_weight=w).size(0) == batch.num_nodes  # weighted GCN: not trimmed
+    pna = PNA(6, 8, 2, out_channels=3, aggregators=["mean"], scalers=["identity"], deg=torch.tensor([0, 5, 5]))
+    assert pna.double()(batch.x, batch).size(0) == batch.num_nodes  # PNAConv takes one node set: not trimmed
     plain = Graph(x=batch.x, edge_index=batch.edge_index, num_nodes=batch.num_nodes)
     assert GraphSAGE(6, 8, 2).double()(plain.x, plain).size(0) == batch.num_nodes
 

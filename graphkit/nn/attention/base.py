@@ -11,7 +11,8 @@ Every multi-head attention layer runs the same three steps on :class:`~graphkit.
 
 What the three layers share lives here once: the checked constructor arguments (``heads``, ``concat``,
 ``dropout``, ``edge_dim``, ``flow``), reading the structure and the edge features (an explicit ``edge_attr``
-without ``edge_dim`` is an error in all three; a ``Graph``'s own ``edge_attr`` is read when ``edge_dim`` is set),
+without ``edge_dim`` is an error in all three; when ``edge_dim`` is set, a ``Graph``'s own ``edge_attr`` or a
+sparse matrix's stored values are read, the latter also with GAT's self-loops, which PyG refuses there),
 ``size``, PyG's self-loop rule (cached per graph), merging heads (also for a graph with no nodes), the residual
 and bias terms, and ``return_attention_weights``.
 """
@@ -36,14 +37,29 @@ AttentionOutput = Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor]]]
 
 def attention_weights(A: Adjacency, alpha: Tensor, adj: Any = None) -> Any:
     """What ``return_attention_weights=True`` returns next to the output, in PyG's format: ``(edge_index,
-    alpha)``; for a ``torch.sparse`` input ``(adj_t with the weights as values, alpha)``; for a ``SparseTensor``
-    input that ``SparseTensor`` with the weights as values. ``edge_index`` includes any added self-loops."""
+    alpha)``; for a ``torch.sparse`` input ``(adj_t with the weights as values, alpha)``, in the input's layout
+    (COO, CSR or CSC) and with ``alpha`` in that matrix's value order (row-major, as PyG); for a ``SparseTensor``
+    input that ``SparseTensor`` with the weights as values. Added self-loops are included."""
     if not is_sparse_adj(adj):
         return A.edge_index, alpha
-    rows_cols = torch.stack([A.dst, A.src])  # adj_t is [targets, sources]
     if isinstance(adj, Tensor):
-        weighted = torch.sparse_coo_tensor(rows_cols, alpha, (A.num_dst, A.num_src) + tuple(alpha.shape[1:]))
-        return weighted.coalesce(), alpha
+        # The value order of the input's layout: row-major over adj_t [targets, sources] (COO, CSR), column-major
+        # for CSC. A keeps the input's edges row-major but appends added self-loops, so sort (stably).
+        by_col = adj.layout == torch.sparse_csc
+        major, minor, n_major = (A.src, A.dst, A.num_src) if by_col else (A.dst, A.src, A.num_dst)
+        perm = torch.sort(major.long() * max(A.num_src, A.num_dst, 1) + minor.long(), stable=True)[1]
+        alpha = alpha.index_select(0, perm)
+        major, minor = major.index_select(0, perm), minor.index_select(0, perm)
+        size = (A.num_dst, A.num_src) + tuple(alpha.shape[1:])
+        if adj.layout == torch.sparse_coo:
+            weighted = torch.sparse_coo_tensor(torch.stack([major, minor]), alpha, size, is_coalesced=True)
+        else:
+            ptr = torch.zeros(n_major + 1, dtype=torch.long, device=alpha.device)
+            ptr[1:] = torch.cumsum(torch.bincount(major.long(), minlength=n_major), 0)
+            build = torch.sparse_csc_tensor if by_col else torch.sparse_csr_tensor
+            weighted = build(ptr, minor.long(), alpha, size)
+        return weighted, alpha
+    rows_cols = torch.stack([A.dst, A.src])  # adj_t is [targets, sources]
     return type(adj)(row=rows_cols[0], col=rows_cols[1], value=alpha, sparse_sizes=(A.num_dst, A.num_src))
 
 
@@ -101,6 +117,9 @@ class AttentionConv(MessagePassing):
         A = self.adjacency(adj, size, x=feats)
         if self.edge_dim is not None:
             edge_attr = graph_edge_attr(adj, edge_attr)
+            if edge_attr is None and is_sparse_adj(adj):
+                # PyG reads the edge features from a sparse matrix's stored values, in the order A keeps them.
+                edge_attr = A.value
             if edge_attr is not None:
                 edge_attr = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
         if self_loops:

@@ -108,8 +108,8 @@ class GENConv(MessagePassing):
         self.lin_src = Linear(in_src, out_channels, bias=bias) if in_src != out_channels else None
         self.lin_edge = (Linear(edge_dim, out_channels, bias=bias)
                          if edge_dim is not None and edge_dim != out_channels else None)
-        aggr_out = out_channels * len(self.aggr_module.aggrs) if (
-            isinstance(self.aggr_module, MultiAggregation) and self.aggr_module.mode == "cat") else out_channels
+        aggr_out = (self.aggr_module.get_out_channels(out_channels)
+                    if isinstance(self.aggr_module, MultiAggregation) else out_channels)
         self.lin_aggr_out = Linear(aggr_out, out_channels, bias=bias) if aggr_out != out_channels else None
         self.lin_dst = Linear(in_dst, out_channels, bias=bias) if in_dst != out_channels else None
         channels = [out_channels]

@@ -150,5 +150,25 @@ class PNAConv(MessagePassing):
         out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
         return self.aggr_module.scale(out, deg)  # type: ignore[operator]
 
+    @staticmethod
+    def get_degree_histogram(graphs: Any) -> Tensor:
+        """The ``deg`` argument: ``deg[d]`` = number of nodes with in-degree ``d`` over ``graphs`` (a ``Graph``,
+        a ``Batch``, or an iterable of them such as a loader over the training set), as PyG's method of the same
+        name.
+
+        >>> from graphkit import Graph
+        >>> PNAConv.get_degree_histogram(Graph(edge_index=torch.tensor([[0, 1, 2], [1, 2, 1]]))).tolist()
+        [1, 1, 1]
+        """
+        parts = [graphs] if hasattr(graphs, "edge_index") else list(graphs)
+        hist = torch.zeros(1, dtype=torch.long)
+        for g in parts:
+            ei = g.edge_index_or_empty() if hasattr(g, "edge_index_or_empty") else g.edge_index
+            counts = torch.bincount(torch.bincount(ei[1].cpu(), minlength=int(g.num_nodes)))
+            if counts.numel() > hist.numel():
+                hist = torch.cat([hist, hist.new_zeros(counts.numel() - hist.numel())])
+            hist[:counts.numel()] += counts
+        return hist
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, towers={self.towers})"

@@ -21,7 +21,8 @@ class SAGEConv(MessagePassing):
         \mathbf{x}'_i = \mathbf{W}_1 \mathbf{x}_i + \mathbf{W}_2 \cdot
         \mathrm{aggr}_{j \in \mathcal{N}(i)} \mathbf{x}_j
 
-    with ``aggr`` ``"mean"`` (default), ``"max"``, ``"sum"`` (or any graphkit aggregation / list of them); with
+    with ``aggr`` ``"mean"`` (default), ``"max"``, ``"sum"``, ``"lstm"`` (sorted targets) or any aggregation by
+    name, module (graphkit's or PyG's) or list (``aggr_kwargs`` then sets the combine ``mode``); with
     ``project`` the sources first go through :math:`\mathrm{ReLU}(\mathbf{W}_3 \mathbf{x}_j + \mathbf{b})`; with
     ``normalize`` the output is L2-normalised. Arguments and parameters (``lin_l``, ``lin_r``, ``lin``) as PyG's.
     Sum/mean/max/min are fused (``spmm``): no per-edge tensor is built.
@@ -33,17 +34,17 @@ class SAGEConv(MessagePassing):
     def __init__(self, in_channels: Union[int, Tuple[int, int]], out_channels: int, aggr: Any = "mean",
                  normalize: bool = False, root_weight: bool = True, project: bool = False, bias: bool = True,
                  **kwargs: Any) -> None:
+        c_src, c_dst = pair_channels(in_channels)
+        if aggr == "lstm":  # PyG's default: the LSTM keeps the source width
+            kwargs["aggr_kwargs"] = {"in_channels": c_src, "out_channels": c_src, **kwargs.get("aggr_kwargs", {})}
         super().__init__(aggr=aggr, **kwargs)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
-        c_src, c_dst = pair_channels(in_channels)
-        if project:
-            if c_src != c_dst:
-                raise ValueError(f"project=True needs equal source and target widths, got {in_channels}")
+        if project:  # projects the sources only, so a bipartite input may have any target width
             self.lin = torch.nn.Linear(c_src, c_src, bias=True)
         aggr_in = c_src
-        if isinstance(self.aggr_module, MultiAggregation) and self.aggr_module.mode == "cat":
-            aggr_in = c_src * len(self.aggr_module.aggrs)
+        if isinstance(self.aggr_module, MultiAggregation):
+            aggr_in = self.aggr_module.get_out_channels(c_src)
         self.lin_l = torch.nn.Linear(aggr_in, out_channels, bias=bias)
         if root_weight:
             self.lin_r = torch.nn.Linear(c_dst, out_channels, bias=False)

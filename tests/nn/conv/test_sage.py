@@ -1,11 +1,12 @@
-"""SAGEConv against DGL's SAGEConv (PyG parity is in tests/nn/test_conv_parity.py)."""
+"""SAGEConv against DGL's, and PyG inputs: bipartite project=True, aggr="lstm" (more in test_conv_parity.py)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from graphkit import nn as gnn
-from graphkit.testing import require_peer
+from graphkit.testing import assert_matches_pyg, require_peer
+from graphkit.testing.layers import random_graph
 
 
 @pytest.mark.parametrize("dgl_aggr", ["mean", "pool"])
@@ -23,3 +24,22 @@ def test_sage_matches_dgl_sage_conv(dgl_aggr: str, undirected_graph) -> None:
             ours.lin.weight.copy_(theirs.fc_pool.weight)
             ours.lin.bias.copy_(theirs.fc_pool.bias)
     torch.testing.assert_close(ours(g.x, g), theirs(dg, g.x), atol=1e-10, rtol=0)
+
+
+def test_bipartite_sage_with_project_matches_pyg() -> None:
+    """``project=True`` maps the sources only, so the two sides may differ in width (as in PyG)."""
+    pnn = require_peer("torch_geometric").nn
+    gen = torch.Generator().manual_seed(7)
+    xs, xd = torch.randn(9, 5, generator=gen), torch.randn(6, 3, generator=gen)
+    ei = torch.stack([torch.randint(0, 9, (30,), generator=gen), torch.randint(0, 6, (30,), generator=gen)])
+    g = random_graph(9, 0, 5)
+    assert_matches_pyg(gnn.SAGEConv((5, 3), 4, project=True), pnn.SAGEConv((5, 3), 4, project=True), g,
+                       inputs={"x": (xs, xd)}, call=lambda m, k: m(k["x"], ei), pyg_call=lambda m, k: m(k["x"], ei))
+
+
+def test_sage_lstm_aggregation_matches_pyg(pyg_sage) -> None:
+    """``aggr="lstm"`` sizes its LSTM from the source width, as PyG does; edges sorted by target."""
+    g = random_graph(12, 40, 5, seed=3)
+    order = torch.argsort(g.edge_index[1], stable=True)
+    g = type(g)(x=g.x, edge_index=g.edge_index[:, order])
+    assert_matches_pyg(gnn.SAGEConv(5, 4, aggr="lstm"), pyg_sage(5, 4, aggr="lstm"), g)

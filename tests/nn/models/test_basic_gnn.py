@@ -1,4 +1,4 @@
-"""The ready models (GCN, GraphSAGE, GIN): PyG's constructor and state_dict, same output."""
+"""The ready models (GCN, GraphSAGE, GIN, PNA, EdgeCNN): PyG's constructor and state_dict, same output."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,6 +16,11 @@ MODELS = [
     ("GCN", {}), ("GCN", {"jk": "cat", "norm": "batch_norm"}), ("GraphSAGE", {"aggr": "max", "jk": "max"}),
     ("GraphSAGE", {"norm": "layer_norm", "act": "elu"}), ("GIN", {"train_eps": True}),
     ("GIN", {"norm": "batch_norm", "jk": "last"}),
+    ("PNA", {"aggregators": ["mean", "min", "max", "std"], "scalers": ["identity", "amplification", "attenuation"],
+             "deg": torch.tensor([1, 3, 4, 2, 1]), "towers": 2}),
+    ("PNA", {"aggregators": ["sum", "max"], "scalers": ["linear"], "deg": torch.tensor([0, 5, 2]),
+             "norm": "batch_norm", "jk": "cat"}),
+    ("EdgeCNN", {}), ("EdgeCNN", {"aggr": "mean", "norm": "batch_norm", "jk": "max"}),
 ]
 
 
@@ -29,3 +34,16 @@ def test_models_load_pyg_state_dict_and_match(name: str, kwargs: Any) -> None:
     ours.train(), theirs.train()  # batch norm in training mode uses batch statistics
     assert_matches_pyg(ours, theirs, b, call=lambda m, k: m(k["x"], b),
                        pyg_call=lambda m, k: m(k["x"], b.edge_index, batch=b.batch, batch_size=b.num_graphs))
+
+
+def test_pna_model_reads_edge_features_like_pyg() -> None:
+    pyg = require_peer("torch_geometric")
+    g = random_graph(10, 30, 5, seed=2, edge_dim=3)
+    kw = dict(aggregators=["mean", "max"], scalers=["identity", "amplification"], deg=torch.tensor([2, 4, 3, 1]),
+              edge_dim=3)
+    torch.manual_seed(0)
+    theirs = pyg.nn.models.PNA(5, 8, num_layers=2, out_channels=4, **kw)
+    ours = gnn.PNA(5, 8, num_layers=2, out_channels=4, **kw)
+    assert_matches_pyg(ours, theirs, g, inputs={"x": g.x, "e": g.edge_attr},
+                       call=lambda m, k: m(k["x"], g, edge_attr=k["e"]),
+                       pyg_call=lambda m, k: m(k["x"], g.edge_index, edge_attr=k["e"]))
