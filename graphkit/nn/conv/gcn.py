@@ -146,11 +146,14 @@ class GCNConv(MessagePassing):
         # A (X W) = (A X) W: the sparse product runs on the narrower side of the linear map (fewer bytes gathered
         # per edge), and the dense one then has num_dst rows, not num_src, on a trimmed batch.
         if x.size(-1) < self.out_channels:
-            out = self.lin(propagate_with_loops(self, adj_, x, w, loop))
+            out, fresh = self.lin(propagate_with_loops(self, adj_, x, w, loop)), True
         else:
             out = propagate_with_loops(self, adj_, self.lin(x), w, loop)
+            fresh = loop is not None and isinstance(self.aggr_module, SumAggregation)  # addcmul's output
         if self.bias is not None:
-            out = out + self.bias
+            # In place where out is a fresh product no backward reads (mm, addcmul): one N x F buffer less
+            # (with another aggregation, out may be what its backward saved).
+            out = out.add_(self.bias) if fresh else out + self.bias
         return out
 
 
