@@ -139,3 +139,7 @@ __all__ += ["SuperGATConv"]
 from graphkit.nn.aggr import MulAggregation, MultiAggregation  # noqa: E402
 
 __all__ += ["MulAggregation", "MultiAggregation"]
+from graphkit.nn.mesh_pool import MeshPool, MeshPoolHistory, MeshPoolOutput  # noqa: E402
+from graphkit.nn.mesh_unpool import MeshUnpool  # noqa: E402
+
+__all__ += ["MeshPool", "MeshPoolHistory", "MeshPoolOutput", "MeshUnpool"]
