@@ -59,15 +59,13 @@ class _Collapser:
     def __init__(self, nbr: np.ndarray, verts: np.ndarray) -> None:
         n = len(nbr)
         self.gemm: List[List[int]] = nbr.tolist()
-        self.sides = [[-1] * 4 for _ in range(n)]
-        for e, row in enumerate(self.gemm):
-            for s, k in enumerate(row):
-                if k >= 0:
-                    back = [t for t in range(4) if self.gemm[k][t] == e]
-                    if not back:
-                        raise ValueError(f"mesh edge graph is not symmetric: {k} is a neighbour of {e} but not back")
-                    # an edge listed twice by the same neighbour (two faces sharing two edges) picks by face slot
-                    self.sides[e][s] = back[0] if len(back) == 1 else back[(s // 2) % len(back)]
+        # sides[e][s]: the slot where neighbour k = gemm[e][s] lists e (first match)
+        back = (nbr[np.maximum(nbr, 0)] == np.arange(n)[:, None, None]) & (nbr >= 0)[:, :, None]
+        found = back.any(2)
+        if (found != (nbr >= 0)).any():
+            e, s = np.argwhere(found != (nbr >= 0))[0].tolist()
+            raise ValueError(f"mesh edge graph is not symmetric: {nbr[e, s]} is a neighbour of {e} but not back")
+        self.sides: List[List[int]] = np.where(found, back.argmax(2), -1).tolist()
         self.verts: List[List[int]] = verts.tolist()
         self.ve: dict = {}
         for e, (a, b) in enumerate(self.verts):
