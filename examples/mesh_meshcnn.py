@@ -32,6 +32,11 @@ variants and augmented copies (a few seconds in all). The default was chosen wit
 none / HKS / ShapeDNA / both / with genus: pooled validation cross-entropy 1.195 / 1.196 / 1.115 / 1.140 /
 1.120 (HKS + ShapeDNA + genus) and 1.212 (ShapeDNA + genus); the test folds played no part.
 
+``--pool 0.6,0.6`` gives MeshCNN's pooled architecture: after each residual block a ``graphkit.nn.MeshPool``
+collapses the edges with the smallest feature norm until that share of each mesh's edges is left (MeshCNN's edge
+collapse, which keeps a valid manifold edge graph in gemm order), so the next block convolves over a coarser mesh
+and the global pooling reads it. Off by default (the default run is the 84/136 one examples/README.md reports).
+
 Baseline: an MLP on the mean and standard deviation of each mesh's five input features, trained identically
 (same augmentation, optimiser, schedule and selection). It does not get the spectral descriptors: they are what
 the graph adds.
@@ -40,7 +45,7 @@ the graph adds.
 validation cross-entropy and accuracy, and never scores a test fold; designs are compared with it.
 
     python examples/mesh_meshcnn.py [--folds 5] [--epochs 25] [--hidden 24] [--stretch 0.2] [--slide 0.2] [--copies 6]
-                                    [--dna 15] [--hks 0] [--genus 0] [--select]
+                                    [--dna 15] [--hks 0] [--genus 0] [--pool 0.6,0.6] [--select]
 
 Data: CGAL's meshes (``apt-get install libcgal-demo``) or pyvista's (``pip install --no-deps pyvista==0.49.1``);
 ``make examples`` installs the data of every example.

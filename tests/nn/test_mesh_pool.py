@@ -226,3 +226,11 @@ def test_bad_inputs_name_the_field() -> None:
         pool(g.x, g.gemm.t(), g.edge_vertices, (torch.arange(g.num_nodes) >= 15).long())
     with pytest.raises(ValueError, match="pooled edge"):
         MeshUnpool()(torch.zeros(2, 3), pool(g.x, g.gemm.t(), g.edge_vertices).history)
+
+
+def test_asymmetric_neighbours_are_rejected() -> None:
+    g = graph(icosphere(0))
+    nbr = g.gemm.t().clone()
+    nbr[0, 0] = next(k for k in range(g.num_nodes) if k not in nbr[0].tolist() and k != 0)
+    with pytest.raises(ValueError, match="not symmetric"):
+        MeshPool(0.5)(g.x, nbr, g.edge_vertices)
