@@ -143,3 +143,6 @@ from graphkit.nn.mesh_pool import MeshPool, MeshPoolHistory, MeshPoolOutput  # n
 from graphkit.nn.mesh_unpool import MeshUnpool  # noqa: E402
 
 __all__ += ["MeshPool", "MeshPoolHistory", "MeshPoolOutput", "MeshUnpool"]
+from graphkit.nn.models import UltraGCN  # noqa: E402
+
+__all__ += ["UltraGCN"]

@@ -10,6 +10,7 @@ from graphkit.nn.models.lightgcn import BPRLoss, LightGCN
 from graphkit.nn.models.neural_fingerprint import NeuralFingerprint
 from graphkit.nn.models.pna import PNA
 from graphkit.nn.models.sage import GraphSAGE
+from graphkit.nn.models.ultragcn import UltraGCN, item_item_constraints, ultragcn_betas
 
 __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "PNA", "EdgeCNN", "GraphTransformer", "DGCNN",
-           "LightGCN", "BPRLoss", "NeuralFingerprint"]
+           "LightGCN", "BPRLoss", "NeuralFingerprint", "UltraGCN", "ultragcn_betas", "item_item_constraints"]
