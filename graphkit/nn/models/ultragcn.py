@@ -59,11 +59,9 @@ def item_item_constraints(users: Tensor, items: Tensor, num_users: int, num_item
     if not isinstance(k, int) or k < 1 or k >= num_items:
         raise ValueError(f"k must be an int in [1, {num_items}), got {k!r}")
     users, items = _check(users, items, num_users, num_items)
-    key = torch.unique(users * num_items + items)  # each interaction once
-    u, i = key // num_items, key % num_items
-    a = torch.sparse_coo_tensor(torch.stack([u, i]), torch.ones(len(key), dtype=torch.float64),
-                                (num_users, num_items)).coalesce()
-    g = torch.sparse.mm(a.t().coalesce(), a).to_dense()  # [I, I]: items are few enough for a dense matrix
+    a = torch.zeros(num_users, num_items, dtype=torch.float64)
+    a[users, items] = 1.0  # each interaction once
+    g = a.t() @ a  # [I, I] co-occurrence: items are few enough for dense matrices
     total = g.sum(1)
     off = total - g.diagonal()
     scale = torch.where(off > 0, total.sqrt() / off.clamp(min=1e-300), torch.zeros_like(off))
