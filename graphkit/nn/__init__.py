@@ -146,3 +146,16 @@ __all__ += ["MeshPool", "MeshPoolHistory", "MeshPoolOutput", "MeshUnpool"]
 from graphkit.nn.models import UltraGCN  # noqa: E402
 
 __all__ += ["UltraGCN"]
+from graphkit.nn.pool import (  # noqa: E402
+    ASAPooling,
+    EdgePooling,
+    SAGPooling,
+    TopKPooling,
+    dense_diff_pool,
+    dense_mincut_pool,
+)
+
+__all__ += ["TopKPooling", "SAGPooling", "ASAPooling", "EdgePooling", "dense_diff_pool", "dense_mincut_pool"]
+from graphkit.nn.models import DimeNet, DimeNetPlusPlus, SchNet  # noqa: E402
+
+__all__ += ["SchNet", "DimeNet", "DimeNetPlusPlus"]

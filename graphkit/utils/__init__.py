@@ -17,6 +17,7 @@ from graphkit.utils.negative_sampling import (
 )
 from graphkit.utils.softmax import softmax
 from graphkit.utils.subgraph import index_to_mask, k_hop_subgraph, mask_to_index, subgraph
+from graphkit.utils.triplets import Triplets, matching_pairs, triplets
 
 __all__ = [
     "add_self_loops",
@@ -41,4 +42,7 @@ __all__ = [
     "to_dense_adj",
     "softmax",
     "homophily",
+    "matching_pairs",
+    "triplets",
+    "Triplets",
 ]

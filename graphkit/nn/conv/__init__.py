@@ -60,3 +60,6 @@ __all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
 from graphkit.nn.conv.supergat import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
+from graphkit.nn.conv.cf_conv import CFConv  # noqa: E402
+
+__all__ += ["CFConv"]

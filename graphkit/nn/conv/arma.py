@@ -65,8 +65,8 @@ class ARMAConv(MessagePassing):
             glorot(self.root_weight)
         zeros(self.bias)
 
-    def _materialize(self, f_in: int, like: Tensor) -> None:
-        K, T = self.num_stacks, self.root_weight_count
+    def _materialize(self, f_in: int, like: Tensor, num_roots: Optional[int] = None) -> None:
+        K, T = self.num_stacks, num_roots or self.root_weight_count
         self.init_weight.materialize((K, f_in, self.out_channels), dtype=like.dtype, device=like.device)
         self.root_weight.materialize((T, K, f_in, self.out_channels), dtype=like.dtype, device=like.device)
         self.in_channels = f_in
@@ -80,7 +80,10 @@ class ARMAConv(MessagePassing):
     def _materialize_from_state(self, state_dict: Any, prefix: str, *args: Any) -> None:
         w = state_dict.get(prefix + "init_weight")
         if w is not None and is_lazy(self.init_weight):
-            self._materialize(w.size(1), w)
+            # A lazily built PyG layer holds max(2, T) root weights (only the first T are used); take its count so
+            # that its state_dict loads.
+            root = state_dict.get(prefix + "root_weight")
+            self._materialize(w.size(1), w, root.size(0) if root is not None else None)
 
     def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
         if is_lazy(self.init_weight):

@@ -8,10 +8,11 @@ import torch
 from torch import Tensor
 
 from graphkit.nn.aggr import SumAggregation
-from graphkit.nn.inits import glorot, zeros
+from graphkit.nn.inits import zeros
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.ops.adjacency import Adjacency, is_compiling
 from graphkit.typing import AdjLike
+from graphkit.nn.linear import Linear
 
 __all__ = ["GCNConv", "gcn_norm", "Normalized"]
 
@@ -108,13 +109,13 @@ class GCNConv(MessagePassing):
         self.improved, self.cached = improved, cached
         self.add_self_loops, self.normalize = add_self_loops, normalize
         self._cached_norm: Optional[Normalized] = None
-        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.lin = Linear(in_channels, out_channels, bias=False, weight_initializer="glorot")
         self.bias: Optional[torch.nn.Parameter] = torch.nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        glorot(self.lin.weight)
+        self.lin.reset_parameters()
         zeros(self.bias)
         self._cached_norm = None
 

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.linear import Linear
 
 __all__ = ["GraphConv"]
 
@@ -33,8 +34,8 @@ class GraphConv(MessagePassing):
         super().__init__(aggr=aggr, **kwargs)
         self.in_channels, self.out_channels = in_channels, out_channels
         c_src, c_dst = pair_channels(in_channels)
-        self.lin_rel = torch.nn.Linear(c_src, out_channels, bias=bias)
-        self.lin_root = torch.nn.Linear(c_dst, out_channels, bias=False)
+        self.lin_rel = Linear(c_src, out_channels, bias=bias)
+        self.lin_root = Linear(c_dst, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()

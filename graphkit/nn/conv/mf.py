@@ -8,6 +8,7 @@ from torch import Tensor
 
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.linear import Linear
 
 __all__ = ["MFConv"]
 
@@ -32,9 +33,9 @@ class MFConv(MessagePassing):
         super().__init__(**kwargs)
         self.in_channels, self.out_channels, self.max_degree = in_channels, out_channels, max_degree
         c_src, c_dst = pair_channels(in_channels)
-        self.lins_l = torch.nn.ModuleList([torch.nn.Linear(c_src, out_channels, bias=bias)
+        self.lins_l = torch.nn.ModuleList([Linear(c_src, out_channels, bias=bias)
                                            for _ in range(max_degree + 1)])
-        self.lins_r = torch.nn.ModuleList([torch.nn.Linear(c_dst, out_channels, bias=False)
+        self.lins_r = torch.nn.ModuleList([Linear(c_dst, out_channels, bias=False)
                                            for _ in range(max_degree + 1)])
 
     def reset_parameters(self) -> None:

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from graphkit.nn.conv.gcn import gcn_norm, propagate_with_loops
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.linear import Linear
 
 __all__ = ["SGConv"]
 
@@ -34,7 +35,7 @@ class SGConv(MessagePassing):
         self.in_channels, self.out_channels, self.K = in_channels, out_channels, K
         self.cached, self.add_self_loops = cached, add_self_loops
         self._cached_x: Optional[Tensor] = None
-        self.lin = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.lin = Linear(in_channels, out_channels, bias=bias)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()

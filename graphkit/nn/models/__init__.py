@@ -14,3 +14,9 @@ from graphkit.nn.models.ultragcn import UltraGCN, item_item_constraints, ultragc
 
 __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "PNA", "EdgeCNN", "GraphTransformer", "DGCNN",
            "LightGCN", "BPRLoss", "NeuralFingerprint", "UltraGCN", "ultragcn_betas", "item_item_constraints"]
+from graphkit.nn.models.schnet import SchNet  # noqa: E402
+
+__all__ += ["SchNet"]
+from graphkit.nn.models.dimenet import DimeNet, DimeNetPlusPlus  # noqa: E402
+
+__all__ += ["DimeNet", "DimeNetPlusPlus"]

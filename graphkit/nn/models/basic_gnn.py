@@ -18,12 +18,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.batch import Batch
+from graphkit.nn.linear import Linear
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
 
 class MLP(torch.nn.Module):
-    """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout."""
+    """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout.
+    ``channel_list[0] = -1`` reads the input width from the first input (or a loaded state_dict)."""
 
     def __init__(self, channel_list: Sequence[int], dropout: float = 0.0, act: Union[str, Callable, None] = "relu",
                  act_first: bool = False, norm: Union[str, torch.nn.Module, None] = None,
@@ -36,7 +38,7 @@ class MLP(torch.nn.Module):
         self.act = activation_resolver(act)
         self.act_first, self.plain_last, self.dropout = act_first, plain_last, dropout
         self.lins = torch.nn.ModuleList(
-            [torch.nn.Linear(a, b, bias=bias) for a, b in zip(channel_list[:-1], channel_list[1:])]
+            [Linear(a, b, bias=bias) for a, b in zip(channel_list[:-1], channel_list[1:])]
         )
         hidden = channel_list[1:-1] if plain_last else channel_list[1:]
         self.norms = torch.nn.ModuleList(
