@@ -91,7 +91,7 @@ class _Collapser:
         self.sides[a][side_a], self.sides[b][side_b] = side_b, side_a
 
     def _union(self, source: int, target: int) -> None:
-        self.groups[target] = self.groups[target] | self.groups[source]
+        self.groups[target] |= self.groups[source]  # every edge owns its set: no aliasing
 
     def _kill(self, e: int) -> None:
         self.alive[e] = False

@@ -22,7 +22,6 @@ class MeshUnpool(torch.nn.Module):
     Shapes:
         x ``(E', F)``, history of a pool from ``E`` edges -> ``(E, F)``.
 
-    >>> from graphkit.nn import MeshPool
     >>> from graphkit.nn.mesh_pool import MeshPoolHistory
     >>> h = MeshPoolHistory(torch.tensor([[0, 0, 1, 1], [0, 1, 1, 2]]), torch.zeros(3, 4, dtype=torch.long),
     ...                     torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, dtype=torch.long))
