@@ -141,6 +141,13 @@ __all__ += ["SuperGATConv"]
 from graphkit.nn.aggr import MulAggregation, MultiAggregation  # noqa: E402
 
 __all__ += ["MulAggregation", "MultiAggregation"]
+from graphkit.nn.mesh_pool import MeshPool, MeshPoolHistory, MeshPoolOutput  # noqa: E402
+from graphkit.nn.mesh_unpool import MeshUnpool  # noqa: E402
+
+__all__ += ["MeshPool", "MeshPoolHistory", "MeshPoolOutput", "MeshUnpool"]
+from graphkit.nn.models import UltraGCN  # noqa: E402
+
+__all__ += ["UltraGCN"]
 from graphkit.nn.pool import (  # noqa: E402
     ASAPooling,
     EdgePooling,
