@@ -10,6 +10,8 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
 - ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
 - ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
+- ``segment_matmul(x, ptr, weight)``: ``out[ptr[s]:ptr[s+1]] = x[ptr[s]:ptr[s+1]] @ weight[s]``;
+  ``segment_matmul_wgrad(x, ptr, grad)``: ``[S, F_in, F_out]``, ``x_s^T grad_s`` per segment.
 - ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
 """
 from __future__ import annotations
@@ -20,9 +22,10 @@ import torch
 from torch import Tensor
 
 from graphkit.ops import _torch_kernels as T
-from graphkit.ops._backend import backend, use_ext
+from graphkit.ops._backend import backend, ext_available, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva",
+           "segment_matmul", "segment_matmul_wgrad"]
 
 
 def csr_reduce(
@@ -100,6 +103,18 @@ def arg_backward(
     return grad_x, grad_w
 
 
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    if use_ext(x):
+        return torch.ops.graphkit.segment_matmul(x, ptr, weight)
+    return T.segment_matmul(x, ptr, weight)
+
+
+def segment_matmul_wgrad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    if use_ext(x):
+        return torch.ops.graphkit.segment_matmul_wgrad(x, ptr, grad)
+    return T.segment_matmul_wgrad(x, ptr, grad)
+
+
 def sample_neighbors(
     rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, fanouts: List[int], replace: bool, seed: int
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -117,3 +132,21 @@ def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
 def gather_rows_uva(src: Tensor, index: Tensor, pos: Tensor, out: Tensor, stream: int, check: bool) -> Tensor:
     """``out[pos[i]] = src[index[i]]`` on the GPU from page-locked host ``src`` (CUDA build only; no fallback)."""
     return torch.ops.graphkit.gather_rows_uva(src, index, pos, out, stream, check)
+
+
+def _register_fakes() -> None:
+    """Shape-only kernels of the ops ``torch.compile`` traces through (fake tensors never reach C++)."""
+    if not ext_available() or not hasattr(torch.ops.graphkit, "segment_matmul") or getattr(_register_fakes, "done", False):
+        return
+    _register_fakes.done = True  # type: ignore[attr-defined]
+
+    @torch.library.register_fake("graphkit::segment_matmul")
+    def _segment_matmul_fake(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+        return x.new_empty(x.size(0), weight.size(2))
+
+    @torch.library.register_fake("graphkit::segment_matmul_wgrad")
+    def _segment_matmul_wgrad_fake(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+        return x.new_empty(ptr.size(0) - 1, x.size(1), grad.size(1))
+
+
+_register_fakes()

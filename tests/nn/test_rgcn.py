@@ -110,8 +110,10 @@ def test_bad_inputs_name_the_field_and_value() -> None:
         conv(g.x, g, bad.double())
     with pytest.raises(ValueError, match="edge_type is required"):
         conv(g.x, g.edge_index)
-    with pytest.raises(TypeError, match="floating node features"):
+    with pytest.raises(ValueError, match=r"x has index 29 but in_channels is 8"):  # int x: featureless ids
         conv(torch.arange(30), g)
+    with pytest.raises(ValueError, match="num_blocks"):
+        RGCNConv(8, 6, R, num_blocks=2)(None, g.edge_index[:, :0].clamp(max=7), g.edge_type[:0])
     with pytest.raises(ValueError, match="not both"):
         RGCNConv(8, 6, R, num_bases=2, num_blocks=2)
     with pytest.raises(ValueError, match=r"num_blocks must divide in_channels \(8\)"):

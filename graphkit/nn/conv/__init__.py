@@ -60,3 +60,10 @@ __all__ += ["GMMConv", "PointNetConv", "PointTransformerConv"]
 from graphkit.nn.conv.supergat import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
+# Relational / heterogeneous operators (issue 16).
+from graphkit.nn.conv.fast_rgcn import FastRGCNConv  # noqa: E402
+
+__all__ += ["FastRGCNConv"]
+from graphkit.nn.conv.hetero_conv import HeteroConv  # noqa: E402
+
+__all__ += ["HeteroConv"]
