@@ -132,9 +132,9 @@ __all__ += ["SetTransformerAggregation"]
 from graphkit.nn.conv import SuperGATConv  # noqa: E402
 
 __all__ += ["SuperGATConv"]
-from graphkit.nn.conv import FastRGCNConv, HeteroConv  # noqa: E402
+from graphkit.nn.conv import FastRGCNConv, HeteroConv, HGTConv  # noqa: E402
 
-__all__ += ["FastRGCNConv", "HeteroConv"]
+__all__ += ["FastRGCNConv", "HeteroConv", "HGTConv"]
 from graphkit.nn.to_hetero import to_hetero  # noqa: E402
 
 __all__ += ["to_hetero"]

@@ -67,3 +67,6 @@ __all__ += ["FastRGCNConv"]
 from graphkit.nn.conv.hetero_conv import HeteroConv  # noqa: E402
 
 __all__ += ["HeteroConv"]
+from graphkit.nn.conv.hgt import HGTConv  # noqa: E402
+
+__all__ += ["HGTConv"]
