@@ -22,6 +22,7 @@ void for_segments(const std::vector<int64_t>& p, F&& body) {
   const int64_t S = int64_t(p.size()) - 1;
   if (over_segments(p)) {
     at::parallel_for(0, S, 1, [&](int64_t b, int64_t e) {
+      at::AutoDispatchBelowADInplaceOrView below_autograd;  // thread-local: every worker needs its own
       for (int64_t s = b; s < e; ++s) body(s);
     });
   } else {
@@ -30,6 +31,9 @@ void for_segments(const std::vector<int64_t>& p, F&& body) {
 }
 
 at::Tensor segment_matmul_cpu(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& weight) {
+  // This kernel sits below autograd (graphkit.ops.segment_matmul owns the backward): the ATen ops it calls
+  // must not dispatch to autograd again, or mm_out refuses inputs that require grad.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
   const auto p = check_segment_matmul(x_, ptr, weight, false);
   auto x = x_.contiguous();
   auto out = at::empty({x.size(0), weight.size(2)}, x.options());
@@ -43,6 +47,7 @@ at::Tensor segment_matmul_cpu(const at::Tensor& x_, const at::Tensor& ptr, const
 }
 
 at::Tensor segment_matmul_wgrad_cpu(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& grad_) {
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
   const auto p = check_segment_matmul(x_, ptr, grad_, true);
   const int64_t S = int64_t(p.size()) - 1;
   auto x = x_.contiguous(), grad = grad_.contiguous();

@@ -11,6 +11,9 @@ namespace graphkit {
 namespace {
 
 at::Tensor segment_matmul_cuda(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& weight) {
+  // This kernel sits below autograd (graphkit.ops.segment_matmul owns the backward): the ATen ops it calls
+  // must not dispatch to autograd again, or mm_out refuses inputs that require grad.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
   const auto p = check_segment_matmul(x_, ptr, weight, false);
   auto x = x_.contiguous();
   auto out = at::empty({x.size(0), weight.size(2)}, x.options());
@@ -24,6 +27,7 @@ at::Tensor segment_matmul_cuda(const at::Tensor& x_, const at::Tensor& ptr, cons
 }
 
 at::Tensor segment_matmul_wgrad_cuda(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& grad_) {
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
   const auto p = check_segment_matmul(x_, ptr, grad_, true);
   const int64_t S = int64_t(p.size()) - 1;
   auto x = x_.contiguous(), grad = grad_.contiguous();

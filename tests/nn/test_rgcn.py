@@ -135,3 +135,18 @@ def test_compiles_with_aot_eager() -> None:
     ref.sum().backward()
     out.sum().backward()
     torch.testing.assert_close(x2.grad, x1.grad, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("cfg", ["mean", "sum", "max", "bases", "noroot_nobias"])
+@pytest.mark.parametrize("x_kind", ["none", "index"])
+def test_featureless_matches_pyg(cfg: str, x_kind: str) -> None:
+    """x=None (one-hot nodes) or an int index tensor: rows of Theta_r are learned node embeddings (PyG)."""
+    pnn = require_peer("torch_geometric").nn
+    n = 12
+    gen = torch.Generator().manual_seed(7)
+    ei = torch.randint(0, n, (2, 50), generator=gen)
+    et = torch.randint(0, R, (50,), generator=gen)
+    x = None if x_kind == "none" else torch.randperm(n, generator=gen)
+    assert_matches_pyg(RGCNConv(n, 6, R, **CONFIGS[cfg]), pnn.RGCNConv(n, 6, R, **CONFIGS[cfg]),
+                       Graph(edge_index=ei, num_nodes=n), inputs={},
+                       call=lambda m, kw: m(x, ei, et), pyg_call=lambda m, kw: m(x, ei, et))

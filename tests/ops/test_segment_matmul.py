@@ -64,10 +64,16 @@ def _relation_reference(ei, x, et, weight, reduce, num_nodes):
     for r in range(weight.size(0)):
         m = et == r
         src, dst = ei[0, m], ei[1, m]
-        msg = x[src] if x is not None else torch.eye(weight.size(1), dtype=weight.dtype)[src]
-        agg = torch.zeros(num_nodes, msg.size(1), dtype=msg.dtype).index_reduce_(
-            0, dst, msg, {"sum": "sum", "mean": "mean", "max": "amax", "min": "amin"}[reduce], include_self=False)
-        if weight.dim() == 3:
+        msg = x[src] if x is not None else weight[r][src]  # featureless: rows of W_r are the messages (PyG)
+        agg = torch.zeros(num_nodes, msg.size(1), dtype=msg.dtype)
+        if reduce == "sum":
+            agg = agg.index_add(0, dst, msg)
+        else:
+            agg = agg.index_reduce(0, dst, msg, {"mean": "mean", "max": "amax", "min": "amin"}[reduce],
+                                   include_self=False)
+        if x is None:
+            out = out + agg
+        elif weight.dim() == 3:
             out = out + agg @ weight[r]
         else:
             nb, bi = weight.size(1), weight.size(2)
