@@ -1,4 +1,5 @@
-"""``TypedModuleDict``: a ``torch.nn.ModuleDict`` keyed by node types (``str``) or edge types (3-tuples of str).
+"""Node and edge types: ``check_metadata`` (the one check of ``(node_types, edge_types)``) and
+``TypedModuleDict``, a ``torch.nn.ModuleDict`` keyed by node types (``str``) or edge types (3-tuples of str).
 
 ``torch.nn.ModuleDict`` takes only string keys without dots; PyG stores an edge type ``(src, rel, dst)`` under
 ``"<src___rel___dst>"`` and writes ``.`` as ``#``. The same encoding here makes heterogeneous modules' state_dicts
@@ -6,15 +7,16 @@
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import torch
 
-__all__ = ["TypedModuleDict", "NodeType", "EdgeType", "type_key"]
+__all__ = ["TypedModuleDict", "NodeType", "EdgeType", "Metadata", "type_key", "check_metadata"]
 
 NodeType = str
 EdgeType = Tuple[str, str, str]
 Key = Union[NodeType, EdgeType]
+Metadata = Tuple[List[NodeType], List[EdgeType]]
 _CLASS_ATTRS = frozenset(dir(torch.nn.ModuleDict))
 
 
@@ -38,6 +40,26 @@ def _external(name: str) -> Key:
     if name[:1] == "<" and name[-1:] == ">" and "___" in name:
         return tuple(name[1:-1].split("___"))  # type: ignore[return-value]
     return name
+
+
+def check_metadata(metadata: Any) -> Metadata:
+    """``(node_types, edge_types)`` with every edge type's endpoints among the node types, else ValueError."""
+    if not (isinstance(metadata, (tuple, list)) and len(metadata) == 2):
+        raise ValueError(f"metadata must be (node_types, edge_types), got {metadata!r}")
+    node_types, edge_types = list(metadata[0]), [tuple(e) for e in metadata[1]]
+    if not node_types or not edge_types:
+        raise ValueError(f"metadata needs at least one node type and one edge type, got {metadata!r}")
+    for t in node_types:
+        if not isinstance(t, str):
+            raise ValueError(f"node types must be str, got {t!r}")
+    for e in edge_types:
+        if len(e) != 3 or not all(isinstance(k, str) for k in e):
+            raise ValueError(f"edge types must be (src, relation, dst) of str, got {e!r}")
+        for end in (e[0], e[2]):
+            if end not in node_types:
+                raise ValueError(f"edge type {e} has node type {end!r}, which is not in metadata's node types "
+                                 f"{node_types}")
+    return node_types, edge_types  # type: ignore[return-value]
 
 
 class TypedModuleDict(torch.nn.ModuleDict):

@@ -27,11 +27,10 @@ from torch import Tensor
 
 from graphkit.nn.conv.hetero_conv import hetero_inputs
 from graphkit.nn.message_passing import MessagePassing
-from graphkit.nn.module_dict import EdgeType, NodeType
+from graphkit.nn.module_dict import EdgeType, Metadata, NodeType, check_metadata
 
-__all__ = ["to_hetero", "ToHetero", "check_metadata", "Metadata"]
+__all__ = ["to_hetero", "ToHetero"]
 
-Metadata = Tuple[List[NodeType], List[EdgeType]]
 Key = Union[NodeType, EdgeType]
 _AGGRS: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "sum": torch.add, "mean": torch.add, "max": torch.maximum, "min": torch.minimum, "mul": torch.mul}
@@ -41,26 +40,6 @@ def key_name(key: Key) -> str:
     """The ``ModuleDict`` name of a type's copy (PyG's ``key2str``)."""
     name = "__".join(key) if isinstance(key, tuple) else key
     return name.replace(" ", "_").replace("-", "_").replace(":", "_")
-
-
-def check_metadata(metadata: Any) -> Metadata:
-    """``(node_types, edge_types)`` with every edge type's endpoints among the node types, else ValueError."""
-    if not (isinstance(metadata, (tuple, list)) and len(metadata) == 2):
-        raise ValueError(f"metadata must be (node_types, edge_types), got {metadata!r}")
-    node_types, edge_types = list(metadata[0]), [tuple(e) for e in metadata[1]]
-    if not node_types or not edge_types:
-        raise ValueError(f"metadata needs at least one node type and one edge type, got {metadata!r}")
-    for t in node_types:
-        if not isinstance(t, str):
-            raise ValueError(f"node types must be str, got {t!r}")
-    for e in edge_types:
-        if len(e) != 3 or not all(isinstance(k, str) for k in e):
-            raise ValueError(f"edge types must be (src, relation, dst) of str, got {e!r}")
-        for end in (e[0], e[2]):
-            if end not in node_types:
-                raise ValueError(f"edge type {e} has node type {end!r}, which is not in metadata's node types "
-                                 f"{node_types}")
-    return node_types, edge_types  # type: ignore[return-value]
 
 
 class _Tracer(torch.fx.Tracer):

@@ -103,7 +103,7 @@ class HeteroConv(torch.nn.Module):
             src, _, dst = edge_type
             edge_level = False
             args: List[Any] = []
-            for i, values in enumerate(args_dict):
+            for values in args_dict:
                 value, edge_level_i = self._pick(values, edge_type)
                 edge_level |= edge_level_i
                 if value is not _ABSENT:

@@ -10,8 +10,7 @@ from torch.nn import Parameter, ParameterDict
 
 from graphkit.nn.conv.hetero_conv import hetero_inputs
 from graphkit.nn.hetero_linear import HeteroDictLinear
-from graphkit.nn.module_dict import EdgeType, NodeType
-from graphkit.nn.to_hetero import check_metadata
+from graphkit.nn.module_dict import EdgeType, NodeType, check_metadata
 from graphkit.ops import edge_softmax, sddmm, segment_matmul, spmm
 from graphkit.ops.adjacency import Adjacency
 
