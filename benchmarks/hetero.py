@@ -6,14 +6,15 @@ nodes) and 4 relations (affiliated_with 1.04M, writes 7.15M, cites 5.42M, has_to
 2-core machine). Endpoints are drawn at random within their types. Every implementation runs one R-GCN layer
 128 -> 128 over the 8 relations on the typed graph in homogeneous form (node ids offset by type, one relation id
 per edge), forward and backward to the weights (``(out * probe).sum()``), timed in interleaved rounds (medians);
-peak extra memory is the sampled RSS of one step (``common.peak_memory_mb``).
+peak extra memory is the high-water mark of one step, each implementation alone in a fresh process.
 
     PYTHONPATH=. python benchmarks/hetero.py --scale 0.02 --rounds 5
 
 Rows: graphkit ``RGCNConv`` (= ``FastRGCNConv``, one relation-batched ``relation_spmm``), PyG ``RGCNConv`` (a
 Python loop over relations; pyg-lib's segment matmul when installed), PyG ``FastRGCNConv`` (gathers an
 ``[E, F_in, F_out]`` weight tensor: run only when that fits ``--fast-rgcn-max-gib``), DGL ``RelGraphConv``.
-HGT rows are left for when ``HGTConv`` lands; typed neighbour sampling rows come from the sampler's owner through
+HGT: graphkit, PyG and DGL ``HGTConv`` 128 -> 128, ``--heads`` heads, on the typed dicts (DGL: the homogeneous
+form with node and edge type ids). Typed neighbour sampling rows come from the sampler's owner through
 the hook ``typed_sampling_rows`` below. Writes its table between ``<!-- hetero:start -->`` and
 ``<!-- hetero:end -->`` in benchmarks/RESULTS.md.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -29,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import fmt_ms, interleaved_medians, machine_line, peak_memory_mb, write_section  # noqa: E402
+from common import fmt_ms, interleaved_medians, machine_line, step_peak_rss_mb, write_section  # noqa: E402
 
 import graphkit.nn as gnn  # noqa: E402
 from graphkit.testing.peers import import_dgl  # noqa: E402
@@ -42,23 +44,31 @@ F = 128
 Step = Callable[[], object]
 
 
-def mag_like(scale: float, seed: int = 0) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """``(x [N, 128], edge_index [2, E], edge_type [E], R)``: ogbn-mag's shape times ``scale``, reverses included."""
+def mag_like_typed(scale: float, seed: int = 0) -> Tuple[Dict[str, torch.Tensor], Dict[Tuple[str, str, str],
+                                                                                    torch.Tensor]]:
+    """``(x_dict, edge_index_dict)``: ogbn-mag's shape times ``scale``, each relation with its reverse."""
     gen = torch.Generator().manual_seed(seed)
     counts = {t: max(1, int(n * scale)) for t, n in NODES.items()}
-    offset, o = {}, 0
-    for t, n in counts.items():
-        offset[t], o = o, o + n
-    srcs, dsts, types = [], [], []
-    for r, (s, _, d, e) in enumerate(RELATIONS):
+    x_dict = {t: torch.randn(n, F, generator=gen) for t, n in counts.items()}
+    ei_dict = {}
+    for s, rel, d, e in RELATIONS:
         e = max(1, int(e * scale))
-        src = torch.randint(0, counts[s], (e,), generator=gen) + offset[s]
-        dst = torch.randint(0, counts[d], (e,), generator=gen) + offset[d]
-        srcs += [src, dst]
-        dsts += [dst, src]
-        types += [torch.full((e,), 2 * r), torch.full((e,), 2 * r + 1)]  # the relation and its reverse
-    x = torch.randn(o, F, generator=gen)
-    return x, torch.stack([torch.cat(srcs), torch.cat(dsts)]), torch.cat(types), 2 * len(RELATIONS)
+        ei = torch.stack([torch.randint(0, counts[s], (e,), generator=gen), torch.randint(0, counts[d], (e,),
+                                                                                          generator=gen)])
+        ei_dict[(s, rel, d)], ei_dict[(d, "rev_" + rel, s)] = ei, ei.flip(0)
+    return x_dict, ei_dict
+
+
+def homogeneous(x_dict: Dict[str, torch.Tensor], ei_dict: Dict[Tuple[str, str, str], torch.Tensor]
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(x, edge_index, edge_type, node_type)``: node ids offset by type, one relation id per edge."""
+    offset, o = {}, 0
+    for t, x in x_dict.items():
+        offset[t], o = o, o + x.size(0)
+    ei = torch.cat([e + torch.tensor([[offset[s]], [offset[d]]]) for (s, _, d), e in ei_dict.items()], 1)
+    et = torch.cat([torch.full((e.size(1),), i) for i, e in enumerate(ei_dict.values())])
+    nt = torch.cat([torch.full((x.size(0),), i) for i, x in enumerate(x_dict.values())])
+    return torch.cat(list(x_dict.values())), ei, et, nt
 
 
 def _step(layer: torch.nn.Module, run: Callable[[], torch.Tensor], probe: torch.Tensor) -> Step:
@@ -101,16 +111,67 @@ def rgcn_steps(x: torch.Tensor, ei: torch.Tensor, et: torch.Tensor, r: int, fast
     return steps
 
 
+def hgt_steps(x_dict: Dict[str, torch.Tensor], ei_dict: Dict[Tuple[str, str, str], torch.Tensor],
+              heads: int) -> Dict[str, Step]:
+    meta = (list(x_dict), list(ei_dict))
+    gen = torch.Generator().manual_seed(2)
+    probe = {t: torch.randn(x.size(0), F, generator=gen) for t, x in x_dict.items()}
+
+    def typed_step(layer: torch.nn.Module) -> Step:
+        def step() -> None:
+            layer.zero_grad(set_to_none=True)
+            out = layer(x_dict, ei_dict)
+            sum((out[t] * probe[t]).sum() for t in out).backward()
+
+        return step
+
+    steps: Dict[str, Step] = {"graphkit HGTConv": typed_step(gnn.HGTConv(F, F, meta, heads=heads))}
+    try:
+        import torch_geometric.nn as pnn
+
+        steps["PyG HGTConv"] = typed_step(pnn.HGTConv(F, F, meta, heads=heads))
+    except ImportError as exc:
+        print(f"  PyG unavailable: {exc}", flush=True)
+    dgl = import_dgl()
+    if dgl is not None:
+        from dgl.nn.pytorch import HGTConv as DGLHGT
+
+        x, ei, et, nt = homogeneous(x_dict, ei_dict)
+        g = dgl.graph((ei[0], ei[1]), num_nodes=x.size(0))
+        layer = DGLHGT(F, F // heads, heads, len(x_dict), len(ei_dict), dropout=0.0)
+        flat_probe = torch.cat(list(probe.values()))
+
+        def dgl_step() -> None:
+            layer.zero_grad(set_to_none=True)
+            (layer(g, x, nt, et, presorted=True) * flat_probe).sum().backward()
+
+        steps["DGL HGTConv"] = dgl_step
+    return steps
+
+
 def typed_sampling_rows(scale: float) -> List[str]:
     """HOOK (helper heterodata, typed NeighborLoader): return markdown table rows
     ``| typed neighbour sampling | <impl> | <ms> | <MiB> | <ratio> |`` for graphkit's, PyG's and DGL's typed
-    samplers on ``mag_like(scale)``. Empty until the HeteroGraph sampler lands."""
+    samplers on ``mag_like_typed(scale)``. Empty until the HeteroGraph sampler lands."""
     return []
 
 
-def measure(steps: Dict[str, Step], rounds: int) -> Dict[str, Tuple[float, float]]:
+def peak_in_subprocess(name: str, args: argparse.Namespace) -> float:
+    """Peak extra RSS of one step of ``name`` (after a warm-up step), alone in a fresh process."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    cmd = [sys.executable, os.path.abspath(__file__), "--peak-worker", name, "--scale", str(args.scale),
+           "--threads", str(args.threads), "--heads", str(args.heads), "--fast-rgcn-max-gib", str(args.fast_rgcn_max_gib)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("PEAK "):
+            return float(line.split()[1])
+    print(f"  peak of {name} failed: {proc.stderr[-1500:]}", file=sys.stderr, flush=True)
+    return float("nan")
+
+
+def measure(steps: Dict[str, Step], rounds: int, args: argparse.Namespace) -> Dict[str, Tuple[float, float]]:
     times = interleaved_medians(steps, rounds)
-    return {name: (times[name], peak_memory_mb(step)) for name, step in steps.items()}
+    return {name: (times[name], peak_in_subprocess(name, args)) for name in steps}
 
 
 def table(task: str, res: Dict[str, Tuple[float, float]], ours: str) -> List[str]:
@@ -127,26 +188,42 @@ def main(argv: Optional[List[str]] = None) -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fast-rgcn-max-gib", type=float, default=4.0)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--peak-worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     load = os.getloadavg()
-    x, ei, et, r = mag_like(args.scale)
+    x_dict, ei_dict = mag_like_typed(args.scale)
+    x, ei, et, _ = homogeneous(x_dict, ei_dict)
+    r = len(ei_dict)
+
+    def all_steps() -> Dict[str, Dict[str, Step]]:
+        return {"R-GCN fwd+bwd": rgcn_steps(x, ei, et, r, args.fast_rgcn_max_gib),
+                f"HGT fwd+bwd ({args.heads} heads)": hgt_steps(x_dict, ei_dict, args.heads)}
+
+    if args.peak_worker:
+        step = {k: v for steps in all_steps().values() for k, v in steps.items()}[args.peak_worker]
+        step()  # warm-up: memoised structures and lazy state are not the step's
+        print(f"PEAK {step_peak_rss_mb(step):.1f}", flush=True)
+        return
     print(f"scale {args.scale}: {x.size(0):,} nodes, {ei.size(1):,} edges, {r} relations, load {load}", flush=True)
-    rows = table("R-GCN fwd+bwd", measure(rgcn_steps(x, ei, et, r, args.fast_rgcn_max_gib), args.rounds),
-                 "graphkit RGCNConv")
-    rows += typed_sampling_rows(args.scale)
+    rows = []
+    for task, steps in all_steps().items():
+        ours = next(name for name in steps if name.startswith("graphkit"))
+        rows += table(task, measure(steps, args.rounds, args), ours)
+    rows += typed_sampling_rows(args.scale)  # HOOK(heterodata): typed neighbour sampling rows
     end = os.getloadavg()
     body = (
         "## Heterogeneous operators (`benchmarks/hetero.py`)\n\n"
         f"`PYTHONPATH=. python benchmarks/hetero.py --scale {args.scale} --rounds {args.rounds} --threads "
         f"{args.threads}`: ogbn-mag's shape times {args.scale} ({x.size(0):,} nodes in 4 types, {ei.size(1):,} "
         f"edges in {r} relations incl. reverses, {F} features); one 128 -> 128 layer, forward + backward, "
-        f"median of {args.rounds} interleaved rounds; peak = extra RSS of one step. Load average "
+        f"median of {args.rounds} interleaved rounds; peak = extra resident memory (VmHWM) of one step after a warm-up, each implementation alone in a fresh process. Load average "
         f"{load[0]:.1f} at start, {end[0]:.1f} at end. {machine_line()}\n\n"
         "| task | implementation | time (ms) | peak extra memory (MiB) | time / graphkit | memory / graphkit |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        "HGT rows: not measured (`HGTConv` is not built yet). Typed neighbour sampling: hook "
+        "Typed neighbour sampling: hook "
         "`typed_sampling_rows` (the sampler's owner fills it).\n"
     )
     print(body, flush=True)

@@ -33,3 +33,11 @@ def flat(fn: Callable[..., Dict[str, Tensor]]) -> Callable[..., Tensor]:
 
 def dummy_graph() -> Graph:
     return Graph(edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1)
+
+
+def conv_pair(name: str) -> Tuple[type, type]:
+    """``(graphkit's, PyG's)`` convolution class of one name, for per-relation parity tests."""
+    import graphkit.nn as ours
+    from graphkit.testing.peers import require_peer
+
+    return getattr(ours, name), getattr(require_peer("torch_geometric").nn, name)

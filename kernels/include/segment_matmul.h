@@ -43,3 +43,44 @@ inline std::vector<int64_t> check_segment_matmul(const at::Tensor& x, const at::
 }
 
 }  // namespace graphkit
+
+namespace graphkit {
+
+// The products themselves, for any device: `for_segments(p, body)` runs body(s) for every segment s (the CPU
+// passes an OpenMP loop, CUDA a sequential one on the current stream). Each segment is one GEMM on row views.
+template <typename Loop>
+at::Tensor segment_matmul_run(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& weight,
+                              Loop&& for_segments) {
+  // Below autograd (graphkit.ops.segment_matmul owns the backward): the ATen ops called here must not dispatch
+  // to autograd again, or mm_out refuses inputs that require grad. Worker threads set their own guard.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  const auto p = check_segment_matmul(x_, ptr, weight, false);
+  auto x = x_.contiguous();
+  auto out = at::empty({x.size(0), weight.size(2)}, x.options());
+  for_segments(p, [&](int64_t s) {
+    const int64_t b = p[s], n = p[s + 1] - p[s];
+    if (n == 0) return;
+    auto o = out.narrow(0, b, n);  // a row range of a contiguous matrix: itself contiguous, written in place
+    at::mm_out(o, x.narrow(0, b, n), weight.select(0, s));
+  });
+  return out;
+}
+
+template <typename Loop>
+at::Tensor segment_matmul_wgrad_run(const at::Tensor& x_, const at::Tensor& ptr, const at::Tensor& grad_,
+                                    Loop&& for_segments) {
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  const auto p = check_segment_matmul(x_, ptr, grad_, true);
+  const int64_t S = int64_t(p.size()) - 1;
+  auto x = x_.contiguous(), grad = grad_.contiguous();
+  auto out = at::zeros({S, x.size(1), grad.size(1)}, x.options());  // empty segments get a zero gradient
+  for_segments(p, [&](int64_t s) {
+    const int64_t b = p[s], n = p[s + 1] - p[s];
+    if (n == 0) return;
+    auto o = out.select(0, s);
+    at::mm_out(o, x.narrow(0, b, n).t(), grad.narrow(0, b, n));
+  });
+  return out;
+}
+
+}  // namespace graphkit

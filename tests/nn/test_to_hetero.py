@@ -9,7 +9,7 @@ import torch
 from graphkit.nn import GraphConv, SAGEConv, to_hetero
 from graphkit.testing import require_peer
 from graphkit.testing.layers import assert_matches_pyg
-from graphkit.testing.hetero import EDGES, METADATA, dummy_graph, flat, typed_graph
+from graphkit.testing.hetero import conv_pair, EDGES, METADATA, dummy_graph, flat, typed_graph
 
 
 def _model(conv_cls, lin=torch.nn.Linear):
@@ -32,7 +32,7 @@ def _model(conv_cls, lin=torch.nn.Linear):
 @pytest.mark.parametrize("layer", ["SAGEConv", "GraphConv"])
 def test_matches_pyg(aggr: str, layer: str) -> None:
     pyg = require_peer("torch_geometric")
-    ours_cls, theirs_cls = {"SAGEConv": (SAGEConv, pyg.nn.SAGEConv), "GraphConv": (GraphConv, pyg.nn.GraphConv)}[layer]
+    ours_cls, theirs_cls = conv_pair(layer)
     x, ei = typed_graph()
     torch.manual_seed(0)
     theirs = pyg.nn.to_hetero(_model(theirs_cls), METADATA, aggr=aggr)

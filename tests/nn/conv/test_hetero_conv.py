@@ -8,7 +8,7 @@ import torch
 from graphkit.nn import GraphConv, HeteroConv, SAGEConv
 from graphkit.testing import require_peer
 from graphkit.testing.layers import assert_matches_pyg
-from graphkit.testing.hetero import EDGES, dummy_graph, flat, typed_graph
+from graphkit.testing.hetero import conv_pair, EDGES, dummy_graph, flat, typed_graph
 
 
 def _convs(nn, cls):
@@ -19,7 +19,7 @@ def _convs(nn, cls):
 @pytest.mark.parametrize("layer", ["SAGEConv", "GraphConv"])
 def test_matches_pyg(aggr: str, layer: str) -> None:
     pyg = require_peer("torch_geometric")
-    ours_cls, theirs_cls = {"SAGEConv": (SAGEConv, pyg.nn.SAGEConv), "GraphConv": (GraphConv, pyg.nn.GraphConv)}[layer]
+    ours_cls, theirs_cls = conv_pair(layer)
     x, ei = typed_graph()
     ours = HeteroConv(_convs(None, ours_cls), aggr=aggr)
     theirs = pyg.nn.HeteroConv(_convs(None, theirs_cls), aggr=aggr)
