@@ -30,6 +30,8 @@ TORCH_LIBRARY(graphkit, m) {
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
   m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
   m.def("arg_scatter_weight(Tensor? col, Tensor? eid, Tensor x, Tensor arg, Tensor grad, int num_weights) -> Tensor");
+  m.def("segment_matmul(Tensor x, Tensor ptr, Tensor weight) -> Tensor");
+  m.def("segment_matmul_wgrad(Tensor x, Tensor ptr, Tensor grad) -> Tensor");
   m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)");
   m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream, bool check=True) -> Tensor(a!)");
   m.def(

@@ -161,3 +161,9 @@ __all__ += ["TopKPooling", "SAGPooling", "ASAPooling", "EdgePooling", "dense_dif
 from graphkit.nn.models import DimeNet, DimeNetPlusPlus, SchNet  # noqa: E402
 
 __all__ += ["SchNet", "DimeNet", "DimeNetPlusPlus"]
+from graphkit.nn.conv import FastRGCNConv, HeteroConv, HGTConv  # noqa: E402
+
+__all__ += ["FastRGCNConv", "HeteroConv", "HGTConv"]
+from graphkit.nn.to_hetero import to_hetero  # noqa: E402
+
+__all__ += ["to_hetero"]

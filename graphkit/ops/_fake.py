@@ -109,6 +109,14 @@ def _shadow_k_hop(rowptr: Tensor, col: Tensor, perm: Tensor, roots: Tensor, dept
             new((2, edges), dtype=torch.long), new((edges,), dtype=torch.long))
 
 
+def _segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    return x.new_empty((x.size(0), weight.size(2)))
+
+
+def _segment_matmul_wgrad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    return x.new_empty((ptr.size(0) - 1, x.size(1), grad.size(1)))
+
+
 _FAKES: Dict[str, Callable[..., object]] = {
     "csr_reduce": _csr_reduce,
     "sddmm": _sddmm,
@@ -124,6 +132,8 @@ _FAKES: Dict[str, Callable[..., object]] = {
     "induced_subgraph": _induced_subgraph,
     "saint_sample": _saint_sample,
     "shadow_k_hop": _shadow_k_hop,
+    "segment_matmul": _segment_matmul,
+    "segment_matmul_wgrad": _segment_matmul_wgrad,
 }
 
 

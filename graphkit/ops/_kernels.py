@@ -12,6 +12,8 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
 - ``sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)``:
   the same on a HeteroGraph's relation-grouped CSR, one fan-out per (hop, relation) (CPU).
+- ``segment_matmul(x, ptr, weight)``: ``out[ptr[s]:ptr[s+1]] = x[ptr[s]:ptr[s+1]] @ weight[s]``;
+  ``segment_matmul_wgrad(x, ptr, grad)``: ``[S, F_in, F_out]``, ``x_s^T grad_s`` per segment.
 - ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
 - ``random_walk(rowptr, col, start, walk_length, p, q, seed)``: uniform or node2vec walks (CPU).
 - ``induced_subgraph(rowptr, col, perm, nodes)``, ``saint_sample(...)``, ``shadow_k_hop(...)``: the sub-graph
@@ -28,7 +30,7 @@ from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
 __all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
-           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop"]
+           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
 def csr_reduce(
@@ -108,6 +110,18 @@ def arg_backward(
         grad_w = torch.zeros_like(weight).reshape(-1).index_add_(0, flat.reshape(-1), contrib.reshape(-1))
         grad_w = grad_w.view_as(weight)
     return grad_x, grad_w
+
+
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    if use_ext(x):
+        return torch.ops.graphkit.segment_matmul(x, ptr, weight)
+    return T.segment_matmul(x, ptr, weight)
+
+
+def segment_matmul_wgrad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    if use_ext(x):
+        return torch.ops.graphkit.segment_matmul_wgrad(x, ptr, grad)
+    return T.segment_matmul_wgrad(x, ptr, grad)
 
 
 def sample_neighbors(

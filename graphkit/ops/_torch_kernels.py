@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows",
-           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop"]
+           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
 def rows_of(rowptr: Tensor) -> Tensor:
@@ -350,3 +350,21 @@ def shadow_k_hop(rowptr: Tensor, col: Tensor, perm: Tensor, roots: Tensor, depth
     cat = lambda parts: torch.cat(parts) if parts else empty  # noqa: E731
     return (torch.tensor(node_ptr), cat(n_ids), torch.tensor(edge_ptr), torch.stack([cat(srcs), cat(dsts)]),
             cat(eids))
+def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    """``out[ptr[s]:ptr[s+1]] = x[ptr[s]:ptr[s+1]] @ weight[s]``. One ``mm`` per segment over row views: gathering
+    ``weight`` per row instead would allocate ``[N, F_in, F_out]``, far more than the loop over S segments costs."""
+    sizes = (ptr[1:] - ptr[:-1]).tolist()
+    out = x.new_empty(x.size(0), weight.size(2))
+    for s, (xs, os_) in enumerate(zip(x.split(sizes), out.split(sizes))):
+        torch.mm(xs, weight[s], out=os_)
+    return out
+
+
+def segment_matmul_wgrad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
+    """``grad_w[s] = x[ptr[s]:ptr[s+1]]^T @ grad[ptr[s]:ptr[s+1]]`` (0 for an empty segment)."""
+    sizes = (ptr[1:] - ptr[:-1]).tolist()
+    out = x.new_zeros(len(sizes), x.size(1), grad.size(1))
+    for s, (xs, gs) in enumerate(zip(x.split(sizes), grad.split(sizes))):
+        if xs.size(0):
+            torch.mm(xs.t(), gs, out=out[s])
+    return out

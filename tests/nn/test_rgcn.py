@@ -110,8 +110,10 @@ def test_bad_inputs_name_the_field_and_value() -> None:
         conv(g.x, g, bad.double())
     with pytest.raises(ValueError, match="edge_type is required"):
         conv(g.x, g.edge_index)
-    with pytest.raises(TypeError, match="floating node features"):
+    with pytest.raises(ValueError, match=r"x has index 29 but in_channels is 8"):  # int x: featureless ids
         conv(torch.arange(30), g)
+    with pytest.raises(ValueError, match="num_blocks"):
+        RGCNConv(8, 6, R, num_blocks=2)(None, g.edge_index[:, :0].clamp(max=7), g.edge_type[:0])
     with pytest.raises(ValueError, match="not both"):
         RGCNConv(8, 6, R, num_bases=2, num_blocks=2)
     with pytest.raises(ValueError, match=r"num_blocks must divide in_channels \(8\)"):
@@ -133,3 +135,18 @@ def test_compiles_with_aot_eager() -> None:
     ref.sum().backward()
     out.sum().backward()
     torch.testing.assert_close(x2.grad, x1.grad, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("cfg", ["mean", "sum", "max", "bases", "noroot_nobias"])
+@pytest.mark.parametrize("x_kind", ["none", "index"])
+def test_featureless_matches_pyg(cfg: str, x_kind: str) -> None:
+    """x=None (one-hot nodes) or an int index tensor: rows of Theta_r are learned node embeddings (PyG)."""
+    pnn = require_peer("torch_geometric").nn
+    n = 12
+    gen = torch.Generator().manual_seed(7)
+    ei = torch.randint(0, n, (2, 50), generator=gen)
+    et = torch.randint(0, R, (50,), generator=gen)
+    x = None if x_kind == "none" else torch.randperm(n, generator=gen)
+    assert_matches_pyg(RGCNConv(n, 6, R, **CONFIGS[cfg]), pnn.RGCNConv(n, 6, R, **CONFIGS[cfg]),
+                       Graph(edge_index=ei, num_nodes=n), inputs={},
+                       call=lambda m, kw: m(x, ei, et), pyg_call=lambda m, kw: m(x, ei, et))

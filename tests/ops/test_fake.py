@@ -40,13 +40,16 @@ def _cases() -> List[Tuple[str, Callable[[], tuple]]]:
     cases.append(("arg_scatter", (col, perm, w, arg, torch.randn(9, 2, 5, dtype=torch.float64), 9)))
     cases.append(("gather_rows", (x.view(9, 10), torch.tensor([3, 1, 8]), torch.empty(3, 10, dtype=torch.float64))))
     cases.append(("sample_neighbors", (rowptr, col, perm, torch.tensor([0, 4]), [3, 2], False, 7)))
+    ptr = torch.tensor([0, 4, 4, 9])
+    cases.append(("segment_matmul", (x.view(9, 10), ptr, torch.randn(3, 10, 4, dtype=torch.float64))))
+    cases.append(("segment_matmul_wgrad", (x.view(9, 10), ptr, torch.randn(9, 4, dtype=torch.float64))))
     return cases
 
 
-@pytest.mark.parametrize("i", range(16))
+@pytest.mark.parametrize("i", range(18))
 def test_fake_kernel_matches_cpu_kernel(i: int) -> None:
     cases = _cases()
-    assert len(cases) == 16  # the parametrisation above covers every case
+    assert len(cases) == 18  # the parametrisation above covers every case
     name, args = cases[i]
     # gather_rows writes into a caller-owned buffer and returns it (Tensor(a!)): AOT autograd cannot
     # functionalize a custom op returning an alias, so only its fake kernel is checked (a loader op, not traced)

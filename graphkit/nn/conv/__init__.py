@@ -63,3 +63,13 @@ __all__ += ["SuperGATConv"]
 from graphkit.nn.conv.cf_conv import CFConv  # noqa: E402
 
 __all__ += ["CFConv"]
+# Relational / heterogeneous operators (issue 16).
+from graphkit.nn.conv.fast_rgcn import FastRGCNConv  # noqa: E402
+
+__all__ += ["FastRGCNConv"]
+from graphkit.nn.conv.hetero_conv import HeteroConv  # noqa: E402
+
+__all__ += ["HeteroConv"]
+from graphkit.nn.conv.hgt import HGTConv  # noqa: E402
+
+__all__ += ["HGTConv"]

@@ -8,7 +8,9 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from graphkit.graph import Graph
+from graphkit.ops._checks import REDUCES
 from graphkit.ops.adjacency import Adjacency, is_compiling
+from graphkit.ops.segment_matmul import relation_spmm
 from graphkit.nn.aggr import MultiAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import glorot, zeros
@@ -34,9 +36,15 @@ class RGCNConv(MessagePassing):
     names and initialisation are PyG's ``RGCNConv`` (``weight``, ``comp``, ``root``, ``bias``), so its
     ``state_dict`` loads unchanged.
 
-    How it runs: the per-relation aggregation is *one* fused ``propagate`` over the edges re-targeted to the
-    ``(node, relation)`` pairs :math:`i |\mathcal{R}| + r`, giving ``[|V_t|, R, F_in]``; then a single matmul with
-    the stacked ``[R F_in, F_out]`` weights. No ``[E, F]`` message tensor and no Python loop over relations.
+    How it runs: :func:`graphkit.ops.relation_spmm`, gather-matmul-scatter by relation: *one* aggregation
+    into the (target, relation) pairs that occur (``P <= min(E, |V_t| R)`` rows, grouped by relation), *one*
+    :func:`graphkit.ops.segment_matmul` that gives every relation's rows its own :math:`\mathbf{\Theta}_r`, and
+    one scatter to the targets. No ``[E, F]`` message tensor and no Python loop over relations. Aggregations
+    other than sum/mean/max/min aggregate into all ``|V_t| R`` pairs and multiply once.
+
+    Featureless nodes (PyG's convention): ``x=None`` makes every node a one-hot vector (``in_channels`` is the
+    number of nodes, :math:`\mathbf{\Theta}_r` rows are learned embeddings), and an int tensor ``x`` holds node
+    indices into those rows; either side of a pair may be featureless (not with ``num_blocks``).
 
     On a pixel grid with one relation per neighbour direction (8-connectivity) this is a 3x3 convolution with
     zero padding: the grid graph becomes direction-aware, as a CNN is (``examples/fashion_mnist_grid.py``).
@@ -52,7 +60,7 @@ class RGCNConv(MessagePassing):
         bias: learn :math:`\mathbf{b}`.
 
     Shapes:
-        x ``(|V|, F_in)`` or ``((|V_s|, F_s), (|V_t|, F_t))``; adj ``(2, |E|)`` edge_index, Graph or SparseTensor;
+        x ``(|V|, F_in)``, ``(|V|)`` int, ``None``, or ``((|V_s|, F_s), (|V_t|, F_t))``; adj ``(2, |E|)`` edge_index, Graph or SparseTensor;
         edge_type ``(|E|)`` int64 in ``[0, R)`` (optional when adj is a Graph with an ``edge_type`` field, or a
         SparseTensor whose values are the types) -> ``(|V_t|, F_out)``.
 
@@ -137,32 +145,58 @@ class RGCNConv(MessagePassing):
                 raise ValueError(f"edge_type has value {bad} but num_relations is {self.num_relations}")
         return edge_type.long()
 
-    def forward(self, x: Union[Tensor, Tuple[Tensor, Optional[Tensor]]], adj: Any,
-                edge_type: Optional[Tensor] = None, size: Any = None) -> Tensor:
+    def _sides(self, x: Any) -> Tuple[Optional[Tensor], Optional[Tensor], bool]:
+        """``(x_src, x_dst, pair)``; ``None`` or an int tensor marks featureless nodes (PyG's convention)."""
+        if x is None:
+            return None, None, False
         x_src, x_dst = as_pair(x)
         for what, t in (("x", x_src), ("x_dst", x_dst)):
-            if t is not None and not t.is_floating_point():
-                raise TypeError(f"{what} must hold floating node features, got {t.dtype} (for featureless nodes "
-                                "pass an embedding's output)")
-        adj_ = self.adjacency(adj, size, x=(x_src, x_dst))
+            if t is not None and (not isinstance(t, Tensor) or t.is_complex() or t.dtype == torch.bool):
+                raise TypeError(f"{what} must hold floating node features or int node indices (featureless "
+                                f"nodes), got {getattr(t, 'dtype', type(t).__name__)}")
+        return x_src, x_dst, not isinstance(x, Tensor)
+
+    def forward(self, x: Union[Optional[Tensor], Tuple[Optional[Tensor], Optional[Tensor]]], adj: Any,
+                edge_type: Optional[Tensor] = None, size: Any = None) -> Tensor:
+        x_src, x_dst, pair = self._sides(x)
+        featureless = x_src is None or not x_src.is_floating_point()
+        if featureless and self.num_blocks is not None:
+            raise ValueError("block-diagonal decomposition (num_blocks) needs floating node features, got "
+                             f"{'x=None' if x_src is None else f'x of dtype {x_src.dtype}'}")
+        n_src = self.in_channels_l if x_src is None else x_src.size(0)
+        if size is None and x_src is None:  # x=None: the sources are the in_channels one-hot nodes
+            size = (n_src, n_src if not pair else None)
+        adj_ = self.adjacency(adj, size, x=(x_src if x_src is not None else torch.empty(n_src, 0), x_dst))
         types = self._edge_type(adj_, adj, edge_type)
+        weight = self.relation_weight()
+        reduce = {"add": "sum"}.get(self.aggr, self.aggr)
+        if isinstance(reduce, str) and reduce in REDUCES:
+            out = relation_spmm(adj_, x_src, types, weight, reduce=reduce)
+        else:  # an aggregation the kernels do not have: the per-(node, relation) propagate, then one matmul
+            if featureless:
+                raise ValueError(f"aggr={self.aggr!r} needs floating node features x (featureless nodes take "
+                                 f"{REDUCES})")
+            out = self._propagate_then_matmul(adj_, x_src, types, weight)
+        if self.root is not None:
+            if x_dst is None and not pair:  # x=None: every target is its own one-hot row of root
+                out = out + self.root
+            elif x_dst is not None:
+                out = out + (x_dst @ self.root if x_dst.is_floating_point() else self.root[x_dst.long()])
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def _propagate_then_matmul(self, adj_: Adjacency, x_src: Tensor, types: Tensor, weight: Tensor) -> Tensor:
         r = self.num_relations
         # Re-target every edge j -> i to the (node, relation) pair i*R + r: one aggregation then yields the
         # per-relation aggregates of all nodes at once, [|V_t| * R, F_in], viewed as [|V_t|, R, F_in].
         by_relation = Adjacency(torch.stack([adj_.src, adj_.dst * r + types]), adj_.num_src, adj_.num_dst * r)
         h = self.propagate(by_relation, x=x_src).view(adj_.num_dst, r, -1)
-        weight = self.relation_weight()
         if self.num_blocks is not None:
             nb, bi = weight.size(1), weight.size(2)
             out = torch.einsum("nrbi,rbio->nbo", h.reshape(adj_.num_dst, r, nb, bi), weight)
-            out = out.reshape(adj_.num_dst, self.out_channels)
-        else:
-            out = h.reshape(adj_.num_dst, -1) @ weight.reshape(-1, self.out_channels)
-        if self.root is not None and x_dst is not None:
-            out = out + x_dst @ self.root
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+            return out.reshape(adj_.num_dst, self.out_channels)
+        return h.reshape(adj_.num_dst, -1) @ weight.reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_relations={self.num_relations})"
