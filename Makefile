@@ -38,7 +38,7 @@ $(VENV)/.core: $(VENV)/.base pyproject.toml setup.py
 # Peers (two source builds) and every extra: what `make test` needs.
 $(VENV)/.dev: $(VENV)/.core pyproject.toml
 	$(PIPC) --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18
-	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist]"
+	GRAPHKIT_NO_EXT=1 $(PIPC) --no-build-isolation -e ".[dev,peers,chem,mesh,dist,kg]"
 	$(PIPC) --no-deps $(DATA_PKGS)
 	touch $@
 
@@ -57,7 +57,7 @@ demo: ext
 	$(VENV)/bin/graphkit train
 
 test: $(VENV)/.dev deb-data ext
-	$(VPY) -m pytest -q tests graphkit --doctest-modules
+	$(VPY) -m pytest -q tests graphkit  # doctests too: --doctest-modules is in pyproject addopts
 
 # The examples' data: the data packages (--no-deps: only their files are read), RDKit and meshio extras.
 $(VENV)/.examples: $(VENV)/.core pyproject.toml
@@ -73,9 +73,11 @@ examples: $(VENV)/.examples deb-data ext
 	  "subgraph_csl.py --seeds 1 --epochs 1 --models GIN" \
 	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
 	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \
+	  "movielens_ultragcn.py --seeds 2 --epochs 1 --lightgcn-epochs 1" \
 	  "molecules_fingerprint.py --epochs 2 --out ../$(EXAMPLES_OUT)/molecules_fingerprint" \
 	  "pointcloud_dgcnn.py --points 64 --epochs 1 --out ../$(EXAMPLES_OUT)/pointcloud_dgcnn" \
 	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --out ../$(EXAMPLES_OUT)/mesh_meshcnn" \
+	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --pool 0.6,0.6 --out ../$(EXAMPLES_OUT)/mesh_meshcnn_pool" \
 	  "fashion_mnist_grid.py --train 200 --valid 100 --test 100 --epochs 1 --out ../$(EXAMPLES_OUT)/fashion_mnist_grid" \
 	  "fashion_mnist_attention.py --train 200 --test 100 --epochs 1"; do \
 	  echo "== examples/$$cmd"; OMP_NUM_THREADS=1 PYTHONPATH=.. ../$(VPY) $$cmd || failed="$$failed\n  $$cmd"; \

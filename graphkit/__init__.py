@@ -11,15 +11,18 @@ import sys
 from typing import TYPE_CHECKING, Any, List
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "Batch", "__version__"]
+__all__ = ["Graph", "Batch", "HeteroGraph", "HeteroBatch", "__version__"]
 
 _SUBMODULES = ("nn", "ops", "loader", "data", "datasets", "train", "interop", "testing", "typing", "graph", "batch",
-               "cli")
-_ATTRIBUTES = {"Graph": "graphkit.graph", "Batch": "graphkit.batch"}
+               "cli", "hetero", "hetero_batch")
+_ATTRIBUTES = {"Graph": "graphkit.graph", "Batch": "graphkit.batch", "HeteroGraph": "graphkit.hetero",
+               "HeteroBatch": "graphkit.hetero_batch"}
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __getattr__
     from graphkit.batch import Batch
     from graphkit.graph import Graph
+    from graphkit.hetero import HeteroGraph
+    from graphkit.hetero_batch import HeteroBatch
 
 
 def __getattr__(name: str) -> Any:
@@ -42,3 +45,5 @@ def __dir__() -> List[str]:
 if "torch" in sys.modules:
     from graphkit.batch import Batch  # noqa: E402,F811
     from graphkit.graph import Graph  # noqa: E402,F811
+    from graphkit.hetero import HeteroGraph  # noqa: E402,F811
+    from graphkit.hetero_batch import HeteroBatch  # noqa: E402,F811

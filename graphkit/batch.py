@@ -45,9 +45,16 @@ class Batch(Graph):
 
     @classmethod
     def from_graphs(cls, graphs: Sequence[Graph]) -> "Batch":
+        """Batch ``graphs``; a list of ``HeteroGraph`` becomes a :class:`graphkit.hetero_batch.HeteroBatch`."""
         graphs = list(graphs)
         if not graphs:
             raise ValueError("Batch.from_graphs needs at least one graph")
+        from graphkit.hetero import HeteroGraph  # here: hetero.py imports graph.py, as this module does
+
+        if isinstance(graphs[0], HeteroGraph):
+            from graphkit.hetero_batch import HeteroBatch
+
+            return HeteroBatch.from_graphs(graphs)  # type: ignore[return-value]
         first = graphs[0]
         for i, g in enumerate(graphs):
             if not isinstance(g, Graph):

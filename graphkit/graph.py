@@ -31,14 +31,16 @@ Conventions, written down once:
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 import torch
 from torch import Tensor
 
 from graphkit.ops.adjacency import CSR, Adjacency, check_bounds
 
-__all__ = ["Graph", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
+T = TypeVar("T")
+
+__all__ = ["Graph", "Transfers", "FieldAttributes", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
 
 NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
 KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
@@ -60,7 +62,68 @@ def _as_index(value: Any, name: str) -> Tensor:
     return value if value.dtype == torch.int64 else value.long()
 
 
-class Graph:
+class FieldAttributes:
+    """Fields as attributes, written once for ``Graph`` and HeteroGraph's node and edge stores: ``g.name`` reads
+    the field dict named by ``FIELDS`` (``None`` for an unset name in ``OPTIONAL``, which PyG users expect to read
+    as ``None``; else ``AttributeError``), ``g.name = v`` calls ``set`` (``None`` removes), ``del g.name``
+    calls ``remove``. Private names and properties are plain attributes."""
+
+    FIELDS = "_fields"
+    OPTIONAL: Collection[str] = ()
+
+    def _owner_name(self) -> str:
+        return type(self).__name__
+
+    def set(self, name: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def remove(self, name: str) -> None:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fields = self.__dict__[self.FIELDS]
+        if name in fields:
+            return fields[name]
+        if name in self.OPTIONAL:
+            return None
+        raise AttributeError(f"{self._owner_name()} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)
+        elif value is None:
+            self.remove(name)
+        else:
+            self.set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.remove(name)
+
+
+class Transfers:
+    """``to``/``cpu``/``pin_memory``/``clone`` of a graph value, written once over its ``map_tensors(fn)``
+    (``Graph`` and ``graphkit.hetero.HeteroGraph``)."""
+
+    def map_tensors(self: T, fn: Callable[[Tensor], Tensor]) -> T:
+        raise NotImplementedError
+
+    def to(self: T, device: Any, non_blocking: bool = False) -> T:
+        """A copy on ``device`` (the cached structure moves too, so it is not rebuilt there)."""
+        return self.map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def cpu(self: T) -> T:
+        return self.to("cpu")
+
+    def pin_memory(self: T) -> T:
+        return self.map_tensors(lambda t: t.pin_memory())
+
+    def clone(self: T) -> T:
+        return self.map_tensors(lambda t: t.clone())
+
+
+class Graph(FieldAttributes, Transfers):
     """A (possibly batched) sparse graph with typed node, edge and graph fields.
 
     Args:
@@ -82,6 +145,9 @@ class Graph:
     >>> g["x"] is g.x, [(name, kind) for name, kind, _ in g.items()]
     (True, [('x', 'node'), ('edge_index', 'edge_index')])
     """
+
+    FIELDS = "_store"
+    OPTIONAL = _OPTIONAL_NAMES
 
     def __init__(
         self,
@@ -131,27 +197,6 @@ class Graph:
             self.set("y", y, kinds.get("y"))
 
     # ------------------------------------------------------------------ fields
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        store = self.__dict__["_store"]
-        if name in store:
-            return store[name]
-        if name in _OPTIONAL_NAMES:
-            return None
-        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
-            object.__setattr__(self, name, value)
-        elif value is None:
-            self.remove(name)
-        else:
-            self.set(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        self.remove(name)
-
     def __contains__(self, name: str) -> bool:
         return name in self._store
 
@@ -474,18 +519,9 @@ class Graph:
     def _map_extra(self, out: "Graph", fn: Callable[[Tensor], Tensor]) -> None:
         """Hook for subclasses (``Batch``) whose own bookkeeping tensors must follow ``to()``/``clone()``."""
 
-    def to(self, device: Any, non_blocking: bool = False) -> "Graph":
-        """A copy on ``device`` (the cached CSR moves too, so it is not rebuilt there)."""
-        return self._map_tensors(lambda t: t.to(device, non_blocking=non_blocking))
-
-    def cpu(self) -> "Graph":
-        return self.to("cpu")
-
-    def pin_memory(self) -> "Graph":
-        return self._map_tensors(lambda t: t.pin_memory())
-
-    def clone(self) -> "Graph":
-        return self._map_tensors(lambda t: t.clone())
+    def map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Graph":
+        """A copy with ``fn`` applied to every tensor (the cached CSR too, so ``to()`` does not rebuild it)."""
+        return self._map_tensors(fn)
 
     # ---------------------------------------------------------- persistence
     def __getstate__(self) -> Dict[str, Any]:

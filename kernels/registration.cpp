@@ -29,12 +29,26 @@ TORCH_LIBRARY(graphkit, m) {
   m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
   m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
+  m.def("arg_scatter_weight(Tensor? col, Tensor? eid, Tensor x, Tensor arg, Tensor grad, int num_weights) -> Tensor");
   m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)");
   m.def("gather_rows_uva(Tensor src, Tensor index, Tensor pos, Tensor(a!) out, int stream, bool check=True) -> Tensor(a!)");
   m.def(
       "sample_neighbors(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, int[] fanouts, bool replace, "
       "int seed) -> (Tensor n_id, Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, "
       "Tensor edges_per_hop)");
+  m.def(
+      "sample_neighbors_typed(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, Tensor node_ptr, "
+      "Tensor rel_row_off, Tensor rel_dst_type, int[] fanouts, bool replace, int seed) -> (Tensor n_id, "
+      "Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, Tensor edges_per_hop)");
+  // The seed papers' samplers (cpu/random_walk.cpp, cpu/subgraph.cpp).
+  m.def("random_walk(Tensor rowptr, Tensor col, Tensor start, int walk_length, float p, float q, int seed) -> "
+        "(Tensor node_seq, Tensor pos_seq)");
+  m.def("induced_subgraph(Tensor rowptr, Tensor col, Tensor perm, Tensor nodes) -> (Tensor rowptr_sub, "
+        "Tensor col_sub, Tensor e_id)");
+  m.def("saint_sample(Tensor rowptr, Tensor col, Tensor? edge_cdf, str kind, int batch_size, int walk_length, "
+        "int seed) -> Tensor");
+  m.def("shadow_k_hop(Tensor rowptr, Tensor col, Tensor perm, Tensor roots, int depth, int num_neighbors, "
+        "bool replace, int seed) -> (Tensor node_ptr, Tensor n_id, Tensor edge_ptr, Tensor edge_index, Tensor e_id)");
   m.def("cuda_sync_checks(bool enable) -> bool", &graphkit::cuda::set_sync_checks);
   m.def("cuda_raise_pending(int device) -> ()", &graphkit::cuda::raise_pending);
   m.def("has_cuda() -> bool", &has_cuda);

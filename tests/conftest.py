@@ -34,3 +34,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 def fixtures(tmp_path_factory):
     """A copy of datasets/fixtures, registered with load_ogb (loading writes a cache next to it, not in the tree)."""
     return copy_fixtures(tmp_path_factory.mktemp("ogb_fixtures"))
+
+
+@pytest.fixture(scope="session")
+def hetero_fixtures(tmp_path_factory):
+    """Where the heterogeneous fixtures (built from pykeen's and recbole's files) go for this session; built
+    once on first load, never in the source tree or the user's data folder."""
+    from graphkit.testing import require_peer
+
+    require_peer("ogb")
+    pytest.importorskip("pykeen")
+    root = tmp_path_factory.mktemp("hetero_fixtures")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GRAPHKIT_HETERO_FIXTURES", str(root))
+    yield root
+    mp.undo()

@@ -6,7 +6,9 @@ network. Steps, each with a share of the time budget (``GPU_CHECK_BUDGET_S``, de
 
 1. **build** ``graphkit._C`` in place (``setup.py build_ext --inplace``; CUDAExtension when torch is a CUDA build
    and nvcc exists; ``TORCH_CUDA_ARCH_LIST`` = this GPU's capability so only one architecture is compiled);
-2. **pytest** ``-m cuda`` (tests/cuda, tests/ops/test_cuda.py, tests/loader);
+2. **pytest** ``-m cuda`` (tests/cuda, tests/ops/test_cuda.py, tests/loader), then **train**: ``graphkit train
+   --device cuda --amp on`` for node (full and mini-batch), link and graph tasks (tests/cuda/test_train_cuda.py;
+   DDP over NCCL where two GPUs exist);
 3. **ops**: every CUDA op against the CPU extension on the edge cases of the CUDA review
    (``graphkit.testing.cuda_cases``: hubs, empty rows, E = 0, N = 0, tails of F, heads, int32/int64,
    fp16/bf16, NaN), plus the host syncs per op;
@@ -140,10 +142,14 @@ def step_build(rep: Report, budget: float) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- 2. pytest
+TRAIN_TESTS = "tests/cuda/test_train_cuda.py"  # whole training runs: their own step (train) and time share
+
+
 def step_pytest(rep: Report, budget: float) -> None:
     targets = ["tests/cuda", "tests/ops/test_cuda.py", "tests/loader"]
     col = run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "cuda", "-p", "no:cacheprovider"]
               + targets, min(budget, 120))
+    targets.append(f"--ignore={TRAIN_TESTS}")
     m = re.search(r"(\d+)(?:/\d+)? tests? (?:collected|selected)", col.stdout)
     n = int(m.group(1)) if m else 0
     rep.check("pytest -m cuda collects at least 40 tests", n >= 40, f"{n} collected")
@@ -156,6 +162,18 @@ def step_pytest(rep: Report, budget: float) -> None:
             rep.note("```\n" + tail(res.stdout, 40) + "\n```")
     else:
         rep.check("pytest -m cuda runs (skips without a GPU)", res.returncode == 0, summary)
+
+
+# ------------------------------------------------------------------------------------------------ 2b. train
+def step_train(rep: Report, budget: float) -> None:
+    """`graphkit train --device cuda --amp on`: node (full and mini-batch), link, graph; DDP/NCCL with 2 GPUs."""
+    res = run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-rfEs", "-p", "no:cacheprovider", TRAIN_TESTS],
+              budget)
+    summary = tail(res.stdout, 1)
+    name = "graphkit train --device cuda --amp on: node, node mini-batch, link, graph"
+    rep.check(name if GPU else f"{name} (skips without a GPU)", res.returncode == 0, summary)
+    if res.returncode != 0:
+        rep.note("```\n" + tail(res.stdout, 40) + "\n```")
 
 
 # ------------------------------------------------------------------------------------------------- 3. ops
@@ -231,7 +249,7 @@ def sync_counts(rep: Report) -> None:
     g = Graph(edge_index=torch.randint(0, 1000, (2, 10000)), num_nodes=1000).to("cuda")
     x = torch.randn(1000, 4, 16, device="cuda")
     w = torch.rand(10000, 4, device="cuda")
-    g.csr(), g.csr_t()
+    g.csr(), g.csr_t()  # csr() also settles csr_eid: no sync left for the ops
     torch.cuda.synchronize()
     rows = []
     for name, fn in [("spmm sum (Graph)", lambda: ops.spmm(g, x, w)),
@@ -556,7 +574,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only a small op grid (for compute-sanitizer)")
     ap.add_argument("--skip-build", action="store_true")
-    ap.add_argument("--steps", default="build,pytest,ops,sanitizer,bench")
+    ap.add_argument("--steps", default="build,pytest,train,ops,sanitizer,bench")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     rep = Report(out_dir(args.out))
@@ -568,8 +586,8 @@ def main() -> int:
     budget = float(os.environ.get("GPU_CHECK_BUDGET_S", "450"))
     start = time.time()
     # each step: at most `cap` seconds, and never so long that the later steps lose their minimum
-    caps = {"build": 240, "pytest": 150, "ops": 90, "sanitizer": 150, "bench": 150}
-    mins = {"build": 60, "pytest": 45, "ops": 30, "sanitizer": 40, "bench": 60}
+    caps = {"build": 240, "pytest": 150, "train": 100, "ops": 90, "sanitizer": 150, "bench": 150}
+    mins = {"build": 60, "pytest": 45, "train": 40, "ops": 30, "sanitizer": 40, "bench": 60}
     steps = [s for s in args.steps.split(",") if s and not (s == "build" and args.skip_build)]
     for i, step in enumerate(steps):
         left = budget - (time.time() - start)
@@ -582,6 +600,8 @@ def main() -> int:
                 step_build(rep, share)
             elif step == "pytest":
                 step_pytest(rep, share)
+            elif step == "train":
+                step_train(rep, share)
             elif step == "ops":
                 step_ops(rep, quick=False, budget=share)
             elif step == "sanitizer":

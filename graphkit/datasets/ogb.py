@@ -22,7 +22,9 @@ see :mod:`graphkit.datasets.fixtures`.
 
 The result has ``graph`` (node and link sets) or ``graphs`` (graph sets), ``split``, ``evaluator`` (the official
 ogb ``Evaluator``), ``num_classes`` or ``num_tasks``, ``eval_metric`` and ``task_type``. Heterogeneous sets
-(ogbn-mag, ogbl-biokg, ogbl-wikikg2) keep ogb's dict-of-tensors graph, since ``Graph`` is homogeneous.
+(ogbn-mag, ogbl-biokg) come as a :class:`~graphkit.hetero.HeteroGraph` read by ogb's heterogeneous raw readers
+(labels as ``y`` of their type), and so do knowledge graphs stored homogeneously with ``edge_reltype``
+(ogbl-wikikg2: one ``entity`` type, one edge type per relation id).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from graphkit.datasets.ogb_meta import (add_master, dataset_dir, folder_meta, is
                                         ogb_names, official_metas, registered_root)
 from graphkit.datasets.ogb_raw import RawDataError, parse_raw
 from graphkit.graph import EDGE, GRAPH, NODE, Graph
+from graphkit.hetero import HeteroGraph
 from graphkit.io.store import ArrayStore, default_root, flatten, load_or_build, unflatten
 from graphkit.transforms.base import Transform, apply_transform, check_transform
 
@@ -107,6 +110,52 @@ def _graph_list(g: Dict[str, Any], labels: Optional[Any], per_graph: bool) -> Li
             part.set("y", label[i:i + 1], GRAPH)
         out.append(part)
     return out
+
+
+def _hetero_graph(d: Dict[str, Any], labels: Optional[Dict[str, Any]]) -> HeteroGraph:
+    """ogb's heterograph dict (``num_nodes_dict``, ``edge_index_dict``, ``node_feat_dict``, ``node_<name>``,
+    ``edge_feat_dict``, ``edge_<name>``) as a checked ``HeteroGraph``: ``node_feat_dict`` -> ``x``,
+    ``edge_feat_dict`` -> ``edge_attr``, ``node_year`` -> ``year``, ``edge_reltype`` -> ``reltype``; ``labels``
+    (``{type: [N, 1]}``) -> ``y``. Types in ogb's order (sorted by name)."""
+    h = HeteroGraph()
+    for nt in sorted(d["num_nodes_dict"]):
+        h.node_store(nt).num_nodes = int(d["num_nodes_dict"][nt])
+    for et in sorted(d["edge_index_dict"]):
+        h.edge_store(tuple(et)).set("edge_index", d["edge_index_dict"][et])
+    for key, per_type in d.items():
+        if key in ("num_nodes_dict", "edge_index_dict", "num_edges_dict") or not isinstance(per_type, dict):
+            continue
+        if key.startswith("node_"):
+            name = "x" if key == "node_feat_dict" else key[len("node_"):]
+            for nt, value in per_type.items():
+                h.node_store(nt).set(name, value)
+        elif key.startswith("edge_"):
+            name = "edge_attr" if key == "edge_feat_dict" else key[len("edge_"):]
+            for et, value in per_type.items():
+                h.edge_store(tuple(et)).set(name, value)
+    for nt, value in (labels or {}).items():
+        h.node_store(nt).set("y", value)
+    return h.validate()
+
+
+def _kg_graph(g: Graph) -> HeteroGraph:
+    """A homogeneous knowledge graph with ``edge_reltype`` as a ``HeteroGraph``: node type ``entity``, edge type
+    ``("entity", str(r), "entity")`` per relation id ``r`` in id order, edges in their file order within each."""
+    reltype = g["edge_reltype"].view(-1)
+    h = HeteroGraph()
+    h.node_store("entity").num_nodes = g.num_nodes
+    for name, kind, value in g.items():
+        if kind == NODE:
+            h.node_store("entity").set(name, value)
+    ei = g.edge_index_or_empty()
+    for r in torch.unique(reltype).tolist():
+        idx = (reltype == r).nonzero().view(-1)
+        store = h.edge_store(("entity", str(r), "entity"))
+        store.set("edge_index", ei[:, idx])
+        for name, kind, value in g.items():
+            if kind == EDGE:
+                store.set("reltype" if name == "edge_reltype" else name, value[idx])
+    return h
 
 
 @dataclass
@@ -206,11 +255,13 @@ def load_ogb(name: Union[str, Path], root: Union[str, Path, None] = None, *, dow
                     eval_metric=meta["eval metric"],
                     task_type=meta.get("task type", ""), labels=_tensors(labels))
     if "hetero" in content:
-        ds.graph = _tensors(content["hetero"])
+        ds.graph = _hetero_graph(_tensors(content["hetero"]), ds.labels if kind == "ogbn" else None)
     elif kind == "ogbg":
         ds.graphs = _graph_list(content["graphs"], labels, per_graph=True)
     else:
         ds.graph = _graph_list(content["graphs"], labels if kind == "ogbn" else None, per_graph=False)[0]
+        if ds.task_type == "KG completion":  # ogbl-wikikg2: one entity type, one edge type per relation id
+            ds.graph = _kg_graph(ds.graph)
     if pre_transform is not None and ds.graphs is not None:
         ds.graphs = [pre_transform(g) for g in ds.graphs]
     elif pre_transform is not None and isinstance(ds.graph, Graph):

@@ -99,7 +99,12 @@ def meta_info(name: str) -> Dict[str, str]:
                 raise DataNotFoundError(f"{name} is a fixture of graphkit's source tree (datasets/fixtures), which "
                                         "this install lacks; set GRAPHKIT_FIXTURES to a copy of that folder")
             meta = _REGISTERED.get(name)
-        elif name.split("-")[0] in PREFIXES and not official_metas():
+        else:
+            from graphkit.datasets.hetero_fixtures import maybe_ensure  # lazy: it imports this module
+
+            if maybe_ensure(name) is not None:  # built from pykeen's / recbole's files on first use
+                meta = _REGISTERED.get(name)
+        if meta is None and name.split("-")[0] in PREFIXES and not official_metas():
             raise DataNotFoundError(f"OGB data set {name!r} needs the ogb package: pip install ogb==1.3.6")
     if meta is None:
         raise ValueError(f"unknown OGB data set {name!r}; known: {', '.join(ogb_names())}")

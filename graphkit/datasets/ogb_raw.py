@@ -27,7 +27,8 @@ class RawDataError(ValueError):
 def torch_split(path: Path) -> Any:
     # ogb saved these with torch.save (numpy arrays or tensors inside); allow numpy's array rebuild and nothing else.
     allowed = [np._core.multiarray._reconstruct, np.ndarray, np.dtype] + [
-        type(np.dtype(t)) for t in (np.int64, np.int32, np.float32, np.float64, np.bool_, np.uint8)]
+        type(np.dtype(t)) for t in (np.int64, np.int32, np.float32, np.float64, np.bool_, np.uint8, np.str_)]
+    # np.str_: ogbl-biokg's head_type/tail_type are arrays of type names (fixed-width unicode, no objects)
     try:
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, weights_only=True, map_location="cpu")

@@ -6,14 +6,23 @@
 * :class:`FeatureStore`: features in pinned host memory or a memory-mapped ``.npy``, gathered by row.
 * :class:`Prefetcher`: the next batch is built on a background thread while the current one trains.
 * :func:`partition_graph` / :class:`PartitionedFeatureStore`: METIS parts and per-rank halo features.
+* The seed papers' sub-graph samplers (C++ multithreaded, reproducible under a seed): :class:`ClusterData` /
+  :class:`ClusterLoader` (Cluster-GCN), ``GraphSAINT*Sampler`` (GraphSAINT), :class:`ShaDowKHopSampler`
+  (shaDow-GNN), and :func:`random_walk` (uniform and node2vec walks; ``graphkit.nn.Node2Vec`` trains on them).
 """
+from graphkit.loader.cluster import ClusterData, ClusterLoader
 from graphkit.loader.dataloader import DataLoader
+from graphkit.loader.graph_saint import (GraphSAINTEdgeSampler, GraphSAINTNodeSampler, GraphSAINTRandomWalkSampler,
+                                         GraphSAINTSampler)
 from graphkit.loader.feature_store import FeatureStore, RingBuffer, write_npy
 from graphkit.loader.link_loader import LinkNeighborLoader
 from graphkit.loader.neighbor_loader import NeighborLoader, SubgraphSampler
 from graphkit.loader.partition import Partition, PartitionedFeatureStore, partition_graph
 from graphkit.loader.prefetch import Prefetcher
+from graphkit.loader.random_walk import WalkGraph, random_walk
 from graphkit.loader.sampler import SampleOutput, sample_neighbors, to_subgraph
+from graphkit.loader.shadow import ShaDowKHopSampler
+from graphkit.loader.subgraph import induced_subgraph
 
 __all__ = [
     "DataLoader",
@@ -30,4 +39,14 @@ __all__ = [
     "SampleOutput",
     "sample_neighbors",
     "to_subgraph",
+    "ClusterData",
+    "ClusterLoader",
+    "GraphSAINTSampler",
+    "GraphSAINTNodeSampler",
+    "GraphSAINTEdgeSampler",
+    "GraphSAINTRandomWalkSampler",
+    "ShaDowKHopSampler",
+    "WalkGraph",
+    "random_walk",
+    "induced_subgraph",
 ]

@@ -22,19 +22,23 @@ without it the seed is drawn from torch's global generator at each ``iter()``, s
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from graphkit.graph import GRAPH, Graph
+from graphkit.hetero import HeteroGraph
 from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
 from graphkit.ops import ext_available
 from graphkit.transforms.base import apply_transform, check_transform
 
-__all__ = ["NeighborLoader", "SubgraphSampler", "ring_slots"]
+if TYPE_CHECKING:
+    from graphkit.loader.hetero_sampler import HeteroFanouts
+
+__all__ = ["NeighborLoader", "SubgraphSampler", "HeteroSubgraphSampler", "ring_slots", "annotate"]
 
 
 def as_index(nodes: Optional[Tensor], num_nodes: int, name: str = "input_nodes") -> Tensor:
@@ -117,6 +121,41 @@ class SubgraphSampler:
         return to_subgraph(self.graph, out, x=x, skip=("x",) if x is None else ())
 
 
+class HeteroSubgraphSampler:
+    """Typed sampling for one batch of seeds of one node type (see :mod:`graphkit.loader.hetero_sampler`).
+
+    Args:
+        graph: the full ``HeteroGraph`` (its relation-grouped CSR is built once here).
+        num_neighbors: a list (every relation) or ``{edge_type: [fan-out per hop]}``.
+        replace, backend: as in :class:`SubgraphSampler`.
+    """
+
+    def __init__(self, graph: HeteroGraph, num_neighbors: "HeteroFanouts", replace: bool = False,
+                 backend: Optional[str] = None) -> None:
+        from graphkit.loader.hetero_sampler import hetero_fanouts
+
+        self.graph = graph
+        self.num_neighbors = num_neighbors
+        self.fanouts = hetero_fanouts(graph, num_neighbors, bool(replace))
+        self.replace, self.backend = bool(replace), backend
+        graph.relation_csr()  # built once, then a cache hit per batch
+
+    def __call__(self, seeds: Tensor, seed: int) -> HeteroGraph:
+        """``seeds``: unique *global* ids (``graph.node_offset[type]`` + id within the type)."""
+        from graphkit.loader.hetero_sampler import sample_hetero_neighbors, to_hetero_subgraph
+
+        out = sample_hetero_neighbors(self.graph, seeds, self.fanouts, self.replace, seed, self.backend)
+        return to_hetero_subgraph(self.graph, out)
+
+
+def annotate(batch: Union[Graph, HeteroGraph], name: str, value: object) -> None:
+    """Set a graph-level bookkeeping value (``input_id``, ``batch_size``) on a ``Graph`` or a ``HeteroGraph``."""
+    if isinstance(batch, HeteroGraph):
+        setattr(batch, name, value)
+    else:
+        batch.set(name, value, GRAPH)
+
+
 def ring_slots(ring: int, prefetch: int) -> int:
     """Buffers a loader's ring needs (``0`` keeps "no ring").
 
@@ -131,9 +170,13 @@ class NeighborLoader:
     """Iterate over node mini-batches with sampled ``L``-hop neighbourhoods.
 
     Args:
-        graph: the full graph.
-        num_neighbors: fan-out per hop (the last entry is the hop farthest from the seeds).
-        input_nodes: seed nodes: ids, a boolean mask, or ``None`` for all nodes.
+        graph: the full graph: a ``Graph``, or a ``HeteroGraph`` (typed sampling, batches are ``HeteroGraph``
+            with ``input_type``, ``input_id``, ``batch_size``; the seeds are the first ``batch_size`` nodes of
+            ``batch[input_type]``).
+        num_neighbors: fan-out per hop (the last entry is the hop farthest from the seeds); on a HeteroGraph a
+            list (every relation) or ``{edge_type: [per hop]}``.
+        input_nodes: seed nodes: ids, a boolean mask, or ``None`` for all nodes; on a HeteroGraph a node type
+            or ``(node type, ids | mask | None)``.
         batch_size: seeds per batch.
         shuffle: reshuffle the seeds every epoch.
         replace, features, ring, backend: see :class:`SubgraphSampler`.
@@ -146,9 +189,9 @@ class NeighborLoader:
 
     def __init__(
         self,
-        graph: Graph,
-        num_neighbors: Sequence[int],
-        input_nodes: Optional[Tensor] = None,
+        graph: Union[Graph, HeteroGraph],
+        num_neighbors: Union[Sequence[int], "HeteroFanouts"],
+        input_nodes: Union[Tensor, None, str, tuple] = None,
         batch_size: int = 1,
         shuffle: bool = False,
         replace: bool = False,
@@ -165,9 +208,22 @@ class NeighborLoader:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0, got {prefetch}")
-        self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch), backend,
-                                       device)
-        self.input_nodes = as_index(input_nodes, graph.num_nodes)
+        if isinstance(graph, HeteroGraph):  # typed: input_nodes = (type, ids), per-relation fan-outs
+            from graphkit.loader.hetero_sampler import typed_seeds
+
+            if features is not None:
+                raise ValueError("features= is for a homogeneous graph; a HeteroGraph's node fields are sliced")
+            self.sampler: Union[SubgraphSampler, HeteroSubgraphSampler] = HeteroSubgraphSampler(
+                graph, num_neighbors, replace, backend)
+            if input_nodes is None:
+                raise ValueError("input_nodes of a HeteroGraph must name a node type: (type, ids) or type")
+            self.input_type, self.input_nodes = typed_seeds(graph, input_nodes)
+            self._offset = graph.node_offset[self.input_type]
+        else:
+            self.sampler = SubgraphSampler(graph, num_neighbors, replace, features, ring_slots(ring, prefetch),
+                                           backend, device)
+            self.input_type, self._offset = None, 0
+            self.input_nodes = as_index(input_nodes, graph.num_nodes)
         self.batch_size = batch_size
         self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.prefetch, self.transform = prefetch, check_transform(transform, "transform")
@@ -192,9 +248,11 @@ class NeighborLoader:
             order = torch.arange(n)
         for b in range(len(self)):
             pos = order[b * self.batch_size : (b + 1) * self.batch_size]
-            batch = self.sampler(self.input_nodes[pos], mix_seed(epoch_seed, b))
-            batch.set("input_id", pos, GRAPH)
-            batch.set("batch_size", int(pos.numel()), GRAPH)
+            batch = self.sampler(self.input_nodes[pos] + self._offset, mix_seed(epoch_seed, b))
+            annotate(batch, "input_id", pos)
+            annotate(batch, "batch_size", int(pos.numel()))
+            if self.input_type is not None:
+                annotate(batch, "input_type", self.input_type)
             yield apply_transform(self.transform, batch)
 
     def __iter__(self) -> Iterator[Graph]:
@@ -209,8 +267,8 @@ class NeighborLoader:
             f"batch_size={self.batch_size}, replace={self.sampler.replace})"
         )
 
-    def sample(self, seeds: Tensor, seed: int = 0) -> Graph:
-        """One batch around ``seeds`` (unique global ids), outside the epoch loop."""
-        batch = self.sampler(seeds, seed)
-        batch.set("batch_size", int(seeds.numel()), GRAPH)
+    def sample(self, seeds: Tensor, seed: int = 0) -> Union[Graph, HeteroGraph]:
+        """One batch around ``seeds`` (unique ids; of ``input_type`` on a HeteroGraph), outside the epoch loop."""
+        batch = self.sampler(seeds + self._offset, seed)
+        annotate(batch, "batch_size", int(seeds.numel()))
         return batch

@@ -25,6 +25,7 @@ from graphkit.nn.models import (
     GraphTransformer,
     LightGCN,
     NeuralFingerprint,
+    Node2Vec,
 )
 from graphkit.nn.pool import (
     AttentionalAggregation,
@@ -59,6 +60,7 @@ __all__ = [
     "DGCNN",
     "LightGCN",
     "BPRLoss",
+    "Node2Vec",
     "GATConv",
     "GATv2Conv",
     "TransformerConv",
@@ -139,6 +141,13 @@ __all__ += ["SuperGATConv"]
 from graphkit.nn.aggr import MulAggregation, MultiAggregation  # noqa: E402
 
 __all__ += ["MulAggregation", "MultiAggregation"]
+from graphkit.nn.mesh_pool import MeshPool, MeshPoolHistory, MeshPoolOutput  # noqa: E402
+from graphkit.nn.mesh_unpool import MeshUnpool  # noqa: E402
+
+__all__ += ["MeshPool", "MeshPoolHistory", "MeshPoolOutput", "MeshUnpool"]
+from graphkit.nn.models import UltraGCN  # noqa: E402
+
+__all__ += ["UltraGCN"]
 from graphkit.nn.pool import (  # noqa: E402
     ASAPooling,
     EdgePooling,

@@ -18,10 +18,11 @@ __all__ = ["backend", "use_backend", "ext_available", "use_ext", "load_error"]
 _state = threading.local()
 _ext_loaded: Optional[bool] = None
 _load_error: Optional[str] = None
+_has_cuda = False  # read once at load: a constant for torch.compile, not an op call inside every traced graph
 
 
 def _load() -> bool:
-    global _ext_loaded, _load_error
+    global _ext_loaded, _load_error, _has_cuda
     if _ext_loaded is None:
         if os.environ.get("GRAPHKIT_NO_EXT", "") not in ("", "0"):
             _ext_loaded, _load_error = False, "GRAPHKIT_NO_EXT is set"
@@ -30,6 +31,11 @@ def _load() -> bool:
             import graphkit._C  # noqa: F401  (registers torch.ops.graphkit.*)
 
             _ext_loaded = hasattr(torch.ops.graphkit, "csr_reduce")
+            if _ext_loaded:
+                from graphkit.ops import _fake
+
+                _fake.register()  # shapes for torch.compile / FakeTensor: no graph break at the kernels
+                _has_cuda = bool(torch.ops.graphkit.has_cuda())
         except (ImportError, OSError) as exc:  # not built, or built against another torch
             _ext_loaded, _load_error = False, f"{type(exc).__name__}: {exc}"
     return _ext_loaded
@@ -46,7 +52,7 @@ def ext_available(device: Optional[torch.device] = None) -> bool:
     if not _load():
         return False
     if device is not None and device.type == "cuda":
-        return bool(torch.ops.graphkit.has_cuda())
+        return _has_cuda
     return device is None or device.type == "cpu"
 
 
@@ -88,3 +94,8 @@ def use_backend(name: str) -> Iterator[None]:
         yield
     finally:
         _state.forced = old
+
+
+# Load now, not at the first op: a first op inside torch.compile would otherwise trace the import and the
+# fake-kernel registration (both untraceable).
+_load()

@@ -5,7 +5,6 @@ call cannot read out of bounds either; here the messages use the names the user 
 """
 from __future__ import annotations
 
-import functools
 import operator
 import os
 from typing import Optional
@@ -75,12 +74,15 @@ def check_reduce(reduce: str) -> str:
     return reduce
 
 
-@functools.lru_cache(maxsize=None)
 def _memory_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not POSIX: no machine bound, only the representable one
         return 2**63 - 1
+
+
+# Read once at import: a constant for torch.compile (os.sysconf cannot be traced).
+_MEMORY_BYTES = _memory_bytes()
 
 
 def _fmt_bytes(n: int) -> str:
@@ -103,7 +105,7 @@ def check_size(name: str, value: object, row_bytes: int = 8) -> int:
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
     if v < 0:
         raise ValueError(f"{name} must be >= 0, got {v}")
-    need, have = (v + 1) * max(int(row_bytes), 1), _memory_bytes()
+    need, have = (v + 1) * max(int(row_bytes), 1), _MEMORY_BYTES
     if need > have:
         raise ValueError(f"{name} is {v}: its output would need {_fmt_bytes(need)} but this machine has "
                          f"{_fmt_bytes(have)} of memory")

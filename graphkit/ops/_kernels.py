@@ -10,7 +10,12 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
 - ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
 - ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
+- ``sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)``:
+  the same on a HeteroGraph's relation-grouped CSR, one fan-out per (hop, relation) (CPU).
 - ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
+- ``random_walk(rowptr, col, start, walk_length, p, q, seed)``: uniform or node2vec walks (CPU).
+- ``induced_subgraph(rowptr, col, perm, nodes)``, ``saint_sample(...)``, ``shadow_k_hop(...)``: the sub-graph
+  samplers of Cluster-GCN, GraphSAINT and shaDow-GNN (CPU; contracts in kernels/cpu/subgraph.cpp).
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "gather_rows", "gather_rows_uva"]
+__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
+           "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop"]
 
 
 def csr_reduce(
@@ -64,16 +70,20 @@ def arg_backward(
     """Exact max/min backward: each output element routes its gradient to the one edge ``arg`` picked.
 
     Works on tensors the size of the output (``[R, H, F]``), never ``E x F``. ``grad_x`` with the extension is
-    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA); the weight
-    gradient and the torch backend are torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
+    one kernel (``arg_scatter``: column-parallel on the CPU, one thread per output element on CUDA), and so is
+    the weight gradient on CUDA (``arg_scatter_weight``); the CPU weight gradient and the torch backend are
+    torch ops. Returns ``(grad_x [M, H, F], grad_weight [E, H])`` (``None``
     where not needed).
     """
     grad_x = grad_w = None
-    if need_x and use_ext(x):  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
-        grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
-        need_x = False
+    if use_ext(x):
+        if need_x:  # one kernel: kernels/cpu/arg_scatter.cpp, or kernels/cuda/arg_scatter.cu
+            grad_x = torch.ops.graphkit.arg_scatter(col, eid, weight, arg, grad.contiguous(), x.size(0))
+        if need_w and weight is not None and x.is_cuda:  # one kernel (CUDA only; the CPU runs the torch ops below)
+            grad_w = torch.ops.graphkit.arg_scatter_weight(col, eid, x, arg, grad.contiguous(), weight.size(0))
+        need_x, need_w = False, need_w and grad_w is None
         if not need_w or weight is None:
-            return grad_x, None
+            return grad_x, grad_w
     entries = col.numel() if col is not None else x.size(0)
     if entries == 0:  # no edges: nothing was picked, every gradient is 0 (and there is nothing to index)
         if need_x:
@@ -108,6 +118,16 @@ def sample_neighbors(
     return T.sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)
 
 
+def sample_neighbors_typed(
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
+    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    args = (rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.sample_neighbors_typed(*args))
+    return T.sample_neighbors_typed(*args)
+
+
 def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
     if backend() == "cpu-ext":
         return torch.ops.graphkit.gather_rows(src, index, out)
@@ -117,3 +137,31 @@ def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:
 def gather_rows_uva(src: Tensor, index: Tensor, pos: Tensor, out: Tensor, stream: int, check: bool) -> Tensor:
     """``out[pos[i]] = src[index[i]]`` on the GPU from page-locked host ``src`` (CUDA build only; no fallback)."""
     return torch.ops.graphkit.gather_rows_uva(src, index, pos, out, stream, check)
+
+
+# ---- the seed papers' samplers: compiled kernels (kernels/cpu/random_walk.cpp, subgraph.cpp) or their twins
+def random_walk(rowptr: Tensor, col: Tensor, start: Tensor, walk_length: int, p: float, q: float,
+                seed: int) -> Tuple[Tensor, Tensor]:
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.random_walk(rowptr, col, start, walk_length, p, q, seed))
+    return T.random_walk(rowptr, col, start, walk_length, p, q, seed)
+
+
+def induced_subgraph(rowptr: Tensor, col: Tensor, perm: Tensor, nodes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.induced_subgraph(rowptr, col, perm, nodes))
+    return T.induced_subgraph(rowptr, col, perm, nodes)
+
+
+def saint_sample(rowptr: Tensor, col: Tensor, edge_cdf: Optional[Tensor], kind: str, batch_size: int,
+                 walk_length: int, seed: int) -> Tensor:
+    if backend() == "cpu-ext":
+        return torch.ops.graphkit.saint_sample(rowptr, col, edge_cdf, kind, batch_size, walk_length, seed)
+    return T.saint_sample(rowptr, col, edge_cdf, kind, batch_size, walk_length, seed)
+
+
+def shadow_k_hop(rowptr: Tensor, col: Tensor, perm: Tensor, roots: Tensor, depth: int, num_neighbors: int,
+                 replace: bool, seed: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    if backend() == "cpu-ext":
+        return tuple(torch.ops.graphkit.shadow_k_hop(rowptr, col, perm, roots, depth, num_neighbors, replace, seed))
+    return T.shadow_k_hop(rowptr, col, perm, roots, depth, num_neighbors, replace, seed)

@@ -332,9 +332,12 @@ class Adjacency:
         """The structure of ``edge_index`` (``fn`` applied to this one's), its CSRs carried over through ``fn``
         (so ``graph.to(device)`` does not rebuild them); other derived values are recomputed where needed."""
         out = Adjacency(edge_index, self.num_src, self.num_dst, None if self.value is None else fn(self.value))
-        for key in ("csr", "csr_t"):
+        if self.has("csr") and self.device.type == "cpu" and not is_compiling():
+            self.csr_eid()  # free here (no device sync), and carried: a sampled batch moved to a GPU never checks
+        for key in ("csr", "csr_t", "csr_eid"):
             if key in self._memo.values:
-                out._memo.values[key] = tuple(fn(t) for t in self._memo.values[key])
+                v = self._memo.values[key]
+                out._memo.values[key] = None if v is None else tuple(fn(t) for t in v) if key != "csr_eid" else fn(v)
         return out
 
     # ------------------------------------------------------------------ views
@@ -358,7 +361,30 @@ class Adjacency:
 
     def csr(self) -> CSR:
         """Incoming edges grouped by target: ``(rowptr [num_dst+1], col [E] = sources, perm [E] = edge ids)``."""
-        return self.derived("csr", lambda: build_csr(self.dst, self.src, self.num_dst))
+        fresh = not self.has("csr")
+        csr = self.derived("csr", self._build_csr)
+        if fresh:
+            self.csr_eid()  # with the build (which syncs on a GPU anyway): no op needs a sync for it later
+        return csr
+
+    def _build_csr(self) -> CSR:
+        return build_csr(self.dst, self.src, self.num_dst)
+
+    def csr_eid(self) -> Optional[Tensor]:
+        """``csr()``'s ``perm`` as the kernels' edge-id argument, or ``None`` when it is the identity (the edges
+        are already grouped by target, as the samplers emit them). With ``None`` the kernels read and write
+        per-edge tensors (weights, scores, attention) at their CSR position, coalesced, instead of through a
+        permutation (CUDA review P9). Checked once per structure: one pass over ``perm``, one host sync on a GPU;
+        inside ``torch.compile`` an unchecked structure keeps ``perm`` (always correct)."""
+
+        def build() -> Optional[Tensor]:
+            perm = self.derived("csr", self._build_csr)[2]
+            if is_compiling():
+                return perm
+            ident = torch.arange(perm.numel(), device=perm.device, dtype=perm.dtype)
+            return None if bool(torch.equal(perm, ident)) else perm
+
+        return self.derived("csr_eid", build)
 
     def csr_t(self) -> CSR:
         """Outgoing edges grouped by source: ``(rowptr [num_src+1], col [E] = targets, perm [E] = edge ids)``."""

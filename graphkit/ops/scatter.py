@@ -25,7 +25,6 @@ class _GroupReduce(torch.autograd.Function):
         out, arg = K.csr_reduce(rowptr, col, None, None, src, reduce)
         ctx.reduce = reduce
         ctx.save_for_backward(rowptr, col, group, src if reduce in ("max", "min") else None, arg)
-        ctx.mark_non_differentiable(arg)
         return out, arg
 
     @staticmethod

@@ -21,10 +21,10 @@ OPS = ("dot", "add", "mul")
 class _SDDMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, adj: Adjacency, a: Tensor, b: Tensor, op: str) -> Tensor:  # type: ignore[override]
-        rowptr, col, perm = adj.csr()
+        rowptr, col, _ = adj.csr()
         ctx.adj, ctx.op = adj, op
         ctx.save_for_backward(a, b)
-        return K.sddmm(rowptr, col, perm, a, b, op)
+        return K.sddmm(rowptr, col, adj.csr_eid(), a, b, op)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
@@ -34,22 +34,23 @@ class _SDDMM(torch.autograd.Function):
         ga = gb = None
         if op == "dot":  # d/da[t] = sum_e g_e b[s]: an SpMM weighted by the incoming grads; d/db likewise on csr_t
             if ctx.needs_input_grad[1]:
-                rowptr, col, perm = adj.csr()
-                ga = K.csr_reduce(rowptr, col, perm, grad, b, "sum")[0]
+                rowptr, col, _ = adj.csr()
+                ga = K.csr_reduce(rowptr, col, adj.csr_eid(), grad, b, "sum")[0]
             if ctx.needs_input_grad[2]:
                 rowptr_t, col_t, perm_t = adj.csr_t()
                 gb = K.csr_reduce(rowptr_t, col_t, perm_t, grad, a, "sum")[0]
         elif op == "add":  # per-edge grads summed per endpoint: a segment over the edges in CSR order
             if ctx.needs_input_grad[1]:
-                rowptr, _, perm = adj.csr()
-                ga = K.csr_reduce(rowptr, perm, None, None, grad, "sum")[0]
+                # col=None (the edges already in CSR order) reads grad[k] in place
+                ga = K.csr_reduce(adj.csr()[0], adj.csr_eid(), None, None, grad, "sum")[0]
             if ctx.needs_input_grad[2]:
                 rowptr_t, _, perm_t = adj.csr_t()
                 gb = K.csr_reduce(rowptr_t, perm_t, None, None, grad, "sum")[0]
         else:  # mul: the per-edge product g_e * other endpoint is inherent (the output is already E x F)
             if ctx.needs_input_grad[1]:
-                rowptr, col, perm = adj.csr()
-                msg = grad.index_select(0, perm.long()) * b.index_select(0, col.long())
+                rowptr, col, _ = adj.csr()
+                eid = adj.csr_eid()
+                msg = (grad if eid is None else grad.index_select(0, eid.long())) * b.index_select(0, col.long())
                 ga = K.csr_reduce(rowptr, None, None, None, msg, "sum")[0]
             if ctx.needs_input_grad[2]:
                 rowptr_t, col_t, perm_t = adj.csr_t()

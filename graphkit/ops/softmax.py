@@ -19,8 +19,7 @@ __all__ = ["edge_softmax"]
 class _EdgeSoftmax(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, adj: Adjacency, scores: Tensor) -> Tensor:  # type: ignore[override]
-        rowptr, _, perm = adj.csr()
-        y = K.softmax_fwd(rowptr, perm, scores)
+        y = K.softmax_fwd(adj.csr()[0], adj.csr_eid(), scores)
         ctx.adj = adj
         ctx.save_for_backward(y)
         return y
@@ -28,8 +27,8 @@ class _EdgeSoftmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
         (y,) = ctx.saved_tensors
-        rowptr, _, perm = ctx.adj.csr()
-        return None, K.softmax_bwd(rowptr, perm, y, grad.contiguous())
+        adj = ctx.adj
+        return None, K.softmax_bwd(adj.csr()[0], adj.csr_eid(), y, grad.contiguous())
 
 
 def edge_softmax(adj: AdjLike, scores: Tensor, num_nodes: Optional[int] = None) -> Tensor:

@@ -22,11 +22,10 @@ class _SpMM(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any, adj: Adjacency, x: Tensor, w: Optional[Tensor], reduce: str
     ) -> Tensor:
-        rowptr, col, perm = adj.csr()
-        out, arg = K.csr_reduce(rowptr, col, perm if w is not None else None, w, x, reduce)
+        rowptr, col, _ = adj.csr()
+        out, arg = K.csr_reduce(rowptr, col, adj.csr_eid() if w is not None else None, w, x, reduce)
         ctx.adj, ctx.reduce = adj, reduce
         ctx.save_for_backward(x, w, arg)
-        ctx.mark_non_differentiable(arg)
         return out
 
     @staticmethod
@@ -35,9 +34,10 @@ class _SpMM(torch.autograd.Function):
         adj, reduce = ctx.adj, ctx.reduce
         need_x, need_w = ctx.needs_input_grad[1], ctx.needs_input_grad[2] and w is not None
         grad = grad.contiguous()
-        rowptr, col, perm = adj.csr()
+        rowptr, col, _ = adj.csr()
+        eid = adj.csr_eid()
         if reduce in ("max", "min"):
-            gx, gw = K.arg_backward(col, perm if w is not None else None, w, x, arg, grad, need_x, need_w)
+            gx, gw = K.arg_backward(col, eid if w is not None else None, w, x, arg, grad, need_x, need_w)
             return None, gx, gw, None
         if reduce == "mean":
             # in float32 at least: a float16 degree above 65504 is inf (and would zero the gradient)
@@ -48,7 +48,7 @@ class _SpMM(torch.autograd.Function):
             rowptr_t, col_t, perm_t = adj.csr_t()
             gx = K.csr_reduce(rowptr_t, col_t, perm_t if w is not None else None, w, grad, "sum")[0]
         if need_w:  # d out[t] / d w_e = x[s]: an SDDMM of grad and x along the edges
-            gw = K.sddmm(rowptr, col, perm, grad, x, "dot")
+            gw = K.sddmm(rowptr, col, eid, grad, x, "dot")
         return None, gx, gw, None
 
 

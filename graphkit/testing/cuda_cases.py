@@ -24,9 +24,10 @@ __all__ = [
     "run_softmax", "reference_backend",
 ]
 
-# (H, F): feature tails on both sides of the 16-wide narrow path and the 64-wide tiles, and heads
+# (H, F): feature tails on both sides of the 16-wide narrow path and the 64-wide tiles, heads, and the vector
+# layouts of the wide kernel (H*F = 64, 80, 130: 2-wide; 128, 256: 4-wide; 65, 999: scalar)
 HF_GRID: List[Tuple[int, int]] = [(1, 1), (1, 5), (1, 16), (1, 31), (1, 33), (1, 64), (1, 65), (2, 40), (4, 16),
-                                  (8, 8), (1, 130), (3, 333)]
+                                  (8, 8), (1, 130), (3, 333), (2, 64), (4, 64)]
 # (nodes, edges, hub degree): N = 0, no edges, small, hubs of 70 and 1000 edges (beyond the split threshold)
 SIZES: List[Tuple[int, int, Optional[int]]] = [(0, 0, None), (13, 0, None), (17, 40, None), (40, 300, 70),
                                                (200, 3000, 1000)]

@@ -106,6 +106,8 @@ TASK_CLASSES: Dict[str, Union[str, Type[Task]]] = {
     "node": "graphkit.train.node:NodeTask",
     "link": "graphkit.train.link:LinkTask",
     "graph": "graphkit.train.graph:GraphTask",
+    "hetero": "graphkit.train.hetero_node:HeteroNodeTask",
+    "kg": "graphkit.train.kg:KGTask",
 }
 
 

@@ -31,17 +31,21 @@ from typing import Any, Dict, Optional, Tuple, Union
 __all__ = ["TrainConfig", "TASK_DEFAULTS", "load_yaml", "TASKS", "AMP_MODES", "MODELS", "DEFAULT_DATASETS",
            "CHOICES", "check_device_name"]
 
-TASKS = ("node", "link", "graph")
+TASKS = ("node", "link", "graph", "hetero", "kg")
 AMP_MODES = ("auto", "on", "off", "fp16", "bf16")
 
 # The bundled fixture each task trains when no --dataset is given (datasets/fixtures, no network needed).
-DEFAULT_DATASETS = {"node": "ogbn-drosophila", "link": "ogbl-connectome", "graph": "ogbg-freesolv"}
+# hetero and kg: fixtures built on first use from pykeen's UMLS and recbole's MovieLens-100k (installed packages).
+DEFAULT_DATASETS = {"node": "ogbn-drosophila", "link": "ogbl-connectome", "graph": "ogbg-freesolv",
+                    "hetero": "ogbn-movielens", "kg": "ogbl-umls"}
 
 # --model names per task (case-insensitive). The attention stacks and ncn are listed only where they are built.
 MODELS: Dict[str, Tuple[str, ...]] = {
     "node": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn"),
     "link": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn", "ncn"),
     "graph": ("gin", "gcn", "sage", "graphsage", "edgecnn", "pna"),
+    "hetero": ("rgcn",),
+    "kg": ("distmult", "complex", "transe", "rotate", "rgcn"),
 }
 
 # Settings that take one of a few strings (``model`` depends on the task, see MODELS).
@@ -58,6 +62,10 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
                  patience=20, batch_size=1024),
     "graph": dict(model="gin", epochs=60, lr=0.003, weight_decay=0.0, hidden=64, layers=3, dropout=0.0,
                   patience=20, batch_size=64),
+    "hetero": dict(model="rgcn", epochs=100, lr=0.01, weight_decay=0.0, hidden=32, layers=2, dropout=0.5,
+                   patience=50, batch_size=0),
+    "kg": dict(model="distmult", epochs=100, lr=0.01, weight_decay=0.0, hidden=64, layers=2, dropout=0.0,
+               patience=20, batch_size=512),
 }
 
 
@@ -143,7 +151,7 @@ class TrainConfig:
         _check_model(cfg.model, task)
         _check_optimizer(cfg.optimizer)
         check_device_name(cfg.device)
-        if cfg.batch_size < (0 if task == "node" else 1):
+        if cfg.batch_size < (0 if task in ("node", "hetero") else 1):
             zero = " (0, full batch, is for node prediction only)" if cfg.batch_size == 0 else ""
             raise ValueError(f"batch_size must be at least {0 if task == 'node' else 1} for {task} prediction, "
                              f"got {cfg.batch_size}{zero}")

@@ -40,7 +40,7 @@ class GraphModel(nn.Module):
         self.head = nn.Linear(cfg.hidden, out_channels)
 
     def forward(self, b: Batch) -> Tensor:
-        h = self.gnn(self.input(b.x, b.num_nodes), b.edge_index)
+        h = self.gnn(self.input(b.x, b.num_nodes), b)  # the Batch: every layer shares its CSR and memo
         return self.head(global_pool(h, b.batch, b.num_graphs, "mean"))
 
 
@@ -78,7 +78,9 @@ class GraphTask(Task):
         self.mean, self.std = self.mean.to(device), self.std.to(device)
         train_graphs = [self.graphs[i] for i in self.split["train"].tolist()]
         self.model = GraphModel(self.graphs[0].x, _vocab(self.graphs), cfg, out, structure=train_graphs).to(device)
-        self._eval_batches: Dict[Any, List[Batch]] = {}
+        # Each split's evaluation batches, collated once (the splits are fixed). Not a structure cache: the
+        # batches are the values; their structures carry their own memo (graph.adj) with them.
+        self._eval_batches: Dict[str, List[Batch]] = {}
 
     def _collate(self, idx: Tensor) -> Batch:
         return Batch.from_graphs([self.graphs[i] for i in idx.tolist()]).to(self.device)
@@ -101,14 +103,15 @@ class GraphTask(Task):
         return F.binary_cross_entropy_with_logits(out[mask], y[mask])
 
     @torch.no_grad()
-    def predict(self, idx: Tensor) -> Tensor:
-        key = (idx.data_ptr(), idx.numel())  # the splits are fixed: collate each evaluation batch once
-        if key not in self._eval_batches:
-            self._eval_batches[key] = [self._collate(idx[i:i + 1024]) for i in range(0, idx.numel(), 1024)]
-        out = torch.cat([self.model(b).float() for b in self._eval_batches[key]])
+    def predict(self, split: str) -> Tensor:
+        """Predictions for the graphs of ``split`` (``"train"``, ``"valid"`` or ``"test"``), in split order."""
+        if split not in self._eval_batches:
+            idx = self.split[split]
+            self._eval_batches[split] = [self._collate(idx[i:i + 1024]) for i in range(0, idx.numel(), 1024)]
+        out = torch.cat([self.model(b).float() for b in self._eval_batches[split]])
         return out * self.std + self.mean if self.task_type == "regression" else out
 
     @torch.no_grad()
     def evaluate(self) -> Dict[str, Dict[str, float]]:
         return {s: prediction_scores("ogbg", self.task_type, self.metric, self.y[idx.to(self.device)],
-                                     self.predict(idx)) for s, idx in self.split.items()}
+                                     self.predict(s)) for s, idx in self.split.items()}

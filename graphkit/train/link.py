@@ -18,7 +18,7 @@ from graphkit.train.base import Task, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
-from graphkit.train.ncn import MLPPredictor, NCNPredictor, sparse_adjacency
+from graphkit.train.ncn import MLPPredictor, NCNPredictor
 
 __all__ = ["LinkTask", "LinkModel", "positive_pairs"]
 
@@ -66,7 +66,6 @@ class LinkTask(Task):
         self.batch_size = cfg.batch_size or 1024
         self.num_nodes = g.num_nodes
         self.adj = structure(g, undirected=True, device=device)
-        self.sparse_adj = sparse_adjacency(self.adj.edge_index, self.num_nodes)
         self.x = g.x.to(device) if g.x is not None else None
         self.split = dataset.split
         self.train_pos = positive_pairs(self.split["train"])
@@ -77,7 +76,7 @@ class LinkTask(Task):
 
     def _score(self, h: Tensor, pairs: Tensor) -> Tensor:
         pairs = pairs.to(self.device)
-        return torch.cat([self.model.predictor(h, self.sparse_adj, pairs[i:i + _SCORE_CHUNK])
+        return torch.cat([self.model.predictor(h, self.adj, pairs[i:i + _SCORE_CHUNK])
                           for i in range(0, pairs.size(0), _SCORE_CHUNK)]) if pairs.numel() else h.new_zeros(0)
 
     def batches(self) -> Iterator[Any]:

@@ -7,12 +7,15 @@ neighbour look alike to a GNN). The common-neighbour set is read off the sparse 
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["NCNPredictor", "MLPPredictor", "common_neighbours", "sparse_adjacency"]
+from graphkit.ops.adjacency import resolve
+from graphkit.typing import AdjLike
+
+__all__ = ["NCNPredictor", "MLPPredictor", "common_neighbours", "sparse_adjacency", "cn_structure"]
 
 # Graphs up to this many nodes keep a dense 0/1 adjacency next to the sparse one (N^2 floats: 400 MB at 10k);
 # dense row products are then computed in chunks of at most this many entries.
@@ -50,6 +53,19 @@ def _cn_sum(adj: Tensor, dense: Optional[Tensor], pairs: Tensor, h: Tensor) -> T
     return torch.cat([(dense[p[:, 0]] * dense[p[:, 1]]) @ h for p in pairs.split(step)])
 
 
+def cn_structure(adj: AdjLike, device: torch.device) -> Tuple[Tensor, Optional[Tensor]]:
+    """The sparse 0/1 adjacency of ``adj`` and, for small graphs, its dense copy: derived once per structure.
+
+    Both live in the structure's memo (:meth:`Adjacency.derived`), so a ``Graph`` reused every epoch builds them
+    once, and an edit of its ``edge_index`` drops them with everything else derived.
+    """
+    a = resolve(adj, None, None, device)
+    n = a.num_dst
+    sparse = a.derived(("ncn", "sparse"), lambda: sparse_adjacency(a.edge_index, n))
+    dense = a.derived(("ncn", "dense"), lambda: sparse.to_dense() if n <= _DENSE_NODES else None)
+    return sparse, dense
+
+
 class NCNPredictor(nn.Module):
     r"""NCN score of a node pair.
 
@@ -58,7 +74,8 @@ class NCNPredictor(nn.Module):
                   \mathrm{MLP}_{cn}\big(\textstyle\sum_{k \in \mathcal N(i) \cap \mathcal N(j)} h_k\big) \Big)
 
     Shapes:
-        input: ``h`` ``(|V|, F)``, ``adj`` sparse ``(|V|, |V|)``, ``pairs`` ``(P, 2)``
+        input: ``h`` ``(|V|, F)``, ``adj`` the structure (``Graph``, ``Adjacency`` or ``[2, E]`` edge_index; its
+        common neighbours are read off the sparse adjacency kept in its memo), ``pairs`` ``(P, 2)``
         output: ``(P,)`` logits
     """
 
@@ -67,14 +84,10 @@ class NCNPredictor(nn.Module):
         self.pair = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.cn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.out = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
-        self._dense_of: Optional[Tensor] = None
-        self._dense: Optional[Tensor] = None
 
-    def forward(self, h: Tensor, adj: Tensor, pairs: Tensor) -> Tensor:
-        if self._dense_of is not adj:  # cache the dense copy of this adjacency (not a parameter, not saved)
-            self._dense_of = adj
-            self._dense = adj.to_dense() if adj.size(0) <= _DENSE_NODES else None
-        cn_sum = _cn_sum(adj, self._dense, pairs, h.float())
+    def forward(self, h: Tensor, adj: AdjLike, pairs: Tensor) -> Tensor:
+        sparse, dense = cn_structure(adj, h.device)
+        cn_sum = _cn_sum(sparse, dense, pairs, h.float())
         z = torch.cat([self.pair(h[pairs[:, 0]] * h[pairs[:, 1]]), self.cn(cn_sum.to(h.dtype))], dim=-1)
         return self.out(z).view(-1)
 
@@ -91,5 +104,5 @@ class MLPPredictor(nn.Module):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
-    def forward(self, h: Tensor, adj: Tensor, pairs: Tensor) -> Tensor:
+    def forward(self, h: Tensor, adj: AdjLike, pairs: Tensor) -> Tensor:
         return self.mlp(h[pairs[:, 0]] * h[pairs[:, 1]]).view(-1)

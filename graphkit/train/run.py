@@ -29,6 +29,19 @@ __all__ = ["run", "prepare", "load_run", "evaluate_run", "load_dataset", "implie
 
 DEFAULT_DATASET = DEFAULT_DATASETS["node"]
 TASK_OF_PREFIX = {"ogbn": "node", "ogbl": "link", "ogbg": "graph"}
+
+
+def ogb_task(meta: Dict[str, str], kind: str) -> Optional[str]:
+    """The task an OGB data set's meta implies: ``kg`` for KG completion, ``hetero`` for a heterogeneous node
+    set, else by prefix; ``None`` for what graphkit train cannot train (sub-token prediction, hetero link sets
+    that are not KGs)."""
+    if meta.get("task type", "") == "KG completion":
+        return "kg"
+    if meta.get("task type", "") == "subtoken prediction":
+        return None
+    if meta.get("is hetero", "False") == "True":
+        return "hetero" if kind == "ogbn" else None
+    return TASK_OF_PREFIX[kind]
 # graphkit.datasets.registry kinds that graphkit train cannot train, and what to use instead
 _NOT_TRAINABLE = {"recsys": "a recommendation data set: see examples/movielens_lightgcn.py"}
 
@@ -40,19 +53,25 @@ def fixtures_dir() -> Optional[Path]:
     return registered_fixtures()
 
 
+def _hetero_fixture(name: str) -> bool:
+    from graphkit.datasets.hetero_fixtures import HETERO_FIXTURES
+
+    return name in HETERO_FIXTURES
+
+
 def load_dataset(name: str, root: Optional[str] = None) -> Tuple[Any, str]:
     """The data set and the task it implies (``node``, ``link`` or ``graph``)."""
     from graphkit.datasets.ogb import load_ogb, ogb_names
 
     if os.path.isdir(name):
         ds = load_ogb(name)
-        return ds, TASK_OF_PREFIX[ds.kind]
+        return ds, ogb_task(ds.meta, ds.kind) or TASK_OF_PREFIX[ds.kind]
     fixtures_dir()
     if name.split("-")[0] in TASK_OF_PREFIX:
-        if name not in ogb_names():
+        if name not in ogb_names() and not _hetero_fixture(name):
             raise ValueError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
         ds = load_ogb(name, root)
-        return ds, TASK_OF_PREFIX[ds.kind]
+        return ds, ogb_task(ds.meta, ds.kind) or TASK_OF_PREFIX[ds.kind]
     from graphkit.datasets import registry
 
     if name in registry.available():
@@ -71,11 +90,14 @@ def implied_task(name: str, root: Optional[str] = None) -> Optional[str]:
         return TASK_OF_PREFIX.get(Path(name).resolve().name.replace("_", "-").split("-")[0])
     fixtures_dir()
     if name.split("-")[0] in TASK_OF_PREFIX:
-        from graphkit.datasets.ogb import ogb_names
+        from graphkit.datasets.ogb import meta_info, ogb_names
 
-        if name not in ogb_names():
+        if name not in ogb_names() and not _hetero_fixture(name):
             raise RunError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
-        return TASK_OF_PREFIX[name.split("-")[0]]
+        task = ogb_task(meta_info(name), name.split("-")[0])
+        if task is None:
+            raise RunError(f"graphkit train cannot train {name} ({meta_info(name).get('task type', '')})")
+        return task
     from graphkit.datasets import registry
 
     info = registry.available(root).get(name)
@@ -91,12 +113,7 @@ def trainable_task(name: str, kind: str) -> Optional[str]:
     if kind in TASK_OF_PREFIX:
         from graphkit.datasets.ogb import meta_info
 
-        meta = meta_info(name)
-        # heterogeneous graphs, knowledge graphs and sub-token prediction (ogbn-mag, ogbl-wikikg2, ogbg-code2)
-        if meta.get("is hetero", "False") == "True" or meta.get("task type", "") in ("KG completion",
-                                                                                     "subtoken prediction"):
-            return None
-        return TASK_OF_PREFIX[kind]
+        return ogb_task(meta_info(name), kind)
     return None if kind in _NOT_TRAINABLE else "graph"  # images, point clouds, meshes, molecules: per graph
 
 

@@ -29,6 +29,7 @@ struct ReduceArgs {
   scalar_t* out;
   int64_t* arg;
   int64_t H, F;
+  bool nan_aware;  // max/min: some w_k x may be NaN, so the NaN-propagating compare runs (csr_reduce_tiles.h)
 };
 
 // Row r's edges [b, e) reduced into out[r] (and arg[r] for max/min) by register tiles (csr_reduce_tiles.h); per head
@@ -46,8 +47,10 @@ __attribute__((always_inline)) inline void tile_row(const ReduceArgs<scalar_t, i
       const int64_t n = V ? V * tiles::lanes<scalar_t>() : width - f;
       if constexpr (R == Reduce::Sum || R == Reduce::Mean)
         tiles::sum_tile<V>(g, a.out + base + f, b, e, h * width + f, n, scale);
+      else if (a.nan_aware)
+        tiles::select_tile<V, R == Reduce::Max, true>(g, a.out + base + f, a.arg + base + f, b, e, h * width + f, n);
       else
-        tiles::select_tile<V, R == Reduce::Max>(g, a.out + base + f, a.arg + base + f, b, e, h * width + f, n);
+        tiles::select_tile<V, R == Reduce::Max, false>(g, a.out + base + f, a.arg + base + f, b, e, h * width + f, n);
     });
   }
 }
@@ -83,6 +86,16 @@ __attribute__((target("avx2,fma"))) void reduce_rows_avx2(const ReduceArgs<scala
   reduce_rows<scalar_t, index_t, R>(a, rb, re);
 }
 
+// Whether a max/min call must run the NaN-propagating compare: some x, or with weights some w or an infinity that
+// could meet a zero, is not a plain number.
+template <typename scalar_t>
+bool select_needs_nan_checks(Reduce R, const at::Tensor& x, const at::Tensor* w) {
+  if (R != Reduce::Max && R != Reduce::Min) return false;
+  const bool weighted = w != nullptr;
+  if (!tiles::nan_free(x.data_ptr<scalar_t>(), x.numel(), weighted)) return true;
+  return weighted && !tiles::nan_free(w->data_ptr<scalar_t>(), w->numel(), true);
+}
+
 template <Reduce R>
 void dispatch(const at::Tensor& rowptr, const at::Tensor* col, const at::Tensor* eid, const at::Tensor* w,
               const at::Tensor& x, at::Tensor& out, at::Tensor& arg, BadIndex& bad) {
@@ -99,7 +112,8 @@ void dispatch(const at::Tensor& rowptr, const at::Tensor* col, const at::Tensor*
                                           out.data_ptr<scalar>(),
                                           arg.numel() ? arg.data_ptr<int64_t>() : nullptr,
                                           x.size(1),
-                                          x.size(2)};
+                                          x.size(2),
+                                          select_needs_nan_checks<scalar>(R, x, w)};
       const auto range = use_avx2() ? &reduce_rows_avx2<scalar, index_t, R> : &reduce_rows_default<scalar, index_t, R>;
       parallel_rows(a.rowptr, out.size(0), a.H * a.F, [&](int64_t rb, int64_t re) { range(a, rb, re); });
     });

@@ -23,93 +23,11 @@
 #include <cstring>
 #include <vector>
 
+#include "../include/sampling.h"
 #include "../include/validate.h"
 
 namespace graphkit {
 namespace sampler {
-
-// splitmix64: turns (seed, hop, node) into a well-mixed 64-bit state; also the per-draw generator.
-static inline uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed, uint64_t hop, uint64_t node) : s(mix(mix(seed ^ (hop << 56)) ^ node)) {}
-  inline uint64_t next() { s += 0x9E3779B97F4A7C15ULL; uint64_t z = s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL; z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL; return z ^ (z >> 31); }
-  // Uniform integer in [0, n) (Lemire's multiply-shift; the bias is < n / 2^64, negligible).
-  inline int64_t below(int64_t n) { return (int64_t)(((unsigned __int128)next() * (uint64_t)n) >> 64); }
-};
-
-static inline int64_t sample_count(int64_t deg, int64_t k, bool replace) {
-  if (deg == 0) return 0;
-  if (k < 0) return deg;
-  return replace ? k : std::min(k, deg);
-}
-
-// Writes `cnt` edge positions (offsets into col/perm) chosen among [begin, begin + deg).
-static void sample_one(int64_t begin, int64_t deg, int64_t k, bool replace, Rng& rng, int64_t* out,
-                       std::vector<int64_t>& scratch) {
-  if (k < 0 || (!replace && k >= deg)) {
-    for (int64_t j = 0; j < deg; ++j) out[j] = begin + j;
-  } else if (replace) {
-    for (int64_t j = 0; j < k; ++j) out[j] = begin + rng.below(deg);
-  } else if (k <= 64) {
-    // Floyd's algorithm: k distinct draws in k steps; membership is a scan of at most 64 entries.
-    int64_t n = 0;
-    for (int64_t j = deg - k; j < deg; ++j) {
-      int64_t t = rng.below(j + 1);
-      bool seen = false;
-      for (int64_t q = 0; q < n; ++q) if (out[q] == begin + t) { seen = true; break; }
-      out[n++] = begin + (seen ? j : t);
-    }
-  } else {
-    // Large fan-out: partial Fisher-Yates over a scratch copy of the row.
-    scratch.resize(deg);
-    for (int64_t j = 0; j < deg; ++j) scratch[j] = j;
-    for (int64_t j = 0; j < k; ++j) {
-      int64_t t = j + rng.below(deg - j);
-      std::swap(scratch[j], scratch[t]);
-      out[j] = begin + scratch[j];
-    }
-  }
-}
-
-// One dense global->local map per calling thread; every entry is -1 between calls. int32 halves its cache
-// footprint (local ids of one batch stay far below 2^31).
-static std::vector<int32_t>& local_map(int64_t num_nodes) {
-  thread_local std::vector<int32_t> map;
-  if ((int64_t)map.size() < num_nodes) map.resize(num_nodes, -1);
-  return map;
-}
-
-// The state of one call: the thread's map and the nodes reached so far. The destructor puts every map entry it
-// set back to -1, on every exit path (a return, or an exception from validation, a bad CSR entry or an
-// allocation), so a failed call never leaves the next call on this thread a dirty map.
-struct Frontier {
-  std::vector<int32_t>& map;
-  std::vector<int64_t> n_id;  // global id of each local node, in local-id order
-  explicit Frontier(int64_t num_nodes) : map(local_map(num_nodes)) {}
-  ~Frontier() {
-    for (int64_t v : n_id) map[v] = -1;
-  }
-  Frontier(const Frontier&) = delete;
-  Frontier& operator=(const Frontier&) = delete;
-  // local id of global node v, numbering it next if it is new
-  inline int32_t local(int64_t v) {
-    int32_t l = map[v];
-    if (l < 0) {
-      l = (int32_t)n_id.size();
-      map[v] = l;
-      n_id.push_back(v);
-    }
-    return l;
-  }
-};
 
 struct Csr {
   const int64_t *rowptr, *col, *perm;
@@ -134,6 +52,37 @@ static void add_seeds(Frontier& fr, const int64_t* seeds, int64_t B, int64_t N) 
   }
 }
 
+// Room for one hop's `total` edges after the `base` already sampled (returned), and in-degree slots for the
+// local nodes [0, fe); beyond kMaxSampledEdges per call the hop raises instead of allocating.
+static int64_t grow(Edges& ed, int64_t total, int64_t fe, int64_t hop, const char* op) {
+  const int64_t base = (int64_t)ed.src.size();
+  TORCH_CHECK_VALUE(base + total <= kMaxSampledEdges, op, ": hop ", hop, " would sample ", total, " edges (",
+                    base + total, " in all); at most ", kMaxSampledEdges, " per call");
+  ed.src.resize(base + total);
+  ed.dst.resize(base + total);
+  ed.eid.resize(base + total);
+  ed.sub_deg.resize(fe, 0);
+  return base;
+}
+
+// Draw `cnt` edges of one CSR row [begin, begin + deg) for local target `local` into slots [off, off + cnt) of
+// `ed` (global source, local target, global edge id). col and perm entries are checked as they are read; a bad
+// one is recorded and replaced by a harmless 0, and the caller raises after the parallel loop.
+static inline void draw_row(const Csr& g, Edges& ed, int64_t begin, int64_t deg, int64_t k, bool replace, Rng& rng,
+                            int64_t off, int64_t cnt, int64_t local, std::vector<int64_t>& scratch,
+                            BadIndex& bad_col, BadIndex& bad_perm) {
+  int64_t* pos = ed.eid.data() + off;
+  sample_one(begin, deg, k, replace, rng, pos, scratch);
+  for (int64_t j = 0; j < cnt; ++j) {
+    int64_t s = g.col[pos[j]], e = g.perm[pos[j]];
+    if (__builtin_expect(uint64_t(s) >= uint64_t(g.N), 0)) bad_col.record(s), s = 0;
+    if (__builtin_expect(uint64_t(e) >= uint64_t(g.E), 0)) bad_perm.record(e), e = 0;
+    ed.src[off + j] = s;
+    ed.dst[off + j] = local;
+    pos[j] = e;
+  }
+}
+
 // One hop: the frontier is local ids [fs, fe); appends its sampled edges to `ed` and the new nodes to `fr`.
 static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_t fe, int64_t hop, int64_t k,
                        bool replace, int64_t seed) {
@@ -150,13 +99,7 @@ static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_
     check_csr_row(g.rowptr, v, g.E);
     counts[i + 1] = counts[i] + sample_count(g.rowptr[v + 1] - g.rowptr[v], k, replace);
   }
-  const int64_t base = (int64_t)ed.src.size(), total = counts[F];
-  TORCH_CHECK_VALUE(base + total <= kMaxSampledEdges, "sample_neighbors: hop ", hop, " would sample ", total,
-                    " edges (", base + total, " in all); at most ", kMaxSampledEdges, " per call");
-  ed.src.resize(base + total);
-  ed.dst.resize(base + total);
-  ed.eid.resize(base + total);
-  ed.sub_deg.resize(fe, 0);
+  const int64_t base = grow(ed, counts[F], fe, hop, "sample_neighbors"), total = counts[F];
   // (3) parallel sampling: node i writes edge positions into eid[base + counts[i] ...]. col and perm entries are
   // checked as they are read; a bad one is recorded and replaced by a harmless 0, and the call raises below.
   // Grain 1024 nodes: a parallel region costs tens of microseconds, far more on an oversubscribed machine.
@@ -175,16 +118,7 @@ static void sample_hop(const Csr& g, Frontier& fr, Edges& ed, int64_t fs, int64_
       ed.sub_deg[local] = cnt;
       if (cnt == 0) continue;
       Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)local);
-      int64_t* pos = ed.eid.data() + off;
-      sample_one(begin, deg, k, replace, rng, pos, scratch);
-      for (int64_t j = 0; j < cnt; ++j) {
-        int64_t s = g.col[pos[j]], e = g.perm[pos[j]];
-        if (__builtin_expect(uint64_t(s) >= uint64_t(g.N), 0)) bad_col.record(s), s = 0;
-        if (__builtin_expect(uint64_t(e) >= uint64_t(g.E), 0)) bad_perm.record(e), e = 0;
-        ed.src[off + j] = s;
-        ed.dst[off + j] = local;
-        pos[j] = e;
-      }
+      draw_row(g, ed, begin, deg, k, replace, rng, off, cnt, local, scratch, bad_col, bad_perm);
     }
   });
   TORCH_CHECK_VALUE(!bad_col.any(), "sample_neighbors: col has index ", bad_col.get(), " but num_nodes is ", g.N);
@@ -247,7 +181,139 @@ Sample sample_neighbors(const at::Tensor& rowptr_t, const at::Tensor& col_t, con
   return assemble(fr.n_id, ed, nodes_per_hop, edges_per_hop);
 }
 
+// ---------------------------------------------------------------------------------------------- typed variant
+// sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)
+//
+// The graph is a HeteroGraph's relation-grouped CSR (HeteroGraph.relation_csr()): relation r's rows are
+// rel_row_off[r] + (local id of the target within its type), col holds global source ids, perm global edge ids.
+// node_ptr [T+1] gives each node type's global id range, rel_dst_type [R] each relation's target type, and
+// fanouts [L * R] the fan-out of relation r at hop h at fanouts[h * R + r] (-1: all, 0: none).
+// A frontier node v of type t draws, for each relation r into t in relation order, its own fan-out from row
+// (r, v); the generator of (node, relation) is seeded from (seed, hop, local id * R + r), so, as above, the
+// result depends on the seed only. Output as sample_neighbors (global n_id, e_id: types are read off them).
+struct TypedCsr {
+  Csr g;
+  const int64_t *node_ptr, *rel_row_off, *rel_dst_type;
+  int64_t T, R;
+  std::vector<std::vector<int64_t>> rels_into;  // per node type, the relations that end there
+};
+
+static inline int64_t type_of(const TypedCsr& tg, int64_t v) {
+  // node_ptr is sorted; types are few, so a linear scan from the back beats a binary search's branches
+  int64_t t = tg.T - 1;
+  while (t > 0 && tg.node_ptr[t] > v) --t;
+  return t;
+}
+
+static void sample_hop_typed(const TypedCsr& tg, Frontier& fr, Edges& ed, int64_t fs, int64_t fe, int64_t hop,
+                             const int64_t* k, bool replace, int64_t seed) {
+  const Csr& g = tg.g;
+  const int64_t F = fe - fs, R = tg.R;
+  const std::vector<int64_t>& n_id = fr.n_id;
+  std::vector<int64_t> counts(F + 1, 0);
+  for (int64_t i = 0; i < F; ++i) {
+    const int64_t v = n_id[fs + i], t = type_of(tg, v);
+    int64_t c = 0;
+    for (int64_t r : tg.rels_into[t]) {
+      const int64_t row = tg.rel_row_off[r] + (v - tg.node_ptr[t]);
+      check_csr_row(g.rowptr, row, g.E);
+      c += sample_count(g.rowptr[row + 1] - g.rowptr[row], k[r], replace);
+    }
+    counts[i + 1] = counts[i] + c;
+  }
+  const int64_t base = grow(ed, counts[F], fe, hop, "sample_neighbors_typed"), total = counts[F];
+  BadIndex bad_col, bad_perm;
+  at::parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
+    std::vector<int64_t> scratch;
+    for (int64_t i = lo; i < hi; ++i) {
+      const int64_t local = fs + i, v = n_id[local], t = type_of(tg, v);
+      int64_t off = base + counts[i];
+      ed.sub_deg[local] = counts[i + 1] - counts[i];
+      for (int64_t r : tg.rels_into[t]) {
+        const int64_t row = tg.rel_row_off[r] + (v - tg.node_ptr[t]);
+        const int64_t begin = g.rowptr[row], deg = g.rowptr[row + 1] - begin;
+        const int64_t cnt = sample_count(deg, k[r], replace);
+        if (cnt == 0) continue;
+        Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)(local * R + r));
+        draw_row(g, ed, begin, deg, k[r], replace, rng, off, cnt, local, scratch, bad_col, bad_perm);
+        off += cnt;
+      }
+    }
+  });
+  TORCH_CHECK_VALUE(!bad_col.any(), "sample_neighbors_typed: col has index ", bad_col.get(), " but num_nodes is ",
+                    g.N);
+  TORCH_CHECK_VALUE(!bad_perm.any(), "sample_neighbors_typed: perm has edge id ", bad_perm.get(), " but there are ",
+                    g.E, " edges");
+  for (int64_t j = base; j < base + total; ++j) ed.src[j] = fr.local(ed.src[j]);
+}
+
+Sample sample_neighbors_typed(const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& perm_t,
+                              const at::Tensor& seeds_t, const at::Tensor& node_ptr_t, const at::Tensor& rel_row_off_t,
+                              const at::Tensor& rel_dst_type_t, at::IntArrayRef fanouts, bool replace, int64_t seed) {
+  for (const auto& pair : {std::make_pair("node_ptr", &node_ptr_t), std::make_pair("rel_row_off", &rel_row_off_t),
+                           std::make_pair("rel_dst_type", &rel_dst_type_t)}) {
+    TORCH_CHECK_TYPE(pair.second->scalar_type() == at::kLong && pair.second->dim() == 1 &&
+                         pair.second->device().is_cpu(),
+                     "sample_neighbors_typed: ", pair.first, " must be a 1-D int64 CPU tensor");
+  }
+  const int64_t T = node_ptr_t.numel() - 1, R = rel_dst_type_t.numel();
+  TORCH_CHECK_VALUE(T >= 1, "sample_neighbors_typed: node_ptr needs at least 2 entries (one node type)");
+  TORCH_CHECK_VALUE(rel_row_off_t.numel() == R + 1, "sample_neighbors_typed: rel_row_off has ", rel_row_off_t.numel(),
+                    " entries but there are ", R, " relations");
+  TORCH_CHECK_VALUE(R >= 1 && (int64_t)fanouts.size() % R == 0, "sample_neighbors_typed: fanouts has ",
+                    fanouts.size(), " entries, not a multiple of the ", R, " relations");
+  const int64_t L = (int64_t)fanouts.size() / R;
+  std::vector<int64_t> per_hop(L, 0);  // the homogeneous check of each fan-out, relation by relation
+  for (int64_t r = 0; r < R; ++r) {
+    for (int64_t h = 0; h < L; ++h) per_hop[h] = fanouts[h * R + r];
+    validate_sample_neighbors(rowptr_t, col_t, perm_t, seeds_t, per_hop, replace);
+  }
+  const at::Tensor rowptr_c = rowptr_t.contiguous(), col_c = col_t.contiguous(), perm_c = perm_t.contiguous(),
+                   seeds_c = seeds_t.contiguous(), np_c = node_ptr_t.contiguous(), ro_c = rel_row_off_t.contiguous(),
+                   rd_c = rel_dst_type_t.contiguous();
+  const int64_t *node_ptr = np_c.data_ptr<int64_t>(), *row_off = ro_c.data_ptr<int64_t>(),
+                *dst_type = rd_c.data_ptr<int64_t>();
+  const int64_t N = node_ptr[T], rows = rowptr_c.numel() - 1;
+  TORCH_CHECK_VALUE(node_ptr[0] == 0, "sample_neighbors_typed: node_ptr[0] must be 0, got ", node_ptr[0]);
+  TORCH_CHECK_VALUE(N < int64_t(std::numeric_limits<int32_t>::max()), "sample_neighbors_typed: ", N,
+                    " nodes; at most 2^31 - 1");
+  for (int64_t t = 0; t < T; ++t)
+    TORCH_CHECK_VALUE(node_ptr[t] <= node_ptr[t + 1], "sample_neighbors_typed: node_ptr must be non-decreasing, but "
+                      "node_ptr[", t, "] = ", node_ptr[t], " and node_ptr[", t + 1, "] = ", node_ptr[t + 1]);
+  TORCH_CHECK_VALUE(row_off[0] == 0 && row_off[R] == rows, "sample_neighbors_typed: rel_row_off must run from 0 to "
+                    "the ", rows, " CSR rows, got ", row_off[0], " .. ", row_off[R]);
+  TypedCsr tg{Csr{rowptr_c.data_ptr<int64_t>(), col_c.data_ptr<int64_t>(), perm_c.data_ptr<int64_t>(), N,
+                  col_c.numel()}, node_ptr, row_off, dst_type, T, R, std::vector<std::vector<int64_t>>(T)};
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t t = dst_type[r];
+    TORCH_CHECK_VALUE(0 <= t && t < T, "sample_neighbors_typed: rel_dst_type[", r, "] is ", t, " but there are ", T,
+                      " node types");
+    TORCH_CHECK_VALUE(row_off[r] <= row_off[r + 1] && row_off[r + 1] - row_off[r] == node_ptr[t + 1] - node_ptr[t],
+                      "sample_neighbors_typed: relation ", r, " has ", row_off[r + 1] - row_off[r],
+                      " CSR rows but its target type has ", node_ptr[t + 1] - node_ptr[t], " nodes");
+    tg.rels_into[t].push_back(r);
+  }
+  Frontier fr(N);
+  const int64_t B = seeds_c.numel();
+  add_seeds(fr, seeds_c.data_ptr<int64_t>(), B, N);
+  Edges ed;
+  std::vector<int64_t> nodes_per_hop{B}, edges_per_hop;
+  int64_t fs = 0, fe = B;
+  for (int64_t h = 0; h < L; ++h) {
+    const int64_t before = (int64_t)ed.src.size();
+    sample_hop_typed(tg, fr, ed, fs, fe, h, fanouts.data() + h * R, replace, seed);
+    nodes_per_hop.push_back((int64_t)fr.n_id.size() - fe);
+    edges_per_hop.push_back((int64_t)ed.src.size() - before);
+    fs = fe;
+    fe = (int64_t)fr.n_id.size();
+  }
+  return assemble(fr.n_id, ed, nodes_per_hop, edges_per_hop);
+}
+
 }  // namespace sampler
 }  // namespace graphkit
 
-TORCH_LIBRARY_IMPL(graphkit, CPU, m) { m.impl("sample_neighbors", &graphkit::sampler::sample_neighbors); }
+TORCH_LIBRARY_IMPL(graphkit, CPU, m) {
+  m.impl("sample_neighbors", &graphkit::sampler::sample_neighbors);
+  m.impl("sample_neighbors_typed", &graphkit::sampler::sample_neighbors_typed);
+}

@@ -56,6 +56,57 @@ __device__ __forceinline__ bool better(acc v, acc cur, bool have) {
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline unsigned grid_y(int64_t tiles) { return unsigned(tiles < kMaxGridY ? tiles : kMaxGridY); }
 
+// ------------------------------------------------------------------------------------ hub rows, split
+// Rows with more than `split` entries are cut into segments of `split` entries (nnz-balanced, in the spirit of
+// merge-path SpMM): the main kernel appends a hub's segments to a work list (one atomicAdd per hub) and skips the
+// row; later kernels take one segment per warp and combine a row's partials in segment order (deterministic, no
+// float atomics). Used by csr_reduce (spmm_impl.cuh) and edge_softmax (softmax.cu).
+struct SplitWork {
+  int64_t split = std::numeric_limits<int64_t>::max();  // never split unless the host allocated a work list
+  unsigned long long* counter = nullptr;                 // segments registered so far
+  int64_t* row = nullptr;                                // [slots] the row of each segment
+  int64_t* base = nullptr;                               // [slots] the slot of its row's first segment
+  int64_t slots = 0;
+
+  // Segments registered: slots past it are idle (one read of a word every warp of the launch shares).
+  __device__ __forceinline__ int64_t count() const {
+    const int64_t n = int64_t(*counter);
+    return n < slots ? n : slots;
+  }
+  __device__ __forceinline__ int64_t segments(int64_t deg) const { return (deg + split - 1) / split; }
+  // One lane per hub: reserve and fill its segments' slots.
+  __device__ __forceinline__ void add(int64_t r, int64_t deg) const {
+    const int64_t nseg = segments(deg);
+    const int64_t first = int64_t(atomicAdd(counter, (unsigned long long)nseg));
+    if (first + nseg > slots) return;  // impossible for a valid rowptr (segments <= 2 * entries / split)
+    for (int64_t j = 0; j < nseg; ++j) {
+      row[first + j] = r;
+      base[first + j] = first;
+    }
+  }
+  // The CSR positions [sb, se) of `slot`, whose row spans [b, e).
+  __device__ __forceinline__ void range(int64_t slot, int64_t b, int64_t e, int64_t& sb, int64_t& se) const {
+    sb = b + (slot - base[slot]) * split;
+    se = sb + split < e ? sb + split : e;
+  }
+};
+
+// Host: a work list for `entries` CSR entries (counter [1] zeroed, work [2, slots]) when some row could exceed
+// `split`; otherwise a SplitWork that never splits (no allocation).
+inline SplitWork make_split_work(at::Tensor& counter, at::Tensor& work, const at::TensorOptions& opts,
+                                 int64_t entries, int64_t split) {
+  SplitWork w;
+  if (entries <= split) return w;
+  w.slots = 2 * ceil_div(entries, split) + 1;
+  counter = at::zeros({1}, opts.dtype(at::kLong));
+  work = at::empty({2, w.slots}, opts.dtype(at::kLong));
+  w.split = split;
+  w.counter = reinterpret_cast<unsigned long long*>(counter.data_ptr<int64_t>());
+  w.row = work.data_ptr<int64_t>();
+  w.base = w.row + w.slots;
+  return w;
+}
+
 // ---------------------------------------------------------------------------------------------- error flag
 // Kernels check every index they read. A bad one is never dereferenced: the kernel records the first error
 // here (code, offending value, bound) and carries on with a safe value. The host reads the flag once after the

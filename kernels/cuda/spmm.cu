@@ -53,18 +53,13 @@ std::tuple<at::Tensor, at::Tensor> csr_reduce_cuda(const at::Tensor& rowptr_, co
     finish_checks(x.device(), names);
     return {out, arg};
   }
-  const int64_t split = split_threshold(HF);
-  at::Tensor counter, work, part, part_arg;
-  const bool split_path = entries > split;
-  if (split_path) {
-    const int64_t slots = 2 * ceil_div(entries, split) + 1;
-    counter = at::zeros({1}, x.options().dtype(at::kLong));
-    work = at::empty({2, slots}, x.options().dtype(at::kLong));
-    part = at::empty({slots, HF}, x.options().dtype(at::toOpMathType(x.scalar_type())));
-    if (with_arg) part_arg = at::empty({slots, HF}, x.options().dtype(at::kLong));
+  at::Tensor counter, work_list, part, part_arg;
+  const SplitWork work = make_split_work(counter, work_list, x.options(), entries, split_threshold(HF));
+  if (work.counter) {
+    part = at::empty({work.slots, HF}, x.options().dtype(at::toOpMathType(x.scalar_type())));
+    if (with_arg) part_arg = at::empty({work.slots, HF}, x.options().dtype(at::kLong));
   }
-  ReduceLaunch l{rowptr, col, eid, w, x, out, arg, counter, work, part, part_arg,
-                 rows, H, F, HF, entries, split, err, stream};
+  ReduceLaunch l{rowptr, col, eid, w, x, out, arg, part, part_arg, work, rows, H, F, HF, entries, err, stream};
   switch (R) {
     case Reduce::Sum: csr_reduce_launch<0>(l); break;
     case Reduce::Mean: csr_reduce_launch<1>(l); break;

@@ -8,8 +8,23 @@ namespace cuda {
 
 namespace {
 
-constexpr int kCF = 2;      // features per lane in the wide kernel: a warp covers a tile of 64 features
-constexpr int kTile = kWarp * kCF;
+// How the lanes of a warp cover a tile of features in the wide kernels. V == 1: two features per lane, 32 apart
+// (a tile of 64, two coalesced scalar loads per edge). V == 2 or 4 (CUDA review P7): V consecutive features per
+// lane, loaded with one aligned V-wide vector load (8 or 16 bytes for float32), a tile of 32 * V. The host picks
+// V where H*F % V == 0, H*F >= 32 * V (every lane busy) and x is aligned to V elements.
+template <int V>
+struct Lanes {
+  static constexpr int kCF = V == 1 ? 2 : V;  // features per lane
+  static constexpr int kTile = kWarp * kCF;
+  static __device__ __forceinline__ int64_t feature(int64_t t, int lane, int c) {
+    return V == 1 ? t * kTile + lane + c * kWarp : t * kTile + lane * V + c;
+  }
+};
+
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Vec {
+  T v[V];
+};
 template <typename scalar_t, typename index_t>
 struct Args {
   const index_t* rowptr;
@@ -21,30 +36,13 @@ struct Args {
   int64_t* arg;         // max/min only
   int64_t rows, H, F, HF, entries, nsrc, nw;
   DeviceError* err;
-  // hub split path
-  int64_t split;  // rows with more edges than this are split (INT64_MAX: never)
-  unsigned long long* counter;
-  int64_t* work_row;   // [slots] the row of each segment
-  int64_t* work_base;  // [slots] the slot of the row's first segment
-  int64_t slots;
+  SplitWork work;          // hub rows (common.cuh)
   acc_t<scalar_t>* part;  // [slots, HF]
   int64_t* part_arg;      // [slots, HF] (max/min)
 };
 
 template <typename acc>
 __device__ __forceinline__ acc init_value() { return acc(0); }
-
-// Register a hub row's segments in the work list (one lane per hub).
-template <typename scalar_t, typename index_t>
-__device__ void register_hub(const Args<scalar_t, index_t>& p, int64_t row, int64_t deg) {
-  const int64_t nseg = (deg + p.split - 1) / p.split;
-  const int64_t base = int64_t(atomicAdd(p.counter, (unsigned long long)nseg));
-  if (base + nseg > p.slots) return;  // impossible for a valid rowptr (sum of segments < 2 * entries / split)
-  for (int64_t j = 0; j < nseg; ++j) {
-    p.work_row[base + j] = row;
-    p.work_base[base + j] = base;
-  }
-}
 
 // Reads rowptr[row], rowptr[row+1]; `report` lets one lane record a bad rowptr.
 template <typename scalar_t, typename index_t>
@@ -59,15 +57,19 @@ __device__ __forceinline__ void row_range(const Args<scalar_t, index_t>& p, int6
   if (b < 0 || e > p.entries || e < b) b = e = 0;
 }
 
-// Accumulate edges [b, e) into a[c], m[c] for the features f0 + 32*c (the whole warp calls it).
-template <int R, bool W, typename scalar_t, typename index_t>
-__device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, int64_t b, int64_t e, int64_t f0,
-                                            acc_t<scalar_t> (&a)[kCF], int64_t (&m)[kCF]) {
+// Accumulate edges [b, e) into a[c], m[c] for the lane's features of tile t (the whole warp calls it).
+template <int R, bool W, int V, typename scalar_t, typename index_t>
+__device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, int64_t b, int64_t e, int64_t t,
+                                            acc_t<scalar_t> (&a)[Lanes<V>::kCF], int64_t (&m)[Lanes<V>::kCF]) {
   using acc = acc_t<scalar_t>;
+  constexpr int kCF = Lanes<V>::kCF;
   const int lane = threadIdx.x;
-  int64_t head[kCF];
+  int64_t feat[kCF], head[kCF];  // loop-invariant: no division in the edge loop (P5)
 #pragma unroll
-  for (int c = 0; c < kCF; ++c) head[c] = W ? (f0 + c * kWarp < p.HF ? (f0 + c * kWarp) / p.F : 0) : 0;
+  for (int c = 0; c < kCF; ++c) {
+    feat[c] = Lanes<V>::feature(t, lane, c);
+    head[c] = W && feat[c] < p.HF ? feat[c] / p.F : 0;
+  }
   for (int64_t kk = b; kk < e; kk += kWarp) {
     const int64_t k = kk + lane;
     index_t s_l = 0, e_l = 0;
@@ -87,11 +89,23 @@ __device__ __forceinline__ void reduce_wide(const Args<scalar_t, index_t>& p, in
       const int64_t s = p.col ? int64_t(__shfl_sync(kFull, s_l, j)) : kk + j;
       int64_t ee = 0;
       if (W) ee = p.eid ? int64_t(__shfl_sync(kFull, e_l, j)) : kk + j;
+      const scalar_t* xs = p.x + s * p.HF;
+      scalar_t xv[kCF];
+      if (V > 1) {  // H*F % V == 0: a lane's V features are all in range or all out
+        if (feat[0] < p.HF) {
+          const Vec<scalar_t, V> vec = *reinterpret_cast<const Vec<scalar_t, V>*>(xs + feat[0]);
+#pragma unroll
+          for (int c = 0; c < kCF; ++c) xv[c] = vec.v[c];
+        }
+      } else {
+#pragma unroll
+        for (int c = 0; c < kCF; ++c)
+          if (feat[c] < p.HF) xv[c] = xs[feat[c]];
+      }
 #pragma unroll
       for (int c = 0; c < kCF; ++c) {
-        const int64_t f = f0 + c * kWarp;
-        if (f < p.HF) {
-          const acc v = W ? acc(p.w[ee * p.H + head[c]]) * acc(p.x[s * p.HF + f]) : acc(p.x[s * p.HF + f]);
+        if (feat[c] < p.HF) {
+          const acc v = W ? acc(p.w[ee * p.H + head[c]]) * acc(xv[c]) : acc(xv[c]);
           if (R <= 1) {
             a[c] += v;
           } else if (better<R>(v, a[c], m[c] >= 0)) {
@@ -118,7 +132,7 @@ __device__ __forceinline__ void write_final(const Args<scalar_t, index_t>& p, in
   }
 }
 
-template <typename scalar_t, typename index_t, int R, bool W>
+template <typename scalar_t, typename index_t, int R, bool W, int V>
 __global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t row = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
@@ -127,21 +141,23 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_wide(const Args<scalar_t, i
   const bool first = blockIdx.y == 0 && lane == 0;
   int64_t b, e;
   row_range(p, row, first, b, e);
-  if (e - b > p.split) {
-    if (first) register_hub(p, row, e - b);
+  if (e - b > p.work.split) {
+    if (first) p.work.add(row, e - b);
     return;
   }
-  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  using L = Lanes<V>;
+  const int64_t tiles = (p.HF + L::kTile - 1) / L::kTile;
   for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
-    const int64_t f0 = t * kTile + lane;
-    acc a[kCF];
-    int64_t m[kCF];
+    acc a[L::kCF];
+    int64_t m[L::kCF];
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
-    reduce_wide<R, W>(p, b, e, f0, a, m);
+    for (int c = 0; c < L::kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W, V>(p, b, e, t, a, m);
 #pragma unroll
-    for (int c = 0; c < kCF; ++c)
-      if (f0 + c * kWarp < p.HF) write_final<R>(p, row, f0 + c * kWarp, a[c], m[c], e - b);
+    for (int c = 0; c < L::kCF; ++c) {
+      const int64_t f = L::feature(t, lane, c);
+      if (f < p.HF) write_final<R>(p, row, f, a[c], m[c], e - b);
+    }
   }
 }
 
@@ -155,8 +171,8 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_narrow(const Args<scalar_t,
   if (row >= p.rows) return;  // no shuffles in this kernel
   int64_t b, e;
   row_range(p, row, f == 0, b, e);
-  if (e - b > p.split) {
-    if (f == 0) register_hub(p, row, e - b);
+  if (e - b > p.work.split) {
+    if (f == 0) p.work.add(row, e - b);
     return;
   }
   if (f >= p.HF) return;
@@ -194,23 +210,22 @@ template <typename scalar_t, typename index_t, int R, bool W>
 __global__ void __launch_bounds__(kBlock) csr_reduce_segments(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
-  if (slot >= p.slots || slot >= int64_t(*p.counter)) return;
-  const int64_t row = p.work_row[slot], seg = slot - p.work_base[slot];
-  int64_t b, e;
-  row_range(p, row, false, b, e);
-  const int64_t sb = b + seg * p.split, se = sb + p.split < e ? sb + p.split : e;
+  if (slot >= p.work.count()) return;
+  int64_t b, e, sb, se;
+  row_range(p, p.work.row[slot], false, b, e);
+  p.work.range(slot, b, e, sb, se);
   const int lane = threadIdx.x;
-  const int64_t tiles = (p.HF + kTile - 1) / kTile;
+  using L = Lanes<1>;  // hub segments are few: the scalar layout, one instantiation
+  const int64_t tiles = (p.HF + L::kTile - 1) / L::kTile;
   for (int64_t t = blockIdx.y; t < tiles; t += gridDim.y) {
-    const int64_t f0 = t * kTile + lane;
-    acc a[kCF];
-    int64_t m[kCF];
+    acc a[L::kCF];
+    int64_t m[L::kCF];
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) a[c] = acc(0), m[c] = -1;
-    reduce_wide<R, W>(p, sb, se, f0, a, m);
+    for (int c = 0; c < L::kCF; ++c) a[c] = acc(0), m[c] = -1;
+    reduce_wide<R, W, 1>(p, sb, se, t, a, m);
 #pragma unroll
-    for (int c = 0; c < kCF; ++c) {
-      const int64_t f = f0 + c * kWarp;
+    for (int c = 0; c < L::kCF; ++c) {
+      const int64_t f = L::feature(t, lane, c);
       if (f < p.HF) {
         p.part[slot * p.HF + f] = a[c];
         if (R >= 2) p.part_arg[slot * p.HF + f] = m[c];
@@ -224,12 +239,12 @@ template <typename scalar_t, typename index_t, int R>
 __global__ void __launch_bounds__(kBlock) csr_reduce_combine(const Args<scalar_t, index_t> p) {
   using acc = acc_t<scalar_t>;
   const int64_t slot = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
-  if (slot >= p.slots || slot >= int64_t(*p.counter) || p.work_base[slot] != slot) return;
-  const int64_t row = p.work_row[slot];
+  if (slot >= p.work.count() || p.work.base[slot] != slot) return;
+  const int64_t row = p.work.row[slot];
   int64_t b, e;
   row_range(p, row, false, b, e);
-  const int64_t nseg = (e - b + p.split - 1) / p.split;
-  const int64_t last = slot + nseg <= p.slots ? slot + nseg : p.slots;
+  const int64_t nseg = p.work.segments(e - b);
+  const int64_t last = slot + nseg <= p.work.slots ? slot + nseg : p.work.slots;
   for (int64_t f = int64_t(blockIdx.y) * kWarp + threadIdx.x; f < p.HF; f += int64_t(gridDim.y) * kWarp) {
     acc a = acc(0);
     int64_t m = -1;
@@ -246,9 +261,27 @@ __global__ void __launch_bounds__(kBlock) csr_reduce_combine(const Args<scalar_t
   }
 }
 
+// The widest vector layout (Lanes<V>) this call allows: 16 bytes per lane at most, H*F a multiple of V and at
+// least a full tile (no idle lanes), x aligned to V elements (so is every row, H*F being a multiple of V).
+template <typename scalar_t, typename index_t>
+int vector_width(const Args<scalar_t, index_t>& p) {
+  for (int v = 4; v > 1; v /= 2) {
+    if (int64_t(sizeof(scalar_t)) * v <= 16 && p.HF % v == 0 && p.HF >= int64_t(kWarp) * v &&
+        reinterpret_cast<uintptr_t>(p.x) % (sizeof(scalar_t) * v) == 0)
+      return v;
+  }
+  return 1;
+}
+
+template <typename scalar_t, typename index_t, int R, bool W, int V>
+void launch_wide(const Args<scalar_t, index_t>& p, cudaStream_t stream) {
+  const dim3 grid(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(ceil_div(p.HF, Lanes<V>::kTile)));
+  csr_reduce_wide<scalar_t, index_t, R, W, V><<<grid, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+}
+
 template <typename scalar_t, typename index_t, int R, bool W>
 void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
-  const int64_t tiles = ceil_div(p.HF, kTile);
+  const int64_t tiles = ceil_div(p.HF, Lanes<1>::kTile);
   if (p.HF <= kNarrow) {
     int G = 1;
     while (G < p.HF) G *= 2;
@@ -256,15 +289,18 @@ void launch_all(Args<scalar_t, index_t> p, cudaStream_t stream) {
     csr_reduce_narrow<scalar_t, index_t, R, W>
         <<<dim3(unsigned(ceil_div(p.rows, rows_per_block))), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p, G);
   } else {
-    csr_reduce_wide<scalar_t, index_t, R, W>
-        <<<dim3(unsigned(ceil_div(p.rows, kWarpsPerBlock)), grid_y(tiles)), dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
+    switch (vector_width(p)) {
+      case 4: launch_wide<scalar_t, index_t, R, W, 4>(p, stream); break;
+      case 2: launch_wide<scalar_t, index_t, R, W, 2>(p, stream); break;
+      default: launch_wide<scalar_t, index_t, R, W, 1>(p, stream);
+    }
   }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  if (p.counter == nullptr) return;
-  const dim3 grid(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(tiles));
+  if (p.work.counter == nullptr) return;
+  const dim3 grid(unsigned(ceil_div(p.work.slots, kWarpsPerBlock)), grid_y(tiles));
   csr_reduce_segments<scalar_t, index_t, R, W><<<grid, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const dim3 grid_c(unsigned(ceil_div(p.slots, kWarpsPerBlock)), grid_y(ceil_div(p.HF, kWarp)));
+  const dim3 grid_c(unsigned(ceil_div(p.work.slots, kWarpsPerBlock)), grid_y(ceil_div(p.HF, kWarp)));
   csr_reduce_combine<scalar_t, index_t, R><<<grid_c, dim3(kWarp, kWarpsPerBlock), 0, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
@@ -287,13 +323,8 @@ void csr_reduce_launch(const ReduceLaunch& l) {
       p.rows = l.rows, p.H = l.H, p.F = l.F, p.HF = l.HF, p.entries = l.entries, p.nsrc = l.x.size(0);
       p.nw = l.w.defined() ? l.w.size(0) : 0;
       p.err = l.err;
-      p.split = std::numeric_limits<int64_t>::max();
-      if (l.counter.defined()) {
-        p.split = l.split;
-        p.counter = reinterpret_cast<unsigned long long*>(l.counter.data_ptr<int64_t>());
-        p.slots = l.work.size(1);
-        p.work_row = l.work.data_ptr<int64_t>();
-        p.work_base = p.work_row + p.slots;
+      p.work = l.work;
+      if (l.work.counter) {
         p.part = l.part.data_ptr<acc_t<scalar>>();
         p.part_arg = R >= 2 ? l.part_arg.data_ptr<int64_t>() : nullptr;
       }

@@ -9,8 +9,9 @@ namespace cuda {
 
 // Everything one call needs, as tensors (undefined where absent), for the per-reduce translation units.
 struct ReduceLaunch {
-  at::Tensor rowptr, col, eid, w, x, out, arg, counter, work, part, part_arg;
-  int64_t rows, H, F, HF, entries, split;
+  at::Tensor rowptr, col, eid, w, x, out, arg, part, part_arg;
+  SplitWork work;  // hub rows (never split when no work list was allocated)
+  int64_t rows, H, F, HF, entries;
   DeviceError* err;
   cudaStream_t stream;
 };

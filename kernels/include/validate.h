@@ -329,4 +329,45 @@ inline void check_csr_row(const int64_t* rowptr, int64_t v, int64_t E) {
                     "], but rowptr[", v, "] = ", b, " and rowptr[", v + 1, "] = ", e);
 }
 
+// ---- the seed papers' samplers (cpu/random_walk.cpp, cpu/subgraph.cpp) ----
+// A CSR given to them: int64 1-D CPU tensors, rowptr's two ends, perm (when given) as long as col. As for
+// sample_neighbors, the interior of rowptr and the entries of col/perm are checked as each row is read
+// (check_row, BadIndex), never by a full pass per batch.
+inline void validate_csr_args(const char* op, const at::Tensor& rowptr, const at::Tensor& col,
+                              const at::Tensor* perm, const at::Tensor& nodes, const char* nodes_name) {
+  for (const auto& pair : {std::make_pair("rowptr", &rowptr), std::make_pair("col", &col),
+                           std::make_pair(nodes_name, &nodes), std::make_pair("perm", perm)}) {
+    if (pair.second == nullptr) continue;
+    TORCH_CHECK_TYPE(pair.second->scalar_type() == at::kLong, op, ": ", pair.first, " must be int64, got ",
+                     pair.second->scalar_type());
+    TORCH_CHECK_VALUE(pair.second->dim() == 1, op, ": ", pair.first, " must be 1-D, got shape ",
+                      pair.second->sizes());
+    TORCH_CHECK_VALUE(pair.second->device().is_cpu(), op, ": ", pair.first, " must be on the CPU");
+  }
+  TORCH_CHECK_VALUE(rowptr.numel() >= 1, op, ": rowptr must have num_nodes + 1 >= 1 entries");
+  TORCH_CHECK_VALUE(rowptr.numel() - 1 < int64_t(std::numeric_limits<int32_t>::max()), op,
+                    ": more than 2^31 - 1 nodes");
+  const int64_t E = col.numel();
+  if (perm != nullptr)
+    TORCH_CHECK_VALUE(perm->numel() == E, op, ": perm has ", perm->numel(), " entries but col has ", E);
+  const int64_t first = rowptr[0].item<int64_t>(), last = rowptr[-1].item<int64_t>();
+  TORCH_CHECK_VALUE(first == 0, op, ": rowptr[0] must be 0, got ", first);
+  TORCH_CHECK_VALUE(last == E, op, ": rowptr[-1] is ", last, " but col has ", E, " entries");
+}
+
+// Every entry of a node-id tensor in [0, N) (one parallel min/max pass over the ids a call starts from).
+inline void check_node_ids(const char* op, const char* name, const at::Tensor& t, int64_t N) {
+  if (t.numel() == 0) return;
+  const auto mm = index_range(t);
+  const int64_t bad = mm.first < 0 ? mm.first : mm.second;
+  TORCH_CHECK_VALUE(mm.first >= 0 && mm.second < N, op, ": ", name, " has node ", bad, " but num_nodes is ", N);
+}
+
+// Row v's edge range inside [0, E], for the op named in the message.
+inline void check_row(const char* op, const int64_t* rowptr, int64_t v, int64_t E) {
+  const int64_t b = rowptr[v], e = rowptr[v + 1];
+  TORCH_CHECK_VALUE(0 <= b && b <= e && e <= E, op, ": rowptr must be non-decreasing in [0, ", E, "], but rowptr[",
+                    v, "] = ", b, " and rowptr[", v + 1, "] = ", e);
+}
+
 }  // namespace graphkit

@@ -311,7 +311,8 @@ def test_datasets_table_fits_a_terminal_and_says_what_trains(fixtures, capsys, m
     assert max(map(len, lines)) <= 120
     task = {ln.split()[0]: ln.split()[1] for ln in lines[2:] if len(ln.split()) > 2}
     assert (task["ogbn-drosophila"], task["ogbl-connectome"], task["ogbg-freesolv"]) == ("node", "link", "graph")
-    assert task["movielens-100k"] == task["ogbn-mag"] == task["ogbg-code2"] == "-"
+    assert task["movielens-100k"] == task["ogbg-code2"] == "-"
+    assert (task["ogbn-mag"], task["ogbl-biokg"], task["ogbl-wikikg2"]) == ("hetero", "kg", "kg")
 
 
 def test_divergence_stops_with_one_line(fixtures, tmp_path, capsys, monkeypatch):

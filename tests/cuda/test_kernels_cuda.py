@@ -292,3 +292,68 @@ def test_side_stream_does_not_wait_for_default_stream(dev):
         waited = time.time() - t0
     torch.cuda.synchronize()
     assert waited < 0.5
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_wide_kernel_vector_layouts_and_misaligned_x(dev, offset):
+    """P7: H*F = 256 takes 4-wide vector loads when x is aligned; a view starting 1 or 2 elements into its
+    storage is not, and must fall back to a narrower layout with the same result."""
+    rowptr, col, perm = C.csr_case(300, 300, 5000, hub=900)
+    base = torch.randn(300 * 256 + offset, dtype=torch.float32)
+    x = base[offset:].view(300, 1, 256)
+    out, arg = K.csr_reduce(rowptr.to(dev), col.to(dev), None, None, base.to(dev)[offset:].view(300, 1, 256), "max")
+    ref_out, ref_arg = K.csr_reduce(rowptr, col, None, None, x, "max")
+    assert torch.equal(out.cpu(), ref_out) and torch.equal(arg.cpu(), ref_arg)
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+@pytest.mark.parametrize("idx", IDX)
+def test_max_min_weight_gradient_kernel(dev, reduce, idx):
+    """P13: the weight gradient of max/min (arg_scatter_weight, one pass) against the torch path's."""
+    rowptr, col, perm = C.csr_case(60, 60, 3000, hub=700, index_dtype=idx)
+    x = torch.randn(60, 2, 24, dtype=torch.float64)
+    w = torch.randn(3000, 2, dtype=torch.float64)
+    out, arg = K.csr_reduce(rowptr, col, perm, w, x, reduce)
+    grad = torch.randn_like(out)
+    with ops.use_backend("torch"):
+        ref_x, ref_w = K.arg_backward(col, perm, w, x, arg, grad, True, True)
+    on = [t.to(dev) for t in (col, perm, w, x, arg, grad)]
+    gx, gw = K.arg_backward(*on, True, True)
+    torch.testing.assert_close(gx.cpu(), ref_x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gw.cpu(), ref_w, rtol=1e-12, atol=1e-12)
+
+
+def test_edges_in_csr_order_take_no_permutation(dev):
+    """P9: a graph whose edges are grouped by target runs every op with eid=None; values as the shuffled graph."""
+    ei = torch.randint(0, 50, (2, 4000), generator=torch.Generator().manual_seed(2))
+    ei[1, :1500] = 7  # a hub past both split thresholds
+    order = torch.sort(ei[1], stable=True).indices
+    shuffled = Graph(edge_index=ei, num_nodes=50).to(dev)
+    grouped = Graph(edge_index=ei[:, order], num_nodes=50).to(dev)
+    assert grouped.adj.csr_eid() is None
+    x = torch.randn(50, 4, 16, device=dev)
+    w, s = torch.rand(4000, 4, device=dev), torch.randn(4000, 4, device=dev)
+    o = order.to(dev)
+    torch.testing.assert_close(ops.spmm(grouped, x, w[o]), ops.spmm(shuffled, x, w), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ops.sddmm(grouped, x, x), ops.sddmm(shuffled, x, x)[o])
+    torch.testing.assert_close(ops.edge_softmax(grouped, s[o]), ops.edge_softmax(shuffled, s)[o])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_softmax_split_hub_with_nan_and_inf(dev, dtype):
+    """The softmax hub split (segments of 512): a 5,000-edge hub with a NaN in one head and a -inf run in the
+    other, against the CPU, forward and backward."""
+    E = 6000
+    rowptr = torch.tensor([0, 5000, 5000, E])
+    s = torch.randn(E, 2, dtype=torch.float64) * 3
+    s[3333, 0] = float("nan")
+    s[1000:1600, 1] = float("-inf")
+    g = torch.randn(E, 2, dtype=torch.float64)
+    s, g = s.to(dtype).double(), g.to(dtype).double()
+    y = K.softmax_fwd(rowptr.to(dev), None, s.to(dev, dtype))
+    gy = K.softmax_bwd(rowptr.to(dev), None, y, g.to(dev, dtype))
+    ry = K.softmax_fwd(rowptr, None, s)
+    rg = K.softmax_bwd(rowptr, None, y.double().cpu(), g)
+    tol = 1e-5 if dtype == torch.float32 else 2e-3
+    torch.testing.assert_close(y.double().cpu(), ry, rtol=tol, atol=tol, equal_nan=True)
+    torch.testing.assert_close(gy.double().cpu(), rg, rtol=tol, atol=tol, equal_nan=True)

@@ -149,3 +149,18 @@ def test_to_moves_the_csr_not_the_other_derived_values() -> None:
     g.derived("other", lambda: torch.ones(1))
     h = g.to("cpu")
     assert h.has_csr() and torch.equal(h.csr()[0], csr[0]) and not h.adj.has("other")
+
+
+def test_csr_eid_is_none_for_edges_in_csr_order_and_ops_agree() -> None:
+    """P9: edges already grouped by target need no permutation; every op gives the same values either way."""
+    ei = torch.randint(0, 12, (2, 60), generator=torch.Generator().manual_seed(5))
+    order = torch.sort(ei[1], stable=True).indices
+    shuffled, grouped = Graph(edge_index=ei, num_nodes=12), Graph(edge_index=ei[:, order], num_nodes=12)
+    assert torch.equal(shuffled.adj.csr_eid(), shuffled.csr()[2]) and grouped.adj.csr_eid() is None
+    x = torch.randn(12, 2, 3, dtype=torch.float64)
+    w, s = torch.rand(60, 2, dtype=torch.float64), torch.randn(60, 2, dtype=torch.float64)
+    for reduce in ("sum", "mean", "max"):
+        torch.testing.assert_close(ops.spmm(grouped, x, w[order], reduce), ops.spmm(shuffled, x, w, reduce))
+    for op in ("dot", "add", "mul"):
+        torch.testing.assert_close(ops.sddmm(grouped, x, x, op), ops.sddmm(shuffled, x, x, op)[order])
+    torch.testing.assert_close(ops.edge_softmax(grouped, s[order]), ops.edge_softmax(shuffled, s)[order])

@@ -88,3 +88,30 @@ def test_zero_edge_backward_gives_zero_gradients(backend: str) -> None:  # k07
     src = torch.randn(0, 2, requires_grad=True)
     ops.segment(src, torch.tensor([0, 0]), "min").sum().backward()
     assert src.grad.shape == (0, 2)
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+@pytest.mark.parametrize("F", [3, 8, 64])
+def test_nan_made_by_the_weight_product_propagates(backend: str, reduce: str, F: int) -> None:
+    # Neither factor alone is NaN in the second case: 0 * inf is. The compiled kernel decides once per call whether
+    # to run its NaN-propagating compare, so each way a NaN can arise must switch it on.
+    ei = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
+    for x_bad, w_bad in ((0.0, NAN), (INF, 0.0), (0.0, INF)):
+        x = torch.randn(4, F, dtype=torch.float64)
+        w = torch.rand(4, dtype=torch.float64) + 0.5
+        x[1, 0], w[1] = x_bad, w_bad
+        out = ops.spmm(ei, x, w, reduce=reduce, num_nodes=2)
+        ref = _amax(x[ei[0]] * w.view(-1, 1), ei[1], 2, reduce)
+        torch.testing.assert_close(out, ref, equal_nan=True)
+        assert out[0, 0].isnan() and not out[1].isnan().any()
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_nan_found_past_the_first_scan_chunk(backend: str, reduce: str) -> None:
+    # x larger than one chunk of the kernel's NaN scan (65,536 entries), the only NaN in its last entries
+    x = torch.randn(5000, 64)
+    x[4999, 63] = NAN
+    ei = torch.tensor([[0, 4999, 1], [0, 0, 1]])
+    out = ops.spmm(ei, x, reduce=reduce, num_nodes=2)
+    torch.testing.assert_close(out, _amax(x[ei[0]], ei[1], 2, reduce), equal_nan=True)
+    assert out[0, 63].isnan() and not out[0, :63].isnan().any()

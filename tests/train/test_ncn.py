@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from graphkit.train.ncn import NCNPredictor, _cn_sum, common_neighbours, sparse_adjacency
+from graphkit import Graph
+from graphkit.train.ncn import NCNPredictor, _cn_sum, cn_structure, common_neighbours, sparse_adjacency
 
 
 def test_common_neighbours_brute_force():
@@ -28,9 +29,20 @@ def test_ncn_uses_common_neighbours_and_backpropagates():
     torch.manual_seed(0)
     # 0 and 1 share neighbours 2 and 3; 0 and 4 share none
     ei = torch.tensor([[0, 0, 1, 1, 4], [2, 3, 2, 3, 5]])
-    adj = sparse_adjacency(torch.cat([ei, ei.flip(0)], 1), 6)
+    g = Graph(edge_index=torch.cat([ei, ei.flip(0)], 1), num_nodes=6)
     pred = NCNPredictor(4)
     h = torch.randn(6, 4, requires_grad=True)
-    pred(h, adj, torch.tensor([[0, 1], [0, 4]])).sum().backward()
+    pred(h, g, torch.tensor([[0, 1], [0, 4]])).sum().backward()
     assert h.grad[2].abs().sum() > 0 and h.grad[3].abs().sum() > 0  # common neighbours feed the score
     assert h.grad[5].abs().sum() == 0  # a non-shared neighbour does not
+
+
+def test_ncn_structure_lives_in_the_graph_memo():
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    g = Graph(edge_index=ei, num_nodes=3)
+    sparse, dense = cn_structure(g, torch.device("cpu"))
+    assert cn_structure(g, torch.device("cpu"))[0] is sparse  # built once per structure
+    assert torch.equal(dense, sparse.to_dense()) and dense[0, 1] == 1 and dense[0, 2] == 0
+    g.edge_index = torch.tensor([[0, 2], [2, 0]])  # a new structure: the memo is dropped, the copy rebuilt
+    sparse2, dense2 = cn_structure(g, torch.device("cpu"))
+    assert sparse2 is not sparse and dense2[0, 2] == 1 and dense2[0, 1] == 0

@@ -47,6 +47,7 @@ def test_early_stopping_and_step_schedule(fixtures, tmp_path):
 
 
 @pytest.mark.parametrize("dataset, model, metric, mode", [("ogbl-connectome", "sage", "hits@20", "max"),
+                                                           ("ogbl-connectome", "ncn", "hits@20", "max"),
                                                            ("ogbg-b3db", "gcn", "rocauc", "max"),
                                                            ("ogbg-freesolv", "gin", "rmse", "min")])
 def test_link_and_graph_tasks(fixtures, tmp_path, dataset, model, metric, mode):

@@ -9,6 +9,7 @@ from graphkit.nn.attention.gat import GATConv
 from graphkit.nn.attention.gatv2 import GATv2Conv
 from graphkit.nn.attention.gps import GPSConv, LinearAttention
 from graphkit.nn.attention.neighborhood import NeighborhoodAttention2d, na2d, neighborhood_graph
+from graphkit.nn.attention.performer import PerformerAttention
 from graphkit.nn.attention.transformer import TransformerConv
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "neighborhood_graph",
     "GPSConv",
     "LinearAttention",
+    "PerformerAttention",
     "laplacian_pe",
     "random_walk_se",
     "random_sign_flip",

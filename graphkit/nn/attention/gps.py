@@ -9,6 +9,7 @@ from torch import Tensor
 from torch.nn import Dropout, Linear, Sequential
 
 from graphkit.batch import Batch
+from graphkit.nn.attention.performer import PerformerAttention
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver
 
@@ -100,10 +101,15 @@ class GPSConv(MessagePassing):
 
     Constructor and state_dict match ``torch_geometric.nn.GPSConv``. ``attn_type="multihead"`` uses the
     weights of a ``torch.nn.MultiheadAttention`` (``attn``) but runs ``scaled_dot_product_attention`` on padded
-    per-graph blocks (see :func:`global_attention`); ``"linear"`` uses :class:`LinearAttention` (linear in the
-    graph size; PyG's random-feature ``"performer"`` is not provided). ``norm`` is ``"batch_norm"``,
-    ``"layer_norm"`` (per graph) or ``None``. The local part is ``conv``'s message passing on ``adj`` as given;
-    the layer is a ``MessagePassing`` itself, so it takes ``edge_index=`` like every other layer.
+    per-graph blocks (see :func:`global_attention`); ``"performer"`` is PyG's random-feature attention
+    (:class:`~graphkit.nn.attention.performer.PerformerAttention`, same keys and output); ``"linear"``
+    (graphkit's own) uses :class:`LinearAttention` on the batch without padding. ``norm`` is ``"batch_norm"``,
+    ``"layer_norm"`` (per graph) or ``None``.
+
+    Like PyG's, the layer is a wrapper: its message passing is ``conv``'s (any ``MessagePassing`` layer, run on
+    ``adj`` as given) and the global part is attention inside each graph, which has no edges to pass messages
+    over. It subclasses ``MessagePassing`` so that it takes ``edge_index=`` and every structure type like any
+    other layer.
 
     Args:
         channels: ``C``. conv: the local layer, called as ``conv(x, adj, **kwargs)`` (``None``: attention only).
@@ -139,10 +145,12 @@ class GPSConv(MessagePassing):
         if attn_type == "multihead":
             self.attn: torch.nn.Module = torch.nn.MultiheadAttention(channels, heads, batch_first=True,
                                                                      **(attn_kwargs or {}))
+        elif attn_type == "performer":
+            self.attn = PerformerAttention(channels, heads, **(attn_kwargs or {}))
         elif attn_type == "linear":
             self.attn = LinearAttention(channels, heads, **(attn_kwargs or {}))
         else:
-            raise ValueError(f"attn_type must be 'multihead' or 'linear', got {attn_type!r}")
+            raise ValueError(f"attn_type must be 'multihead', 'performer' or 'linear', got {attn_type!r}")
         self.mlp = Sequential(
             Linear(channels, channels * 2), activation_resolver(act, **(act_kwargs or {})), Dropout(dropout),
             Linear(channels * 2, channels), Dropout(dropout),
@@ -179,6 +187,9 @@ class GPSConv(MessagePassing):
             hs.append(self._norm(self.norm1, h, batch))
         if isinstance(self.attn, LinearAttention):
             h = self.attn(x, batch, num_graphs)
+        elif isinstance(self.attn, PerformerAttention):
+            dense, mask, _ = to_padded(x, batch, num_graphs)
+            h = self.attn(dense, mask)[mask]
         else:
             h = global_attention(x, batch, self.attn, self.training, num_graphs)
         h = F.dropout(h, p=self.dropout, training=self.training) + x

@@ -10,6 +10,7 @@ from torch import Tensor
 from graphkit.nn.aggr import SumAggregation
 from graphkit.nn.inits import zeros
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.nn.trim import prefix_parent
 from graphkit.ops.adjacency import Adjacency, is_compiling
 from graphkit.typing import AdjLike
 from graphkit.nn.linear import Linear
@@ -37,6 +38,13 @@ def gcn_norm(adj: Adjacency, edge_weight: Optional[Tensor] = None, improved: boo
     Without edge weights, the result is memoised on the structure (``adj.derived``): every GCN-style layer and
     every epoch over the same graph (or the same edge_index tensor) reuses it.
     """
+    parent = prefix_parent(adj)
+    if parent is not None:  # a layer-trimmed batch: the outer sources' degrees live in the untrimmed structure
+        if edge_weight is not None:
+            raise ValueError("edge_weight on a layer-trimmed structure: normalise on the untrimmed graph (the "
+                             "sources' degrees need the edges trimming drops)")
+        _, w, loop = gcn_norm(parent, None, improved, add_self_loops, dtype)
+        return adj, w[: adj.num_edges], None if loop is None else loop[: adj.num_dst]
     if edge_weight is None and adj.value is None and not is_compiling():
         key = ("gcn_norm", improved, add_self_loops, dtype or torch.get_default_dtype())
         w, loop = adj.derived(key, lambda: _gcn_norm(adj, None, improved, add_self_loops, dtype)[1:])
@@ -134,11 +142,18 @@ class GCNConv(MessagePassing):
         return out
 
     def forward(self, x: Tensor, adj: AdjLike, edge_weight: Optional[Tensor] = None) -> Tensor:
-        x = self.lin(x)
         adj_, w, loop = self.normalized(adj, x, edge_weight)
-        out = propagate_with_loops(self, adj_, x, w, loop)
+        # A (X W) = (A X) W: the sparse product runs on the narrower side of the linear map (fewer bytes gathered
+        # per edge), and the dense one then has num_dst rows, not num_src, on a trimmed batch.
+        if x.size(-1) < self.out_channels:
+            out, fresh = self.lin(propagate_with_loops(self, adj_, x, w, loop)), True
+        else:
+            out = propagate_with_loops(self, adj_, self.lin(x), w, loop)
+            fresh = loop is not None and isinstance(self.aggr_module, SumAggregation)  # addcmul's output
         if self.bias is not None:
-            out = out + self.bias
+            # In place where out is a fresh product no backward reads (mm, addcmul): one N x F buffer less
+            # (with another aggregation, out may be what its backward saved).
+            out = out.add_(self.bias) if fresh else out + self.bias
         return out
 
 
@@ -151,11 +166,13 @@ def propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Op
     """
     if loop is None:
         return layer.propagate(adj, x=x, edge_weight=w)
-    if isinstance(layer.aggr_module, SumAggregation):
-        return layer.propagate(adj, x=x, edge_weight=w) + loop.view(-1, *([1] * (x.dim() - 1))) * x
+    # x has a row per source; the targets are its first num_dst rows (all of them unless the layer is trimmed)
+    if isinstance(layer.aggr_module, SumAggregation):  # one fused pass: out + loop * x_dst
+        return torch.addcmul(layer.propagate(adj, x=x, edge_weight=w), loop.view(-1, *([1] * (x.dim() - 1))),
+                             x[: adj.num_dst])
     n = adj.num_dst
     ar = torch.arange(n, device=x.device)
     keep = adj.src != adj.dst
     ei = torch.cat([adj.edge_index[:, keep], torch.stack([ar, ar])], dim=1)
     w_all = torch.cat([w[keep], loop])  # type: ignore[index]
-    return layer.propagate(Adjacency(ei, n, n), x=x, edge_weight=w_all)
+    return layer.propagate(Adjacency(ei, adj.num_src, n), x=x, edge_weight=w_all)

@@ -8,11 +8,14 @@ from graphkit.nn.models.gin import GIN
 from graphkit.nn.models.graph_transformer import GraphTransformer
 from graphkit.nn.models.lightgcn import BPRLoss, LightGCN
 from graphkit.nn.models.neural_fingerprint import NeuralFingerprint
+from graphkit.nn.models.node2vec import Node2Vec
 from graphkit.nn.models.pna import PNA
 from graphkit.nn.models.sage import GraphSAGE
+from graphkit.nn.models.ultragcn import UltraGCN, item_item_constraints, ultragcn_betas
 
 __all__ = ["BasicGNN", "MLP", "GCN", "GraphSAGE", "GIN", "GAT", "PNA", "EdgeCNN", "GraphTransformer", "DGCNN",
-           "LightGCN", "BPRLoss", "NeuralFingerprint"]
+           "LightGCN", "BPRLoss", "NeuralFingerprint", "Node2Vec", "UltraGCN", "ultragcn_betas",
+           "item_item_constraints"]
 from graphkit.nn.models.schnet import SchNet  # noqa: E402
 
 __all__ += ["SchNet"]

@@ -19,6 +19,8 @@ from torch import Tensor
 
 from graphkit.batch import Batch
 from graphkit.nn.linear import Linear
+from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, trim_adjacency
+from graphkit.ops.adjacency import Adjacency
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
@@ -70,6 +72,12 @@ class BasicGNN(torch.nn.Module):
 
     supports_edge_weight = False
     supports_edge_attr = False
+    #: how a layer of a trimmed sampled batch takes its input (:mod:`graphkit.nn.trim`): ``"pair"``
+    #: ``(x_src, x_dst)`` (PyG's bipartite form), ``"source"`` the source rows only (the conv reads its targets
+    #: as their first rows, as GCNConv does), ``None`` never trimmed (the conv does not run on the batch's edges).
+    trim_input: Optional[str] = "pair"
+    #: whether edge weights can be trimmed with the edges (GCN's normalisation needs the dropped ones)
+    trim_edge_weight = True
 
     def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
                  dropout: float = 0.0, act: Union[str, Callable, None] = "relu", act_first: bool = False,
@@ -120,14 +128,51 @@ class BasicGNN(torch.nn.Module):
             kw["edge_attr"] = edge_attr
         return conv(x, adj, **kw)
 
+    def trim_plan(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor], nodes: Optional[Sequence[int]],
+                  edges: Optional[Sequence[int]]) -> Optional[List[LayerSize]]:
+        """Each layer's trimmed ``(num_src, num_dst, num_edges)`` (:mod:`graphkit.nn.trim`), or ``None`` to run
+        every layer on every node: no per-hop counts given or carried by ``adj``, or a stack that cannot trim."""
+        if self.trim_input is None or (edge_weight is not None and not self.trim_edge_weight):
+            return None
+        if nodes is None and edges is None:
+            counts = hop_counts(adj)
+            if counts is None:
+                return None
+            nodes, edges = counts
+        elif nodes is None or edges is None:
+            raise ValueError("num_sampled_nodes_per_hop and num_sampled_edges_per_hop go together; got only "
+                             f"{'num_sampled_nodes_per_hop' if edges is None else 'num_sampled_edges_per_hop'}")
+        if sum(nodes) != x.size(0):
+            raise ValueError(f"num_sampled_nodes_per_hop adds up to {sum(nodes)} but x has {x.size(0)} rows")
+        return layer_sizes(nodes, edges, self.num_layers)
+
     def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, batch_size: Optional[int] = None) -> Tensor:
-        """Shapes: x ``(|V|, F_in)`` -> ``(|V|, F_out)``; ``batch`` only feeds graph-wise norms."""
+                batch: Optional[Tensor] = None, batch_size: Optional[int] = None,
+                num_sampled_nodes_per_hop: Optional[Sequence[int]] = None,
+                num_sampled_edges_per_hop: Optional[Sequence[int]] = None, trim: bool = True) -> Tensor:
+        """Shapes: x ``(|V|, F_in)`` -> ``(|V|, F_out)``; ``batch`` only feeds graph-wise norms.
+
+        On a sampled batch (``adj`` a ``NeighborLoader`` batch, or the per-hop counts given as in PyG) each
+        layer computes only the rows the next one reads (:mod:`graphkit.nn.trim`): the output then has the
+        rows of the seeds first and no more than the last layer needs, so ``out[:batch_size]`` is unchanged.
+        ``trim=False`` runs every layer on every sampled node.
+        """
         if batch is None and isinstance(adj, Batch):
             batch = adj.batch
+        plan = self.trim_plan(x, adj, edge_weight, num_sampled_nodes_per_hop,
+                              num_sampled_edges_per_hop) if trim else None
+        full = Adjacency.from_adj(adj, size=(x.size(0), x.size(0))) if plan is not None else None
         xs: List[Tensor] = []
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
+            if plan is not None:
+                n_src, n_dst, n_edges = plan[i]
+                a = trim_adjacency(full, n_src, n_dst, n_edges)  # type: ignore[arg-type]
+                x_in: Any = (x[:n_src], x[:n_dst]) if self.trim_input == "pair" else x[:n_src]
+                x = self.conv_call(conv, x_in, a, None if edge_weight is None else edge_weight[:n_edges],
+                                   None if edge_attr is None else edge_attr[:n_edges])
+                batch = None if batch is None else batch[:n_dst]
+            else:
+                x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
             if i < self.num_layers - 1 or self.jk_mode is not None:
                 if self.act is not None and self.act_first:
                     x = self.act(x)
@@ -136,6 +181,8 @@ class BasicGNN(torch.nn.Module):
                     x = self.act(x)
                 x = self.dropout(x)
                 xs.append(x)
+        if plan is not None:  # trimmed layers have fewer rows each: jumping knowledge reads the last layer's
+            xs = [h[: x.size(0)] for h in xs]
         if self.jk_mode == "cat":
             x = torch.cat(xs, dim=-1)
         elif self.jk_mode == "max":

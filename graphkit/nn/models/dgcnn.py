@@ -26,6 +26,8 @@ class DGCNN(BasicGNN):
         x ``(|V|, F_in)`` -> ``(|V|, out_channels or hidden_channels)``.
     """
 
+    trim_input = None  # each layer builds its own k-NN graph: there are no sampled hops to trim
+
     def init_conv(self, in_channels: int, out_channels: int, k: int = 20, aggr: Any = "max",
                   **kwargs: Any) -> DynamicEdgeConv:
         act = self.act if isinstance(self.act, torch.nn.Module) else torch.nn.ReLU()

@@ -17,6 +17,8 @@ class GCN(BasicGNN):
     """
 
     supports_edge_weight = True
+    trim_input = "source"
+    trim_edge_weight = False
 
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> GCNConv:
         return GCNConv(in_channels, out_channels, **kwargs)

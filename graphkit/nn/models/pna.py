@@ -28,6 +28,7 @@ class PNA(BasicGNN):
     """
 
     supports_edge_attr = True
+    trim_input = None  # PNAConv takes one node set (its update concatenates x with the aggregate): never trimmed
 
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> PNAConv:
         return PNAConv(in_channels, out_channels, **kwargs)

@@ -46,12 +46,16 @@ class SheafDiffusion(MessagePassing):
     The sheaf structure of a graph (edges without self-loops, each edge's reverse, the block index maps) is
     built once per structure and memoised on it (:meth:`laplacian`, through the structure's
     :meth:`~graphkit.ops.Adjacency.derived`), for a ``Graph`` and for a bare ``edge_index`` alike. The diffusion itself is a
-    message pass with ``d x d`` matrix weights, run as one block ``spmm``.
+    message pass with ``d x d`` matrix weights: ``propagate`` over the stalk-space graph
+    (:meth:`SheafLaplacian.block_structure`, one scalar edge per block entry) with the block entries as
+    ``edge_weight``, which the base class fuses into one weighted ``spmm`` (``fuse=False`` builds the messages).
 
     Shapes:
         - input: ``x`` ``(|V|, d, C)``, ``adj`` ``(2, |E|)`` or ``Graph``
         - output: ``(|V|, d, C)``
     """
+
+    fused_weight = "edge_weight"
 
     def __init__(self, channels: int, d: int, maps: str = "diagonal", orthogonal: str = "householder",
                  edge_weights: bool = False, dropout: float = 0.0, left_weights: bool = True,
@@ -90,8 +94,10 @@ class SheafDiffusion(MessagePassing):
             h = torch.einsum("ab,nbc->nac", self.left, h)
         if self.right is not None:
             h = self.right(h)
-        h = lap.apply(h, maps, weight, self.normalised, orthogonal=self.maps == "orthogonal")
-        return (1 + torch.tanh(self.epsilon)) * x - F.elu(h)
+        off, diag = lap.blocks(maps, weight, self.normalised, orthogonal=self.maps == "orthogonal")
+        blocks = torch.cat([off, diag]).reshape(-1)  # one weight per edge of the stalk-space graph
+        h = self.propagate(lap.block_structure(maps.dim() == 2), x=h.reshape(n * self.d, -1), edge_weight=blocks)
+        return (1 + torch.tanh(self.epsilon)) * x - F.elu(h.view(n, self.d, -1))
 
     def laplacian(self, adj: Any, num_nodes: int) -> SheafLaplacian:
         """The :class:`SheafLaplacian` of ``adj`` (memoised on a Graph, rebuilt when its edges change)."""

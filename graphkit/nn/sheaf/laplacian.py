@@ -161,7 +161,9 @@ class SheafLaplacian:
     def num_edges(self) -> int:
         return self.structure.edge_index.size(1)
 
-    def _block_graph(self, diagonal: bool) -> Graph:
+    def block_structure(self, diagonal: bool) -> Graph:
+        """The scalar graph on the ``N d`` stalk coordinates whose edge weights are the blocks of
+        :meth:`blocks` (off-diagonal, then diagonal; see :func:`~graphkit.nn.sheaf._block.block_graph`)."""
         if diagonal not in self._graphs:
             ei, _, n = self.structure
             nodes = torch.arange(n, device=ei.device)
@@ -179,7 +181,7 @@ class SheafLaplacian:
         if x.dim() != 3 or x.size(0) != self.structure.num_nodes or x.size(1) != self.d:
             raise ValueError(f"x must have shape [{self.structure.num_nodes}, {self.d}, F], got {list(x.shape)}")
         off, diag = self.blocks(maps, edge_weight, normalised, orthogonal)
-        return block_spmm(self._block_graph(maps.dim() == 2), torch.cat([off, diag]), x)
+        return block_spmm(self.block_structure(maps.dim() == 2), torch.cat([off, diag]), x)
 
     def dense(self, maps: Tensor, edge_weight: Optional[Tensor] = None, normalised: bool = True,
               orthogonal: bool = False) -> Tensor:

@@ -1,11 +1,13 @@
 """GPSConv against torch_geometric.nn.GPSConv; per-graph attention without a batch-wide N x N matrix."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from graphkit import Batch, Graph
-from graphkit.nn.attention import GATConv, GPSConv, LinearAttention
+from graphkit.nn.attention import GATConv, GPSConv, LinearAttention, PerformerAttention
 from graphkit.nn.attention.gps import global_attention
 from graphkit.testing import require_peer
 
@@ -21,19 +23,17 @@ def _batch(dtype=torch.float64, channels=8):
     return Batch.from_graphs(graphs)
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize(
-    "kwargs", [dict(heads=2), dict(heads=4, norm="layer_norm"), dict(heads=1, norm=None, act="gelu", dropout=0.2)]
-)
-def test_gpsconv_matches_pyg(kwargs, dtype):
+def _assert_matches_pyg(kwargs, dtype, modes):
+    """Our GPSConv and PyG's, same state_dict: outputs and every gradient agree in each of the train ``modes``."""
     pyg = require_peer("torch_geometric")
     torch.manual_seed(0)  # the weights are drawn from the global RNG: fixed, so the case does not depend on test order
     b = _batch(dtype)
     theirs = pyg.nn.GPSConv(8, pyg.nn.GATConv(8, 4, heads=2), **kwargs).to(dtype)
     ours = GPSConv(8, GATConv(8, 4, heads=2), **kwargs).to(dtype)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
     ours.load_state_dict(theirs.state_dict())
     tol = 1e-10 if dtype == torch.float64 else 1e-5
-    for training in (False, True) if kwargs.get("dropout", 0) == 0 else (False,):
+    for training in modes:
         ours.train(training), theirs.train(training)
         results = []
         for layer, adj in ((ours, b), (theirs, b.edge_index)):
@@ -47,6 +47,32 @@ def test_gpsconv_matches_pyg(kwargs, dtype):
             # one ulp; the tolerance is relative to the tensor's scale (float64 keeps the absolute 1e-10).
             scale = max(1.0, c.abs().max().item()) if dtype == torch.float32 else 1.0
             torch.testing.assert_close(a, c, atol=tol * scale, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(
+    "kwargs", [dict(heads=2), dict(heads=4, norm="layer_norm"), dict(heads=1, norm=None, act="gelu", dropout=0.2)]
+)
+def test_gpsconv_matches_pyg(kwargs, dtype):
+    _assert_matches_pyg(kwargs, dtype, (False, True) if kwargs.get("dropout", 0) == 0 else (False,))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("attn_kwargs", [{}, dict(head_channels=4, qkv_bias=True)])
+def test_gpsconv_performer_matches_pyg(attn_kwargs, dtype):
+    # the random projection is a buffer, so loading PyG's state_dict makes the two layers draw the same features
+    _assert_matches_pyg(dict(heads=2, attn_type="performer", attn_kwargs=attn_kwargs), dtype, (False, True))
+
+
+def test_performer_projection_is_orthogonal_and_redrawn():
+    torch.manual_seed(0)
+    attn = PerformerAttention(8, heads=2, head_channels=4)
+    p = attn.fast_attn.projection_matrix
+    assert p.shape == (int(4 * math.log(4)), 4)
+    torch.testing.assert_close(p[:4] @ p[:4].t(), torch.eye(4), atol=1e-5, rtol=0)  # one orthonormal block
+    before = p.clone()
+    attn.redraw_projection_matrix()
+    assert not torch.equal(before, attn.fast_attn.projection_matrix)
 
 
 def test_batch_is_read_from_a_batch_and_graphs_do_not_attend_to_each_other():
@@ -86,7 +112,7 @@ def test_linear_attention_matches_its_formula_per_graph():
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="attn_type"):
-        GPSConv(8, None, attn_type="performer")
+        GPSConv(8, None, attn_type="bigbird")
     with pytest.raises(ValueError, match="norm"):
         GPSConv(8, None, norm="group_norm")
     with pytest.raises(ValueError, match=r"shape \[N, 8\]"):

@@ -40,6 +40,22 @@ def test_layer_shapes_equivariance_and_grad(maps, edge_weights):
     torch.testing.assert_close(layer(x, Graph(edge_index=ei, num_nodes=n)), out, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("maps", ["diagonal", "general"])
+def test_layer_is_a_message_pass_over_the_stalk_graph(maps):
+    # propagate's fused spmm, its unfused message path and the Laplacian applied directly agree
+    torch.manual_seed(1)
+    n, d, c = 6, 2, 3
+    layer = SheafDiffusion(c, d, maps=maps, right_weights=False, left_weights=False).double()
+    x = torch.randn(n, d, c, dtype=torch.float64)
+    out = layer(x, ring(n))
+    layer.fuse = False
+    torch.testing.assert_close(layer(x, ring(n)), out, atol=1e-12, rtol=0)
+    lap = layer.laplacian(ring(n), n)
+    maps_ = layer.learner(x.reshape(n, -1), lap.edge_index)
+    direct = (1 + torch.tanh(layer.epsilon)) * x - torch.nn.functional.elu(lap.apply(x, maps_))
+    torch.testing.assert_close(out, direct, atol=1e-12, rtol=0)
+
+
 def test_layer_reuses_structure_until_the_graph_changes():
     layer = SheafDiffusion(2, 2)
     graph = Graph(edge_index=ring(5), num_nodes=5)
