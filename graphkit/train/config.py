@@ -40,12 +40,10 @@ DEFAULT_DATASETS = {"node": "ogbn-drosophila", "link": "ogbl-connectome", "graph
                     "hetero": "ogbn-movielens", "kg": "ogbl-umls"}
 
 # --model names per task (case-insensitive). The attention stacks and ncn are listed only where they are built.
-# PNA is not offered for graph prediction yet: its degree scalers need the training graphs' degree histogram,
-# which the graph task does not hand to the model builder.
 MODELS: Dict[str, Tuple[str, ...]] = {
     "node": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn"),
     "link": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn", "ncn"),
-    "graph": ("gin", "gcn", "sage", "graphsage", "edgecnn"),
+    "graph": ("gin", "gcn", "sage", "graphsage", "edgecnn", "pna"),
     "hetero": ("rgcn",),
     "kg": ("distmult", "complex", "transe", "rotate", "rgcn"),
 }

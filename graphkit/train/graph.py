@@ -31,10 +31,12 @@ class GraphModel(nn.Module):
         output: ``(B, out_channels)``
     """
 
-    def __init__(self, x_example: Tensor, vocab: Any, cfg: TrainConfig, out_channels: int):
+    def __init__(self, x_example: Tensor, vocab: Any, cfg: TrainConfig, out_channels: int, structure: Any = None):
         super().__init__()
         self.input = NodeInput(x_example, 0, cfg.hidden, vocab=vocab)
-        self.gnn = build_gnn(cfg.model, self.input.out_channels, cfg.hidden, cfg.layers, cfg.hidden, cfg.dropout)
+        # structure: the training graphs (pna sizes its degree scalers from their in-degree histogram)
+        self.gnn = build_gnn(cfg.model, self.input.out_channels, cfg.hidden, cfg.layers, cfg.hidden, cfg.dropout,
+                             structure=structure)
         self.head = nn.Linear(cfg.hidden, out_channels)
 
     def forward(self, b: Batch) -> Tensor:
@@ -74,7 +76,8 @@ class GraphTask(Task):
         self.std = (torch.nanmean((train_y - self.mean) ** 2, 0).sqrt().clamp(min=1e-6)
                     if self.task_type == "regression" else torch.ones(self.y.size(1)))
         self.mean, self.std = self.mean.to(device), self.std.to(device)
-        self.model = GraphModel(self.graphs[0].x, _vocab(self.graphs), cfg, out).to(device)
+        train_graphs = [self.graphs[i] for i in self.split["train"].tolist()]
+        self.model = GraphModel(self.graphs[0].x, _vocab(self.graphs), cfg, out, structure=train_graphs).to(device)
         # Each split's evaluation batches, collated once (the splits are fixed). Not a structure cache: the
         # batches are the values; their structures carry their own memo (graph.adj) with them.
         self._eval_batches: Dict[str, List[Batch]] = {}

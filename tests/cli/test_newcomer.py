@@ -225,7 +225,8 @@ def test_task_graph_alone_picks_freesolv(fixtures, tmp_path, monkeypatch):
     assert json.loads((out / "summary.json").read_text())["dataset"] == "ogbg-freesolv"
 
 
-@pytest.mark.parametrize("model, task", [("pna", "node"), ("edgecnn", "node"), ("pna", "link"), ("edgecnn", "graph")])
+@pytest.mark.parametrize("model, task", [("pna", "node"), ("edgecnn", "node"), ("pna", "link"), ("edgecnn", "graph"),
+                                         ("pna", "graph")])
 def test_pna_and_edgecnn_train_from_the_cli(fixtures, tmp_path, monkeypatch, model, task):
     from graphkit.nn import PNA, EdgeCNN
     from graphkit.train import load_run
@@ -237,7 +238,7 @@ def test_pna_and_edgecnn_train_from_the_cli(fixtures, tmp_path, monkeypatch, mod
     assert summary["model"] == model and summary["task"] == task and summary["epochs_run"] == 1
     gnn = load_run(out).gnn
     assert isinstance(gnn, PNA if model == "pna" else EdgeCNN)
-    if model == "pna":  # the degree scalers were sized from the training graph's in-degrees
+    if model == "pna":  # the degree scalers were sized from the training graphs' in-degrees
         scaler = gnn.convs[0].aggr_module
         assert float(scaler.avg_deg_lin) > 1 and float(scaler.avg_deg_log) > 0
 

@@ -23,10 +23,11 @@ from typing import Any, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear, Parameter
+from torch.nn import Parameter
 
 from graphkit.nn.adjacency import Adjacency, is_sparse_adj
 from graphkit.nn.attention._common import FillValue, graph_edge_attr, split_pair, with_self_loops
+from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
 
 __all__ = ["AttentionConv", "attention_weights", "Pair", "AttentionOutput"]
@@ -97,7 +98,7 @@ class AttentionConv(MessagePassing):
     def _residual_and_bias(self, residual: bool, dst_in: int, bias: bool) -> None:
         """The ``res`` projection of the target's input and the output ``bias`` (GAT, GATv2; PyG's names)."""
         if residual:
-            self.res: Optional[Linear] = Linear(dst_in, self.out_total, bias=False)
+            self.res: Optional[Linear] = Linear(dst_in, self.out_total, bias=False, weight_initializer="glorot")
         else:
             self.register_parameter("res", None)
         if bias:

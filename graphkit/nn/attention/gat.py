@@ -6,11 +6,12 @@ from typing import Any, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear, Parameter
+from torch.nn import Parameter
 
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair
 from graphkit.nn.inits import glorot
+from graphkit.nn.linear import Linear
 
 __all__ = ["GATConv"]
 
@@ -76,14 +77,14 @@ class GATConv(AttentionConv):
         hf = heads * out_channels
         self.lin = self.lin_src = self.lin_dst = None
         if isinstance(in_channels, int):
-            self.lin = Linear(in_channels, hf, bias=False)
+            self.lin = Linear(in_channels, hf, bias=False, weight_initializer="glorot")
         else:
-            self.lin_src = Linear(in_channels[0], hf, bias=False)
-            self.lin_dst = Linear(in_channels[1], hf, bias=False)
+            self.lin_src = Linear(in_channels[0], hf, bias=False, weight_initializer="glorot")
+            self.lin_dst = Linear(in_channels[1], hf, bias=False, weight_initializer="glorot")
         self.att_src = Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = Parameter(torch.empty(1, heads, out_channels))
         if edge_dim is not None:
-            self.lin_edge = Linear(edge_dim, hf, bias=False)
+            self.lin_edge = Linear(edge_dim, hf, bias=False, weight_initializer="glorot")
             self.att_edge = Parameter(torch.empty(1, heads, out_channels))
         else:
             self.lin_edge = None
@@ -95,7 +96,7 @@ class GATConv(AttentionConv):
         super().reset_parameters()
         for lin in (self.lin, self.lin_src, self.lin_dst, self.lin_edge, self.res):
             if lin is not None:
-                glorot(lin.weight)
+                lin.reset_parameters()  # glorot (a lazy one waits for its input width)
         glorot(self.att_src)
         glorot(self.att_dst)
         glorot(self.att_edge)

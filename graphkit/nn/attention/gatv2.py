@@ -5,12 +5,13 @@ from typing import Any, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch.nn import Linear, Parameter
+from torch.nn import Parameter
 
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.attention._edgewise import gatv2_scores
 from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair
 from graphkit.nn.inits import glorot
+from graphkit.nn.linear import Linear
 
 __all__ = ["GATv2Conv"]
 
@@ -69,10 +70,11 @@ class GATv2Conv(AttentionConv):
         self.share_weights, self.chunk = share_weights, chunk
         hf = heads * out_channels
         src_in, dst_in = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
-        self.lin_l = Linear(src_in, hf, bias=bias)
-        self.lin_r = self.lin_l if share_weights else Linear(dst_in, hf, bias=bias)
+        self.lin_l = Linear(src_in, hf, bias=bias, weight_initializer="glorot", bias_initializer="zeros")
+        self.lin_r = self.lin_l if share_weights else Linear(dst_in, hf, bias=bias, weight_initializer="glorot",
+                                                              bias_initializer="zeros")
         self.att = Parameter(torch.empty(1, heads, out_channels))
-        self.lin_edge = Linear(edge_dim, hf, bias=False) if edge_dim is not None else None
+        self.lin_edge = Linear(edge_dim, hf, bias=False, weight_initializer="glorot") if edge_dim is not None else None
         self._residual_and_bias(residual, dst_in, bias)
         self.reset_parameters()
 
@@ -80,9 +82,7 @@ class GATv2Conv(AttentionConv):
         super().reset_parameters()
         for lin in (self.lin_l, self.lin_r, self.lin_edge, self.res):
             if lin is not None:
-                glorot(lin.weight)
-                if lin.bias is not None:
-                    torch.nn.init.zeros_(lin.bias)
+                lin.reset_parameters()  # glorot weight, zero bias (a lazy one waits for its input width)
         glorot(self.att)
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)

@@ -6,11 +6,11 @@ from typing import Any, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch.nn import Linear
 
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.attention._edgewise import edge_node_dot, edge_weighted_sum
 from graphkit.nn.attention.base import AttentionConv, AttentionOutput, Pair, attention_weights
+from graphkit.nn.linear import Linear
 
 __all__ = ["TransformerConv"]
 

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from graphkit.nn.aggr import MultiAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
+from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
 
 __all__ = ["SAGEConv"]
@@ -27,8 +28,13 @@ class SAGEConv(MessagePassing):
     ``normalize`` the output is L2-normalised. Arguments and parameters (``lin_l``, ``lin_r``, ``lin``) as PyG's.
     Sum/mean/max/min are fused (``spmm``): no per-edge tensor is built.
 
+    ``in_channels=-1`` (or ``(-1, -1)``) reads the widths from the first input, as PyG (not with ``project``).
+
     Shapes:
         x ``(|V|, F_in)`` or ``((|V_s|, F_s), (|V_t|, F_t))`` -> ``(|V_t|, F_out)``.
+
+    >>> SAGEConv(-1, 8)(torch.randn(3, 4), torch.tensor([[0, 1], [1, 2]])).shape
+    torch.Size([3, 8])
     """
 
     def __init__(self, in_channels: Union[int, Tuple[int, int]], out_channels: int, aggr: Any = "mean",
@@ -41,13 +47,15 @@ class SAGEConv(MessagePassing):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
         if project:  # projects the sources only, so a bipartite input may have any target width
-            self.lin = torch.nn.Linear(c_src, c_src, bias=True)
-        aggr_in = c_src
-        if isinstance(self.aggr_module, MultiAggregation):
+            if c_src < 1:  # its output width is its input width, so it cannot wait for the input (as PyG)
+                raise ValueError(f"SAGEConv(project=True) needs a known source width, got in_channels={in_channels}")
+            self.lin = Linear(c_src, c_src, bias=True)
+        aggr_in = c_src  # -1 (lazy) stays -1: lin_l reads the aggregated width, whatever the aggregation
+        if isinstance(self.aggr_module, MultiAggregation) and c_src > 0:
             aggr_in = self.aggr_module.get_out_channels(c_src)
-        self.lin_l = torch.nn.Linear(aggr_in, out_channels, bias=bias)
+        self.lin_l = Linear(aggr_in, out_channels, bias=bias)
         if root_weight:
-            self.lin_r = torch.nn.Linear(c_dst, out_channels, bias=False)
+            self.lin_r = Linear(c_dst, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
