@@ -102,7 +102,7 @@ def test_every_train_flag_shows_its_default():
     ("deterministic: maybe\n", [], 1, "deterministic must be true or false"),
     (None, ["--device", "tpu"], 1, "device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"),
     (None, ["--task", "graph", "--model", "gat"], 1, "model for graph prediction must be one of"),
-    (None, ["--task", "graph", "--model", "pna"], 1, "(pna is for --task node or link)"),
+    (None, ["--task", "graph", "--model", "transformer"], 1, "(transformer is for --task node or link)"),
     (None, ["--model", "ncn"], 1, "(ncn is for --task link)"),
     (None, ["--model", "foo"], 2, "argument --model: invalid choice: 'foo'"),
     (None, ["--task", "link", "--batch-size", "0"], 1, "batch_size must be at least 1 for link prediction"),
