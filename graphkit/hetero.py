@@ -717,7 +717,7 @@ def check_metadata(metadata: Any, graph: Optional[HeteroGraph] = None, name: str
             raise ValueError(f"{name}: edge type {et!r} is not a (src, relation, dst) tuple of str")
         for end in (et[0], et[2]):
             if end not in node_types:
-                raise ValueError(f"{name}: edge type {et!r} names node type {end!r}, which is not in its node types "
+                raise ValueError(f"{name}: edge type {et!r} has node type {end!r}, which is not in its node types "
                                  f"{node_types}")
     if graph is not None:
         g_nodes, g_edges = graph.metadata()

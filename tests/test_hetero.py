@@ -229,7 +229,7 @@ def test_bad_metadata() -> None:
     assert check_metadata(h.metadata(), h) == h.metadata()
     with pytest.raises(ValueError, match="the graph lacks edge type \\('paper', 'rev', 'author'\\)"):
         check_metadata((["author", "paper"], [W, C, ("paper", "rev", "author")]), h)
-    with pytest.raises(ValueError, match="names node type 'venue', which is not in its node types"):
+    with pytest.raises(ValueError, match="has node type 'venue', which is not in its node types"):
         check_metadata((["author", "paper"], [("paper", "at", "venue")]))
     with pytest.raises(ValueError, match="the metadata lacks node type 'author'"):
         check_metadata((["paper"], [C]), h)

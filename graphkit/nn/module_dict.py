@@ -1,4 +1,4 @@
-"""Node and edge types: ``check_metadata`` (the one check of ``(node_types, edge_types)``) and
+"""Node and edge types for layers: ``check_metadata`` (``graphkit.hetero``'s check, plus non-emptiness) and
 ``TypedModuleDict``, a ``torch.nn.ModuleDict`` keyed by node types (``str``) or edge types (3-tuples of str).
 
 ``torch.nn.ModuleDict`` takes only string keys without dots; PyG stores an edge type ``(src, rel, dst)`` under
@@ -11,12 +11,12 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Unio
 
 import torch
 
+from graphkit import hetero
+from graphkit.hetero import EdgeType, Metadata, NodeType
+
 __all__ = ["TypedModuleDict", "NodeType", "EdgeType", "Metadata", "type_key", "check_metadata"]
 
-NodeType = str
-EdgeType = Tuple[str, str, str]
 Key = Union[NodeType, EdgeType]
-Metadata = Tuple[List[NodeType], List[EdgeType]]
 _CLASS_ATTRS = frozenset(dir(torch.nn.ModuleDict))
 
 
@@ -43,23 +43,12 @@ def _external(name: str) -> Key:
 
 
 def check_metadata(metadata: Any) -> Metadata:
-    """``(node_types, edge_types)`` with every edge type's endpoints among the node types, else ValueError."""
-    if not (isinstance(metadata, (tuple, list)) and len(metadata) == 2):
-        raise ValueError(f"metadata must be (node_types, edge_types), got {metadata!r}")
-    node_types, edge_types = list(metadata[0]), [tuple(e) for e in metadata[1]]
+    """``graphkit.hetero.check_metadata`` (the one check of ``(node_types, edge_types)``), plus what a layer built for
+    a metadata needs: at least one node type and one edge type."""
+    node_types, edge_types = hetero.check_metadata(metadata)
     if not node_types or not edge_types:
         raise ValueError(f"metadata needs at least one node type and one edge type, got {metadata!r}")
-    for t in node_types:
-        if not isinstance(t, str):
-            raise ValueError(f"node types must be str, got {t!r}")
-    for e in edge_types:
-        if len(e) != 3 or not all(isinstance(k, str) for k in e):
-            raise ValueError(f"edge types must be (src, relation, dst) of str, got {e!r}")
-        for end in (e[0], e[2]):
-            if end not in node_types:
-                raise ValueError(f"edge type {e} has node type {end!r}, which is not in metadata's node types "
-                                 f"{node_types}")
-    return node_types, edge_types  # type: ignore[return-value]
+    return node_types, edge_types
 
 
 class TypedModuleDict(torch.nn.ModuleDict):

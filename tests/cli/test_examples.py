@@ -23,8 +23,11 @@ def _run(script: str, args, blocked=(), tmp_path=None, prelude: str = ""):
             f"sys.path.insert(0, {str(ROOT / 'examples')!r})\n"
             f"sys.argv = [{script!r}, *{list(args)!r}]\n"
             f"runpy.run_path({str(ROOT / 'examples' / script)!r}, run_name='__main__')\n")  # absolute: as is
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    if blocked:  # an empty data root: a processed cache left by an earlier run must not hide the missing package
+        env["GRAPHKIT_DATA"] = str(Path(tmp_path) / "data")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=300)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
