@@ -40,7 +40,7 @@ from graphkit.ops.adjacency import CSR, Adjacency, check_bounds
 
 T = TypeVar("T")
 
-__all__ = ["Graph", "Transfers", "FieldAttributes", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds"]
+__all__ = ["Graph", "Transfers", "FieldAttributes", "NODE", "EDGE", "GRAPH", "NODE_INDEX", "KINDS", "DROP", "Index", "field_kinds", "as_edge_index"]
 
 NODE, EDGE, GRAPH, NODE_INDEX = "node", "edge", "graph", "node_index"
 KINDS = (NODE, EDGE, GRAPH, NODE_INDEX)
@@ -60,6 +60,15 @@ def _as_index(value: Any, name: str) -> Tensor:
     if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor (int64), got dtype {value.dtype}")
     return value if value.dtype == torch.int64 else value.long()
+
+
+def as_edge_index(value: Any, name: str = "edge_index") -> Tensor:
+    """``value`` as a ``[2, E]`` int64 edge list (bounds are the caller's: they depend on its node counts), else a
+    ``TypeError``/``ValueError`` naming ``name``. The one dtype-and-shape check of ``Graph`` and ``HeteroGraph``."""
+    value = _as_index(value, name)
+    if value.dim() != 2 or value.size(0) != 2:
+        raise ValueError(f"{name} must have shape [2, E], got {list(value.shape)}")
+    return value
 
 
 class FieldAttributes:
@@ -303,9 +312,7 @@ class Graph(FieldAttributes, Transfers):
 
     # ------------------------------------------------------------ structure
     def _set_edge_index(self, value: Any) -> None:
-        value = _as_index(value, "edge_index")
-        if value.dim() != 2 or value.size(0) != 2:
-            raise ValueError(f"edge_index must have shape [2, E], got {list(value.shape)}")
+        value = as_edge_index(value)
         self._check_bounds("edge_index", value, self._known_num_nodes())
         num_edges = value.size(1)
         for name in self.fields(EDGE):

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import torch
 from torch import Tensor
 
-from graphkit.graph import EDGE, GRAPH, NODE, FieldAttributes, Graph, Transfers
+from graphkit.graph import EDGE, GRAPH, NODE, FieldAttributes, Graph, Transfers, as_edge_index
 from graphkit.ops.adjacency import CSR, Adjacency, build_csr
 from graphkit.ops._checks import check_range
 
@@ -385,13 +385,7 @@ class HeteroGraph(Transfers):
 
     # ------------------------------------------------------------------ checks
     def _check_edge_index(self, et: EdgeType, value: Any) -> Tensor:
-        if not isinstance(value, Tensor):
-            raise TypeError(f"edge type {et!r}: edge_index must be a torch.Tensor, got {type(value).__name__}")
-        if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
-            raise TypeError(f"edge type {et!r}: edge_index must be an integer tensor, got dtype {value.dtype}")
-        if value.dim() != 2 or value.size(0) != 2:
-            raise ValueError(f"edge type {et!r}: edge_index must have shape [2, E], got {list(value.shape)}")
-        value = value.long()
+        value = as_edge_index(value, f"edge type {et!r}: edge_index")
         if value.numel() and value.device.type != "meta":
             lo, hi = value.min(dim=1).values.tolist(), value.max(dim=1).values.tolist()
             for row, nt in ((0, et[0]), (1, et[2])):
