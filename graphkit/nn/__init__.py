@@ -77,6 +77,7 @@ _LAZY = {
     "TransformerConv": "attention",
     "NeighborhoodAttention2d": "attention",
     "GPSConv": "attention",
+    "CodebookAttention": "attention",
     "SheafDiffusion": "sheaf",
     "SubgraphBag": "subgraph",
     "DSSLayer": "subgraph",
@@ -167,3 +168,7 @@ __all__ += ["FastRGCNConv", "HeteroConv", "HGTConv"]
 from graphkit.nn.to_hetero import to_hetero  # noqa: E402
 
 __all__ += ["to_hetero"]
+from graphkit.nn.codebook import KMeansCodebook  # noqa: E402
+from graphkit.nn.models import LargeGT  # noqa: E402
+
+__all__ += ["LargeGT", "KMeansCodebook", "CodebookAttention"]

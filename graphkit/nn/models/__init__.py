@@ -22,3 +22,6 @@ __all__ += ["SchNet"]
 from graphkit.nn.models.dimenet import DimeNet, DimeNetPlusPlus  # noqa: E402
 
 __all__ += ["DimeNet", "DimeNetPlusPlus"]
+from graphkit.nn.models.large_gt import LargeGT, hop_features, hop_tokens  # noqa: E402
+
+__all__ += ["LargeGT", "hop_features", "hop_tokens"]
