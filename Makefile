@@ -74,6 +74,7 @@ examples: $(VENV)/.examples deb-data ext
 	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
 	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \
 	  "movielens_ultragcn.py --seeds 2 --epochs 1 --lightgcn-epochs 1" \
+	  "largegt_products.py --scale 0.002 --epochs 1 --test-nodes 500 --data ../$(EXAMPLES_OUT)/products-data" \
 	  "molecules_fingerprint.py --epochs 2 --out ../$(EXAMPLES_OUT)/molecules_fingerprint" \
 	  "pointcloud_dgcnn.py --points 64 --epochs 1 --out ../$(EXAMPLES_OUT)/pointcloud_dgcnn" \
 	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --out ../$(EXAMPLES_OUT)/mesh_meshcnn" \
