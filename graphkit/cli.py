@@ -65,7 +65,7 @@ def _field_default(name: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from graphkit import __version__
-    from graphkit.train.config import CHOICES, DEFAULT_DATASETS, MODELS, TASKS
+    from graphkit.train.config import CHOICES, DEFAULT_CLIP, DEFAULT_DATASETS, MODELS, TASK_DEFAULTS, TASKS
 
     p = _Parser(prog="graphkit", description="graphkit: graph learning on one sparse batch.",
                 formatter_class=_HelpFormatter)
@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                   f"{_task_default('batch_size')}")
     t.add_argument("--patience", type=int, help=f"stop after this many epochs without a better validation score "
                                                 f"{_task_default('patience')}")
-    t.add_argument("--clip", type=float, help=f"gradient-norm limit, 0 = off {_field_default('clip')}")
+    own_clip = "".join(f", {d['clip']} for {t}" for t, d in TASK_DEFAULTS.items() if "clip" in d)
+    t.add_argument("--clip", type=float, help=f"gradient-norm limit, 0 = off (default: {DEFAULT_CLIP}{own_clip})")
     t.add_argument("--seed", type=int, help=f"random seed {_field_default('seed')}")
     t.add_argument("--scheduler", choices=CHOICES["scheduler"],
                    help=f"cosine: to zero over --epochs; step: halve every quarter {_field_default('scheduler')}")

@@ -108,6 +108,7 @@ TASK_CLASSES: Dict[str, Union[str, Type[Task]]] = {
     "graph": "graphkit.train.graph:GraphTask",
     "hetero": "graphkit.train.hetero_node:HeteroNodeTask",
     "kg": "graphkit.train.kg:KGTask",
+    "recsys": "graphkit.train.recsys:RecsysTask",
 }
 
 

@@ -28,16 +28,17 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-__all__ = ["TrainConfig", "TASK_DEFAULTS", "load_yaml", "TASKS", "AMP_MODES", "MODELS", "DEFAULT_DATASETS",
-           "CHOICES", "check_device_name"]
+__all__ = ["TrainConfig", "TASK_DEFAULTS", "MODEL_DEFAULTS", "DEFAULT_CLIP", "load_yaml", "TASKS", "AMP_MODES",
+           "MODELS", "DEFAULT_DATASETS", "CHOICES", "check_device_name"]
 
-TASKS = ("node", "link", "graph", "hetero", "kg")
+TASKS = ("node", "link", "graph", "hetero", "kg", "recsys")
 AMP_MODES = ("auto", "on", "off", "fp16", "bf16")
 
 # The bundled fixture each task trains when no --dataset is given (datasets/fixtures, no network needed).
-# hetero and kg: fixtures built on first use from pykeen's UMLS and recbole's MovieLens-100k (installed packages).
+# hetero and kg: fixtures built on first use from pykeen's UMLS and recbole's MovieLens-100k (installed packages);
+# recsys reads recbole's MovieLens-100k itself.
 DEFAULT_DATASETS = {"node": "ogbn-drosophila", "link": "ogbl-connectome", "graph": "ogbg-freesolv",
-                    "hetero": "ogbn-movielens", "kg": "ogbl-umls"}
+                    "hetero": "ogbn-movielens", "kg": "ogbl-umls", "recsys": "movielens-100k"}
 
 # --model names per task (case-insensitive). The attention stacks and ncn are listed only where they are built.
 MODELS: Dict[str, Tuple[str, ...]] = {
@@ -46,6 +47,7 @@ MODELS: Dict[str, Tuple[str, ...]] = {
     "graph": ("gin", "gcn", "sage", "graphsage", "edgecnn", "pna"),
     "hetero": ("rgcn",),
     "kg": ("distmult", "complex", "transe", "rotate", "rgcn"),
+    "recsys": ("lightgcn", "ultragcn"),
 }
 
 # Settings that take one of a few strings (``model`` depends on the task, see MODELS).
@@ -66,6 +68,16 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
                    patience=50, batch_size=0),
     "kg": dict(model="distmult", epochs=100, lr=0.01, weight_decay=0.0, hidden=64, layers=2, dropout=0.0,
                patience=20, batch_size=512),
+    # LightGCN's paper setting (d = 64, 3 layers, BPR), 30 epochs on MovieLens-100k; no clipping: BPR's gradients
+    # are small, and UltraGCN's loss is a sum over the batch that its paper steps on unclipped
+    "recsys": dict(model="lightgcn", epochs=30, lr=5e-3, weight_decay=0.0, hidden=64, layers=3, dropout=0.0,
+                   patience=10, batch_size=8192, clip=0.0),
+}
+DEFAULT_CLIP = 1.0  # the gradient-norm limit of every task whose TASK_DEFAULTS do not say otherwise
+
+# Where one model of a task trains best with other settings than the task's (applied before TASK_DEFAULTS).
+MODEL_DEFAULTS: Dict[Tuple[str, str], Dict[str, Any]] = {
+    ("recsys", "ultragcn"): dict(lr=1e-3, batch_size=1024),  # the UltraGCN paper's (Mao et al., 2021)
 }
 
 
@@ -76,9 +88,10 @@ class TrainConfig:
     ``optimizer`` is ``"adam"``, ``"adamw"`` or ``"sgd"`` (``graphkit.train.base.OPTIMIZERS``; a task may
     override ``configure_optimizers``), with ``lr`` and ``weight_decay``.
     ``scheduler`` is ``"cosine"`` (to zero over ``epochs``), ``"step"`` (halve every quarter of the run) or
-    ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off). ``amp`` is ``"auto"`` (mixed precision
-    on a GPU only), ``"on"`` (bfloat16; float16 with loss scaling on a GPU without bfloat16), ``"fp16"`` (with
-    loss scaling), ``"bf16"`` or ``"off"``. ``batch_size`` 0 means full batch (node prediction).
+    ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off; ``None``: the task's, else
+    ``DEFAULT_CLIP``). ``amp`` is ``"auto"`` (mixed precision on a GPU only), ``"on"`` (bfloat16; float16 with
+    loss scaling on a GPU without bfloat16), ``"fp16"`` (with loss scaling), ``"bf16"`` or ``"off"``.
+    ``batch_size`` 0 means full batch (node prediction).
     ``deterministic`` (default) runs CPU training on one intra-op thread: multi-threaded CPU reductions and
     BLAS calls are not bit-reproducible from one process to the next, and a resumed run must match an
     uninterrupted one exactly. Turn it off for speed on large graphs.
@@ -97,7 +110,7 @@ class TrainConfig:
     patience: Optional[int] = None
     batch_size: Optional[int] = None
     scheduler: str = "cosine"
-    clip: float = 1.0
+    clip: Optional[float] = None
     seed: int = 0
     device: str = "auto"
     amp: str = "auto"
@@ -134,7 +147,9 @@ class TrainConfig:
         if task not in TASK_DEFAULTS:  # the built-in TASKS and those added by graphkit.train.register_task
             raise ValueError(f"task must be one of {', '.join(TASK_DEFAULTS)}, got {task!r}")
         cfg = dataclasses.replace(self, task=task)
-        for k, v in TASK_DEFAULTS[task].items():
+        model = str(cfg.model or TASK_DEFAULTS[task].get("model", "")).lower()
+        defaults = {"clip": DEFAULT_CLIP, **TASK_DEFAULTS[task], **MODEL_DEFAULTS.get((task, model), {})}
+        for k, v in defaults.items():
             if getattr(cfg, k) is None:
                 setattr(cfg, k, v)
         for name in ("epochs", "hidden", "layers"):

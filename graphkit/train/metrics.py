@@ -2,22 +2,24 @@
 
 Every score a run reports is computed by the same code that scores the OGB leaderboards: accuracy, ROC-AUC,
 AP and RMSE by ``ogb.nodeproppred``/``ogb.graphproppred``; Hits@K, MRR and link ROC-AUC by
-``ogb.linkproppred``. ``metric_mode`` says which way each of these metrics improves; a task declares it in its
-``monitor``, which drives model selection and early stopping.
+``ogb.linkproppred``. Top-K recommendation (ogb has no evaluator for it) is scored by :func:`ranking_scores`:
+full-ranking Recall@K and NDCG@K (LightGCN's definitions, ``graphkit.data.recsys``). ``metric_mode`` says which
+way each of these metrics improves; a task declares it in its ``monitor``, which drives model selection and early
+stopping.
 
->>> metric_mode("rmse"), metric_mode("hits@20")
-('min', 'max')
+>>> metric_mode("rmse"), metric_mode("hits@20"), metric_mode("ndcg@20")
+('min', 'max', 'max')
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from graphkit.datasets.ogb import official_evaluator
 
-__all__ = ["metric_mode", "METRIC_MODES", "prediction_scores", "link_scores", "mae", "LINK_HITS"]
+__all__ = ["metric_mode", "METRIC_MODES", "prediction_scores", "link_scores", "ranking_scores", "mae", "LINK_HITS"]
 
 # The direction of every metric this module reports (Hits@K is "max" for every K).
 METRIC_MODES = {"acc": "max", "rocauc": "max", "auc": "max", "ap": "max", "mrr": "max", "rmse": "min",
@@ -31,10 +33,11 @@ def metric_mode(metric: str) -> str:
     """``"max"`` or ``"min"``: how ``metric`` (one this module computes) improves; other names raise ValueError."""
     if metric in METRIC_MODES:
         return METRIC_MODES[metric]
-    if metric.startswith("hits@") and metric[5:].isdigit():
+    name, _, k = metric.partition("@")
+    if name in ("hits", "recall", "ndcg") and k.isdigit():
         return "max"
     raise ValueError(f"metric {metric!r} has no known direction; known: {', '.join(sorted(METRIC_MODES))}, "
-                     "hits@K (declare the direction yourself in Task.monitor)")
+                     "hits@K, recall@K, ndcg@K (declare the direction yourself in Task.monitor)")
 
 
 def mae(y_true: Tensor, y_pred: Tensor) -> float:
@@ -99,3 +102,24 @@ def link_scores(metric: str, pos: Tensor, neg: Tensor, hits: Sequence[int] = LIN
             out.update({k[:-5]: float(v.mean()) for k, v in res.items() if k.startswith("hits@")})
     main = {"rocauc": "auc"}.get(metric, metric)
     return {metric: out[main], **{k: v for k, v in out.items() if k != main}} if main in out else out
+
+
+def ranking_scores(scores: Tensor, target: Tuple[Tensor, Tensor], seen: Optional[Tuple[Tensor, Tensor]] = None,
+                   k: int = 20) -> Dict[str, float]:
+    """Full-ranking ``recall@k`` and ``ndcg@k`` of a score matrix against held-out ``(users, items)`` pairs.
+
+    Every item is ranked for every user (no sampled candidates); the ``seen`` pairs (the interactions the model
+    trained on, and for test the validation ones too) are removed from the candidates first, so a model is never
+    credited for recommending what the user already has. Users without a ``target`` pair are left out of the mean.
+
+    Shapes:
+        scores ``(U, I)``; target and seen: two ``(M,)`` int64 tensors each (user ids, item ids)
+
+    >>> s = torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])
+    >>> ranking_scores(s, (torch.tensor([0, 1]), torch.tensor([1, 2])), (torch.tensor([0]), torch.tensor([0])), k=1)
+    {'recall@1': 1.0, 'ndcg@1': 1.0}
+    """
+    from graphkit.data.recsys import ndcg_at_k, recall_at_k, top_k_items
+
+    top = top_k_items(scores.detach().float().cpu(), k, *(seen if seen is not None else (None, None)))
+    return {f"recall@{k}": recall_at_k(top, *target, k), f"ndcg@{k}": ndcg_at_k(top, *target, k)}

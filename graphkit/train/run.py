@@ -42,8 +42,9 @@ def ogb_task(meta: Dict[str, str], kind: str) -> Optional[str]:
     if meta.get("is hetero", "False") == "True":
         return "hetero" if kind == "ogbn" else None
     return TASK_OF_PREFIX[kind]
-# graphkit.datasets.registry kinds that graphkit train cannot train, and what to use instead
-_NOT_TRAINABLE = {"recsys": "a recommendation data set: see examples/movielens_lightgcn.py"}
+# graphkit.datasets.registry kinds with a task of their own; every other kind (images, point clouds, meshes,
+# molecules) trains per graph
+_KIND_TASKS = {"recsys": "recsys"}
 
 
 def fixtures_dir() -> Optional[Path]:
@@ -103,8 +104,6 @@ def implied_task(name: str, root: Optional[str] = None) -> Optional[str]:
     info = registry.available(root).get(name)
     if info is None:
         raise RunError(f"unknown data set {name!r}; see `graphkit datasets` for the list")
-    if info["kind"] in _NOT_TRAINABLE:
-        raise RunError(f"graphkit train cannot train {name}, {_NOT_TRAINABLE[info['kind']]}")
     return trainable_task(name, info["kind"])
 
 
@@ -114,7 +113,7 @@ def trainable_task(name: str, kind: str) -> Optional[str]:
         from graphkit.datasets.ogb import meta_info
 
         return ogb_task(meta_info(name), kind)
-    return None if kind in _NOT_TRAINABLE else "graph"  # images, point clouds, meshes, molecules: per graph
+    return _KIND_TASKS.get(kind, "graph")
 
 
 def _run_dir(cfg: TrainConfig, resume: bool) -> Path:

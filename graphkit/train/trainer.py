@@ -34,7 +34,7 @@ from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 from graphkit.train.base import Monitor, Task
 from graphkit.train.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from graphkit.train.config import TrainConfig
+from graphkit.train.config import DEFAULT_CLIP, TrainConfig
 from graphkit.train.plots import plot_curves
 from graphkit.train.rundir import MetricsLog, RunLock
 
@@ -155,6 +155,7 @@ class Trainer:
         self.on_epoch_end, self.on_step, self.echo = on_epoch_end, on_step, echo or (lambda _msg: None)
         self.progress = sys.stdout.isatty() if progress is None else progress
         self.divergence, self.timeout = divergence, timeout
+        self.clip = DEFAULT_CLIP if cfg.clip is None else cfg.clip  # None: a config not yet resolved()
         from graphkit.train.distributed import collective_guard, world, wrap_ddp
 
         self._world = world()[1]
@@ -295,9 +296,9 @@ class Trainer:
             self._check_loss(value)
             with self._collective("backward (gradient all-reduce)"):
                 self.scaler.scale(loss).backward()
-            if self.cfg.clip > 0:
+            if self.clip > 0:
                 self.scaler.unscale_(self.opt)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
             self.scaler.step(self.opt)
             self.scaler.update()
             self.step += 1

@@ -112,7 +112,7 @@ def test_every_train_flag_shows_its_default():
     (None, ["--optimizer", "lbfgs"], 1, "optimizer must be one of adam, adamw, sgd, got 'lbfgs'"),
     (None, ["--epochs", "0"], 2, "--epochs must be at least 1"),
     (None, ["--dataset", "ogbl-connectome", "--task", "graph"], 1, "trains the bundled ogbg-freesolv"),
-    (None, ["--dataset", "movielens-100k"], 1, "cannot train movielens-100k, a recommendation data set"),
+    (None, ["--dataset", "movielens-100k", "--task", "node"], 1, "is for --task recsys, not --task node"),
     (None, ["--config", "."], 1, "is a folder, not a YAML file"),
 ])
 def test_bad_setting_is_one_line_before_data_or_folder(fresh, tmp_path, capsys, monkeypatch, yaml_text, flags,
@@ -311,7 +311,7 @@ def test_datasets_table_fits_a_terminal_and_says_what_trains(fixtures, capsys, m
     assert max(map(len, lines)) <= 120
     task = {ln.split()[0]: ln.split()[1] for ln in lines[2:] if len(ln.split()) > 2}
     assert (task["ogbn-drosophila"], task["ogbl-connectome"], task["ogbg-freesolv"]) == ("node", "link", "graph")
-    assert task["movielens-100k"] == task["ogbg-code2"] == "-"
+    assert task["ogbg-code2"] == "-" and task["movielens-100k"] == "recsys"
     assert (task["ogbn-mag"], task["ogbl-biokg"], task["ogbl-wikikg2"]) == ("hetero", "kg", "kg")
 
 

@@ -164,7 +164,7 @@ def test_register_task_and_model(tmp_path):
             pass
 
         assert task_class("toy") is Toy and TrainConfig(task="toy").resolved().epochs == 3
-        with pytest.raises(ValueError, match="task must be one of node, link, graph, hetero, kg, toy, got 'nope'"):
+        with pytest.raises(ValueError, match="task must be one of node, link, graph, hetero, kg, recsys, toy, got 'nope'"):
             task_class("nope")
     finally:
         BUILDERS.pop("lin", None)
