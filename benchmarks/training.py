@@ -315,6 +315,19 @@ def spawn(framework: str, workload: str, args: argparse.Namespace) -> Optional[D
     return None
 
 
+def _merge_rounds(runs: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """One result from a framework's rounds: its step times are the per-round medians (the table's median is
+    then the median of those), peak RSS the largest, the breakdown that of the round with the median step."""
+    if not runs:
+        return None
+    if len(runs) == 1:
+        return runs[0]
+    meds = [statistics.median(r["times"]) for r in runs]
+    mid = sorted(range(len(runs)), key=lambda i: meds[i])[len(runs) // 2]
+    out = dict(runs[mid], times=meds, peak_rss_mb=max(r["peak_rss_mb"] for r in runs))
+    return out
+
+
 def _ms(t: float) -> str:
     return f"{t * 1e3:.0f}" if t >= 0.01 else f"{t * 1e3:.1f}"
 
@@ -358,6 +371,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["full", "minibatch"], default=None)
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of every framework (median of medians)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply N and E (features unchanged)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -376,18 +390,23 @@ def main() -> None:
     workloads = [w for w in WORKLOADS if args.only is None or w.startswith(args.only)]
     results: Dict[str, Dict[str, Optional[Dict[str, Any]]]] = {}
     for w in workloads:
-        results[w] = {}
-        for fw in args.frameworks.split(","):
-            if fw == "graphkit-untrimmed" and w == "full":
-                continue
-            print(f"{w}: {fw} ...", file=sys.stderr, flush=True)
-            results[w][fw] = spawn(fw, w, args)
+        frameworks = [fw for fw in args.frameworks.split(",") if not (fw == "graphkit-untrimmed" and w == "full")]
+        rounds: Dict[str, List[Dict[str, Any]]] = {fw: [] for fw in frameworks}
+        # Interleaved rounds (each runs every framework once): load drift on a shared machine hits all alike.
+        for r in range(args.rounds):
+            for fw in frameworks:
+                print(f"{w}: {fw} (round {r + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
+                res = spawn(fw, w, args)
+                if res is not None:
+                    rounds[fw].append(res)
+        results[w] = {fw: _merge_rounds(rounds[fw]) for fw in frameworks}
     load_end = os.getloadavg()
     body = "\n".join([
         "## End-to-end training steps (`benchmarks/training.py`)",
         "",
         f"Command: `.venv/bin/python benchmarks/training.py --steps {args.steps} --warmup {args.warmup} "
-        f"--scale {args.scale} --threads {args.threads}`; {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"--scale {args.scale} --threads {args.threads} --rounds {args.rounds}"
+        f"{'' if args.only is None else ' --only ' + args.only}`; {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Load average (1/5/15 min) at start "
         f"{load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, at end "
         f"{load_end[0]:.1f}/{load_end[1]:.1f}/{load_end[2]:.1f}: the machine is shared, so compare ratios within "

@@ -25,6 +25,9 @@ static void raise_pending(int64_t) {}
 
 TORCH_LIBRARY(graphkit, m) {
   m.def("csr_reduce(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce) -> (Tensor, Tensor)");
+  // csr_reduce (sum/mean) with an epilogue on each output row: act(out[r] + diag[r] * x[r] + bias) (cpu/csr_reduce.cpp)
+  m.def("csr_reduce_epilogue(Tensor rowptr, Tensor? col, Tensor? eid, Tensor? weight, Tensor x, str reduce, "
+        "Tensor? diag, Tensor? bias, str act) -> Tensor");
   m.def("sddmm(Tensor rowptr, Tensor col, Tensor? eid, Tensor a, Tensor b, str op) -> Tensor");
   m.def("edge_softmax_fwd(Tensor rowptr, Tensor? eid, Tensor scores) -> Tensor");
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");

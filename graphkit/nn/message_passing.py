@@ -253,8 +253,11 @@ class MessagePassing(torch.nn.Module):
             return False
         return (self._custom_fused and self.fused_adjacency) or self._copy_message or self.fused_weight is not None
 
-    def fused_aggregate(self, adj: Adjacency, x: Any, edge_weight: Optional[Tensor] = None) -> Tensor:
-        r""":math:`\bigoplus_{j \to i} w_{ji} x_j` with the layer's aggregation(s), through ``spmm``."""
+    def fused_aggregate(self, adj: Adjacency, x: Any, edge_weight: Optional[Tensor] = None, *,
+                        diag: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+                        act: Optional[str] = None) -> Tensor:
+        r""":math:`\bigoplus_{j \to i} w_{ji} x_j` with the layer's aggregation(s), through ``spmm``; ``diag``,
+        ``bias`` and ``act`` are ``spmm``'s epilogue (one aggregation only)."""
         x_src = x[0] if isinstance(x, (tuple, list)) else x
         if not isinstance(x_src, Tensor):
             raise TypeError(f"the fused path needs node features as a tensor, got {type(x_src).__name__}")
@@ -263,9 +266,12 @@ class MessagePassing(torch.nn.Module):
         if edge_weight is not None and edge_weight.dim() == 2 and edge_weight.size(1) == 1:
             edge_weight = edge_weight.view(-1)
         module = self.aggr_module
+        epilogue = diag is not None or bias is not None or act is not None
         if isinstance(module, MultiAggregation):
+            if epilogue:
+                raise ValueError(f"an spmm epilogue (diag, bias, act) needs one aggregation, got {module!r}")
             return module.combine([adj.spmm(x_src, edge_weight, a.reduce) for a in module.aggrs])  # type: ignore
-        return adj.spmm(x_src, edge_weight, module.reduce)  # type: ignore[arg-type]
+        return adj.spmm(x_src, edge_weight, module.reduce, diag=diag, bias=bias, act=act)  # type: ignore[arg-type]
 
     @staticmethod
     def _weighted(msg: Tensor, w: Optional[Tensor], adj: Adjacency) -> Tensor:

@@ -25,6 +25,13 @@ def _csr_reduce(
     return out, x.new_empty(arg_shape, dtype=torch.long)
 
 
+def _csr_reduce_epilogue(
+    rowptr: Tensor, col: Optional[Tensor], eid: Optional[Tensor], weight: Optional[Tensor], x: Tensor, reduce: str,
+    diag: Optional[Tensor], bias: Optional[Tensor], act: str
+) -> Tensor:
+    return x.new_empty((rowptr.size(0) - 1, x.size(1), x.size(2)))
+
+
 def _sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:
     shape = (col.size(0), a.size(1)) if op == "dot" else (col.size(0), a.size(1), a.size(2))
     return a.new_empty(shape)
@@ -119,6 +126,7 @@ def _segment_matmul_wgrad(x: Tensor, ptr: Tensor, grad: Tensor) -> Tensor:
 
 _FAKES: Dict[str, Callable[..., object]] = {
     "csr_reduce": _csr_reduce,
+    "csr_reduce_epilogue": _csr_reduce_epilogue,
     "sddmm": _sddmm,
     "edge_softmax_fwd": _softmax_fwd,
     "edge_softmax_bwd": _softmax_bwd,

@@ -5,6 +5,10 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``csr_reduce(rowptr, col, eid, weight, x, reduce) -> (out, arg)``: ``out[r] = reduce_k w[eid[k]] * x[col[k]]``
   over ``k in [rowptr[r], rowptr[r+1])``; ``col=None`` reads ``x[k]``, ``eid=None`` reads ``w[k]``.
   ``x`` is ``[M, H, F]``, ``weight`` ``[E, H]``; ``arg`` (max/min) holds the CSR position, -1 for an empty row.
+- ``csr_reduce_epilogue(rowptr, col, eid, weight, x, reduce, diag, bias, act) -> out``: a sum or mean
+  ``csr_reduce`` whose rows leave as ``act(out[r] + diag[r] * x[r] + bias)`` (``diag [D]`` for ``r < D``,
+  ``bias [H * F]``, ``act`` ``"none"``/``"relu"``), in one pass on the CPU; elsewhere the reduce, then the epilogue
+  as torch ops (there is no CUDA epilogue kernel).
 - ``sddmm(rowptr, col, eid, a, b, op)``: per CSR position ``k`` in row ``r``: ``op(a[r], b[col[k]])`` written to
   ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
@@ -29,7 +33,7 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
+__all__ = ["csr_reduce", "csr_reduce_epilogue", "epilogue", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
            "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
@@ -39,6 +43,21 @@ def csr_reduce(
     if use_ext(x):
         return torch.ops.graphkit.csr_reduce(rowptr, col, eid, weight, x, reduce)
     return T.csr_reduce(rowptr, col, eid, weight, x, reduce)
+
+
+def csr_reduce_epilogue(
+    rowptr: Tensor, col: Optional[Tensor], eid: Optional[Tensor], weight: Optional[Tensor], x: Tensor, reduce: str,
+    diag: Optional[Tensor], bias: Optional[Tensor], act: str
+) -> Tensor:
+    if use_ext(x) and not x.is_cuda:
+        return torch.ops.graphkit.csr_reduce_epilogue(rowptr, col, eid, weight, x, reduce, diag, bias, act)
+    # CUDA has no epilogue kernel: its csr_reduce, then the epilogue as torch ops (as the torch back end does).
+    return T.epilogue(csr_reduce(rowptr, col, eid, weight, x, reduce)[0], x, diag, bias, act)
+
+
+def epilogue(out: Tensor, x: Tensor, diag: Optional[Tensor], bias: Optional[Tensor], act: str) -> Tensor:
+    """``csr_reduce_epilogue``'s epilogue as differentiable torch ops, on an already reduced ``out``."""
+    return T.epilogue(out, x, diag, bias, act)
 
 
 def sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:

@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["csr_reduce", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows",
+__all__ = ["csr_reduce", "epilogue", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows",
            "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
@@ -58,6 +58,19 @@ def csr_reduce(
     arg.scatter_reduce_(0, idx, hit, "amin", include_self=True)
     arg[arg == e] = -1
     return out, arg
+
+
+def epilogue(out: Tensor, x: Tensor, diag: Optional[Tensor], bias: Optional[Tensor], act: str) -> Tensor:
+    """The reference of ``csr_reduce_epilogue``'s epilogue on a reduced ``out [R, H, F]``: ``act(out + diag[r] *
+    x[r] + bias)``, ``diag [D]`` for the first ``D`` rows, ``bias [H * F]``, ``act`` ``"none"`` or ``"relu"``.
+    Plain differentiable torch ops (not in place): it is also the CUDA path's epilogue."""
+    if diag is not None:
+        d = diag.numel()
+        out = torch.cat([out[:d] + diag.view(-1, 1, 1) * x[:d], out[d:]]) if d < out.size(0) else (
+            out + diag.view(-1, 1, 1) * x[:d])
+    if bias is not None:
+        out = out + bias.view(1, x.size(1), x.size(2))
+    return torch.relu(out) if act == "relu" else out
 
 
 def sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:

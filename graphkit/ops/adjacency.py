@@ -404,11 +404,13 @@ class Adjacency:
         rowptr, _, perm = self.csr()
         return segment(msg.index_select(0, perm), rowptr, reduce=reduce)
 
-    def spmm(self, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum") -> Tensor:
-        r""":math:`\mathrm{out}_i = \mathrm{reduce}_{j \to i}\, w_{ji} x_j` through :func:`graphkit.ops.spmm`."""
+    def spmm(self, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum", *,
+             diag: Optional[Tensor] = None, bias: Optional[Tensor] = None, act: Optional[str] = None) -> Tensor:
+        r""":math:`\mathrm{out}_i = \mathrm{reduce}_{j \to i}\, w_{ji} x_j` (then ``spmm``'s epilogue: ``diag``,
+        ``bias``, ``act``) through :func:`graphkit.ops.spmm`."""
         from graphkit.ops.spmm import spmm
 
-        return spmm(self, x, edge_weight, reduce=reduce)
+        return spmm(self, x, edge_weight, reduce=reduce, diag=diag, bias=bias, act=act)
 
     def sddmm(self, a_dst: Tensor, b_src: Tensor, op: str = "dot") -> Tensor:
         """Per edge ``(j -> i)``: ``op(a_dst[i], b_src[j])`` through :func:`graphkit.ops.sddmm`."""

@@ -52,15 +52,96 @@ class _SpMM(torch.autograd.Function):
         return None, gx, gw, None
 
 
+class _SpMMEpilogue(torch.autograd.Function):
+    """Sum/mean SpMM whose output rows leave the kernel as ``act(out + diag * x_self + bias)`` (one pass)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, adj: Adjacency, x: Tensor, w: Optional[Tensor], reduce: str, diag: Optional[Tensor],
+        bias: Optional[Tensor], act: str
+    ) -> Tensor:
+        rowptr, col, _ = adj.csr()
+        out = K.csr_reduce_epilogue(rowptr, col, adj.csr_eid() if w is not None else None, w, x, reduce, diag, bias,
+                                    act)
+        ctx.adj, ctx.reduce, ctx.act = adj, reduce, act
+        ctx.save_for_backward(x, w, diag, out if act == "relu" else None)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        x, w, diag, out = ctx.saved_tensors
+        adj, reduce = ctx.adj, ctx.reduce
+        need_x, need_w, _, need_d, need_b, _ = ctx.needs_input_grad[1:]
+        need_w = need_w and w is not None
+        grad = grad.contiguous()
+        if out is not None:  # relu: the gradient passes where the output is positive (or NaN), as torch's
+            grad = torch.ops.aten.threshold_backward(grad, out, 0)
+        gx = gw = gd = gb = None
+        if need_b:
+            gb = grad.sum(0).reshape(-1)
+        if need_d:
+            d = diag.size(0)
+            gd = (grad[:d] * x[:d]).sum((1, 2))
+        diag_t = diag
+        if reduce == "mean":  # the reduce's gradient is grad / degree; the diagonal term's is grad itself
+            deg = adj.degree().clamp(min=1).to(torch.promote_types(grad.dtype, torch.float32))
+            edge_grad = (grad / deg.view(-1, 1, 1)).to(grad.dtype)
+            if diag is not None:
+                diag_t = (diag * deg[: diag.size(0)]).to(diag.dtype)
+        else:
+            edge_grad = grad
+        if need_x:  # A^T edge_grad + diag * grad[:D]: the transpose SpMM with the diagonal term as its epilogue
+            rowptr_t, col_t, perm_t = adj.csr_t()
+            gx = K.csr_reduce_epilogue(rowptr_t, col_t, perm_t if w is not None else None, w, edge_grad, "sum",
+                                       diag_t, None, "none")
+        if need_w:
+            rowptr, col, _ = adj.csr()
+            gw = K.sddmm(rowptr, col, adj.csr_eid(), edge_grad, x, "dot")
+        return None, gx, gw, None, gd, gb, None
+
+
+def _epilogue_args(adj: Adjacency, x: Tensor, reduce: str, diag: Optional[Tensor], bias: Optional[Tensor],
+                   act: Optional[str]) -> None:
+    """ValueError (naming the argument and its value) unless the epilogue fits ``x`` and the structure."""
+    if act not in (None, "relu"):
+        raise ValueError(f"act must be None or 'relu', got {act!r}")
+    if diag is not None:
+        check_float("diag", diag)
+        check_same_device("x", x, "diag", diag)
+        if diag.dim() != 1 or diag.size(0) != adj.num_dst:
+            raise ValueError(f"diag must have shape [{adj.num_dst}] (one entry per target), got {list(diag.shape)}")
+        if x.size(0) < adj.num_dst:
+            raise ValueError(f"diag scales each target's own row of x, but x has {x.size(0)} rows and there are "
+                             f"{adj.num_dst} targets")
+        if diag.dtype != x.dtype:
+            raise TypeError(f"diag has dtype {diag.dtype} but x has dtype {x.dtype}")
+    if bias is not None:
+        check_float("bias", bias)
+        check_same_device("x", x, "bias", bias)
+        if tuple(bias.shape) not in (tuple(x.shape[1:]), (math.prod(x.shape[1:]),)):
+            raise ValueError(f"bias must have shape {list(x.shape[1:])}, got {list(bias.shape)}")
+        if bias.dtype != x.dtype:
+            raise TypeError(f"bias has dtype {bias.dtype} but x has dtype {x.dtype}")
+
+
 def spmm(
-    adj: AdjLike, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum", num_nodes: Optional[int] = None
+    adj: AdjLike, x: Tensor, edge_weight: Optional[Tensor] = None, reduce: str = "sum",
+    num_nodes: Optional[int] = None, *, diag: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+    act: Optional[str] = None
 ) -> Tensor:
-    r"""Gather-reduce along the edges without materialising per-edge messages.
+    r"""Gather-reduce along the edges without materialising per-edge messages, with an optional epilogue.
 
-    .. math:: \mathrm{out}_t = \mathop{\mathrm{reduce}}_{e = (s \to t)} w_e \, x_s
+    .. math:: \mathrm{out}_t = \mathrm{act}\Big(\mathop{\mathrm{reduce}}_{e = (s \to t)} w_e \, x_s
+              + d_t \, x_t + b\Big)
 
-    Targets with no incoming edge get 0 for every reduce. ``max``/``min`` keep the arg of each output element,
-    so the gradient goes to exactly one edge.
+    Targets with no incoming edge reduce to 0 for every reduce. ``max``/``min`` keep the arg of each output
+    element, so the gradient goes to exactly one edge.
+
+    The epilogue (``diag`` :math:`d`, ``bias`` :math:`b`, ``act``) is what GCN-style layers add after the
+    aggregation: a self-loop term kept off the edges, the bias and the activation. With ``reduce`` ``"sum"`` or
+    ``"mean"`` the CPU kernel applies it to each output row while the row is still in registers, which saves a
+    pass over the ``N x F`` output per term in the forward and the backward; on CUDA, and for ``max``/``min``,
+    it runs as torch ops after the reduce (same result).
 
     Args:
         adj: ``edge_index [2, E]`` (source, target), a ``Graph`` or an ``Adjacency`` (its cached CSR is used).
@@ -68,6 +149,10 @@ def spmm(
         edge_weight: ``[E]`` or ``[E, H]``; ``None`` means all ones.
         reduce: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
         num_nodes: number of targets for a bare ``edge_index`` (default ``x.size(0)``).
+        diag: ``[N_dst]``: adds ``diag[t] * x[t]``, the target's own row of ``x`` (targets are the first
+            ``N_dst`` sources, as on a square graph or a layer-trimmed batch).
+        bias: ``x.shape[1:]`` (or flat), added to every output row.
+        act: ``None`` or ``"relu"``.
 
     Shapes:
         x ``(N_src, F)`` or ``(N_src, H, F)`` -> ``(N, F)`` or ``(N, H, F)``.
@@ -78,12 +163,20 @@ def spmm(
     tensor([[0.],
             [5.],
             [2.]])
+    >>> spmm(ei, torch.tensor([[1.0], [2.0], [-4.0]]), diag=torch.tensor([1.0, 0.5, 0.0]),
+    ...      bias=torch.tensor([-1.0]), act="relu")
+    tensor([[0.],
+            [0.],
+            [1.]])
     """
     check_float("x", x)
     check_reduce(reduce)
     if x.dim() not in (2, 3):
         raise ValueError(f"x must have shape [N, F] or [N, H, F], got {list(x.shape)}")
     adj_ = resolve(adj, x.size(0), num_nodes, x.device)
+    epilogue = diag is not None or bias is not None or act is not None
+    if epilogue:
+        _epilogue_args(adj_, x, reduce, diag, bias, act)
     w = None
     if edge_weight is not None:
         check_float("edge_weight", edge_weight)
@@ -106,5 +199,11 @@ def spmm(
     # Heads matter only for per-head weights; otherwise the row is one contiguous vector of length H*F.
     heads = w.size(1) if w is not None else 1
     x3 = x.reshape(x.size(0), heads, math.prod(x.shape[1:]) // heads).contiguous()
-    out = _SpMM.apply(adj_, x3, w, reduce)
-    return out.view((adj_.num_dst,) + tuple(x.shape[1:]))
+    shape = (adj_.num_dst,) + tuple(x.shape[1:])
+    if not epilogue:
+        return _SpMM.apply(adj_, x3, w, reduce).view(shape)
+    b = None if bias is None else bias.reshape(-1)
+    if reduce in ("sum", "mean"):
+        return _SpMMEpilogue.apply(adj_, x3, w, reduce, diag, b, act or "none").view(shape)
+    # max/min: the reduce, then the epilogue as torch ops (their autograd)
+    return K.epilogue(_SpMM.apply(adj_, x3, w, reduce), x3, diag, b, act or "none").view(shape)

@@ -91,10 +91,24 @@ struct Gather {
   }
 };
 
+// What a sum's output tile gets on its way out, while it is still in registers (graphkit.ops.spmm's epilogue:
+// GCN's self-loop term, bias and activation): o = act(scale * acc + d * self[0, n) + bias[0, n)). self (x's row of
+// the target, at the tile's offset) and bias are null when absent. Each was a separate pass over the N x F output.
+template <typename scalar_t>
+struct Epilogue {
+  const scalar_t* self;
+  scalar_t d;
+  const scalar_t* bias;
+  bool relu;
+};
+
 // o[0, n) = scale * sum_{k in [b, e)} w_k x[col[k]][off, off + n), n = V vectors (or the tail's n < one vector
-// when V = 0).
-template <int V, typename scalar_t, typename G>
-GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t off, int64_t n, scalar_t scale) {
+// when V = 0), then the epilogue when Epi. Sources are prefetched kGatherAhead edges ahead up to edge ahead_end:
+// e, or past the row (the next rows' first edges) when the tile is the whole row. Rows have ~10 edges in a typical
+// graph, so stopping at e left the first kGatherAhead gathers of every row unprefetched.
+template <int V, bool Epi, typename scalar_t, typename G>
+GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t ahead_end, int64_t off, int64_t n,
+                        scalar_t scale, const Epilogue<scalar_t>& ep) {
   constexpr int L = int(lanes<scalar_t>());
   if constexpr (V == 0) {
     scalar_t acc[L] = {};
@@ -104,13 +118,21 @@ GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t o
       const scalar_t ww = g.weight(k);
       for (int64_t i = 0; i < n; ++i) acc[i] += ww * xs[i];
     }
-    for (int64_t i = 0; i < n; ++i) o[i] = acc[i] * scale;
+    for (int64_t i = 0; i < n; ++i) {
+      scalar_t r = acc[i] * scale;
+      if constexpr (Epi) {
+        if (ep.self) r += ep.d * ep.self[i];
+        if (ep.bias) r += ep.bias[i];
+        if (ep.relu) r = r < scalar_t(0) ? scalar_t(0) : r;  // NaN stays NaN, as torch.relu
+      }
+      o[i] = r;
+    }
   } else {
     typedef scalar_t vec __attribute__((vector_size(32)));
     vec acc[V];
     for (int j = 0; j < V; ++j) acc[j] = vec{};
     for (int64_t k = b; k < e; ++k) {
-      if (k + kGatherAhead < e) prefetch_tile(g.row(k + kGatherAhead, off), V * 32);
+      if (k + kGatherAhead < ahead_end) prefetch_tile(g.row(k + kGatherAhead, off), V * 32);
       const scalar_t* xs = g.checked_row(k, off);
       if (xs == nullptr) continue;
       const scalar_t ww = g.weight(k);
@@ -121,7 +143,13 @@ GK_INLINE void sum_tile(const G& g, scalar_t* o, int64_t b, int64_t e, int64_t o
       }
     }
     for (int j = 0; j < V; ++j) {
-      const vec r = acc[j] * scale;
+      vec r = acc[j] * scale;
+      if constexpr (Epi) {
+        vec t;
+        if (ep.self) __builtin_memcpy(&t, ep.self + j * L, 32), r += ep.d * t;
+        if (ep.bias) __builtin_memcpy(&t, ep.bias + j * L, 32), r += t;
+        if (ep.relu) r = r < vec{} ? vec{} : r;  // NaN stays NaN, as torch.relu
+      }
       __builtin_memcpy(o + j * L, &r, 32);
     }
   }

@@ -34,6 +34,15 @@ CASES = [
      "dim_size must be >= 0, got -3"),
     ("ops.scatter(torch.randn(1, 4), torch.tensor([2**63 - 1]))", "ValueError", "index.max() + 1 is 9223372036854775808"),
     ("ops.scatter(torch.randn(1, 4), torch.tensor([0]), dim_size=2.0)", "TypeError", "dim_size must be an int"),
+    # the spmm epilogue
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, diag=torch.ones(5))", "ValueError",
+     "diag must have shape [12] (one entry per target), got [5]"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, bias=torch.ones(3))", "ValueError", "bias must have shape [4], got [3]"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, act='gelu')", "ValueError", "act must be None or 'relu', got 'gelu'"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x, diag=torch.ones(12, dtype=torch.float64))", "TypeError",
+     "diag has dtype torch.float64"),
+    ("ops.spmm(torch.tensor([[0, 1], [3, 1]]), x[:4], num_nodes=6, diag=torch.ones(6))", "ValueError",
+     "x has 4 rows and there are 6 targets"),
 ]
 
 # The compiled kernels check too, so a direct torch.ops call cannot read out of bounds.
@@ -58,6 +67,16 @@ EXT_CASES = [
      "col must be an int64 or int32 tensor"),
     ("torch.ops.graphkit.csr_reduce(T([0, 2]), T([0, 1]), T([0, 5]), torch.ones(2, 1), torch.randn(3, 1, 2), 'sum')",
      "ValueError", "eid has index 5 but weight.size(0) is 2"),
+    ("torch.ops.graphkit.csr_reduce_epilogue(T([0, 2]), T([0, 99]), None, None, torch.randn(3, 1, 2), 'sum', "
+     "torch.ones(1), None, 'relu')", "ValueError", "col has index 99 but x.size(0) is 3"),
+    ("torch.ops.graphkit.csr_reduce_epilogue(T([0, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'sum', "
+     "torch.ones(4), None, 'none')", "ValueError", "diag has 4 entries but there are 1 rows"),
+    ("torch.ops.graphkit.csr_reduce_epilogue(T([0, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'sum', "
+     "None, torch.ones(3), 'none')", "ValueError", "bias has 3 entries but x's rows have 2"),
+    ("torch.ops.graphkit.csr_reduce_epilogue(T([0, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'max', "
+     "None, None, 'relu')", "ValueError", "the epilogue needs reduce 'sum' or 'mean', got 'max'"),
+    ("torch.ops.graphkit.csr_reduce_epilogue(T([0, 2]), T([0, 1]), None, None, torch.randn(3, 1, 2), 'sum', "
+     "None, None, 'tanh')", "ValueError", "act must be 'none' or 'relu', got 'tanh'"),
     ("torch.ops.graphkit.sddmm(T([0, 2]), T([0, 4]), None, torch.randn(1, 1, 2), torch.randn(3, 1, 2), 'dot')",
      "ValueError", "col has index 4 but b.size(0) is 3"),
     ("torch.ops.graphkit.edge_softmax_fwd(T([0, 2]), T([0, 7]), torch.randn(2, 1))", "ValueError",

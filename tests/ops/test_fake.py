@@ -32,6 +32,9 @@ def _cases() -> List[Tuple[str, Callable[[], tuple]]]:
     for reduce in ("sum", "mean", "max", "min"):
         cases.append(("csr_reduce", (rowptr, col, perm, w, x, reduce)))
         cases.append(("csr_reduce", (rowptr, None, None, None, torch.randn(30, 1, 3), reduce)))  # segment
+    d, b = torch.randn(9, dtype=torch.float64), torch.randn(10, dtype=torch.float64)
+    cases.append(("csr_reduce_epilogue", (rowptr, col, None, None, x, "sum", d, b, "relu")))
+    cases.append(("csr_reduce_epilogue", (rowptr, col, perm, w, x, "mean", d[:4], None, "none")))
     for op in ("dot", "add", "mul"):
         cases.append(("sddmm", (rowptr, col, perm, x, x, op)))
     cases.append(("edge_softmax_fwd", (rowptr, perm, s)))
@@ -46,10 +49,10 @@ def _cases() -> List[Tuple[str, Callable[[], tuple]]]:
     return cases
 
 
-@pytest.mark.parametrize("i", range(18))
+@pytest.mark.parametrize("i", range(20))
 def test_fake_kernel_matches_cpu_kernel(i: int) -> None:
     cases = _cases()
-    assert len(cases) == 18  # the parametrisation above covers every case
+    assert len(cases) == 20  # the parametrisation above covers every case
     name, args = cases[i]
     # gather_rows writes into a caller-owned buffer and returns it (Tensor(a!)): AOT autograd cannot
     # functionalize a custom op returning an alias, so only its fake kernel is checked (a loader op, not traced)

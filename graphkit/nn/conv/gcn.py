@@ -2,7 +2,7 @@ r"""GCNConv (Kipf & Welling, "Semi-Supervised Classification with Graph Convolut
 ``gcn_norm``, the symmetric normalisation that SGConv, APPNP, DAGNNConv and LightGCNConv share."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -141,38 +141,57 @@ class GCNConv(MessagePassing):
             self._cached_norm = out
         return out
 
-    def forward(self, x: Tensor, adj: AdjLike, edge_weight: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, adj: AdjLike, edge_weight: Optional[Tensor] = None, *,
+                act: Optional[str] = None) -> Tensor:
+        """``act="relu"`` applies a ReLU to the output, inside the ``spmm`` epilogue where the layer aggregates
+        after its linear map (models pass it instead of a separate activation: one pass less each way)."""
+        if act not in (None, "relu"):
+            raise ValueError(f"act must be None or 'relu', got {act!r}")
         adj_, w, loop = self.normalized(adj, x, edge_weight)
         # A (X W) = (A X) W: the sparse product runs on the narrower side of the linear map (fewer bytes gathered
         # per edge), and the dense one then has num_dst rows, not num_src, on a trimmed batch.
         if x.size(-1) < self.out_channels:
-            out, fresh = self.lin(propagate_with_loops(self, adj_, x, w, loop)), True
-        else:
-            out = propagate_with_loops(self, adj_, self.lin(x), w, loop)
-            fresh = loop is not None and isinstance(self.aggr_module, SumAggregation)  # addcmul's output
-        if self.bias is not None:
-            # In place where out is a fresh product no backward reads (mm, addcmul): one N x F buffer less
-            # (with another aggregation, out may be what its backward saved).
-            out = out.add_(self.bias) if fresh else out + self.bias
-        return out
+            out = self.lin(propagate_with_loops(self, adj_, x, w, loop))
+            # in place: out is mm's fresh output, which no backward reads (one N x F buffer less)
+            out = out if self.bias is None else out.add_(self.bias)
+            return out if act is None else torch.relu(out)
+        # the loop term, the bias and the activation ride in the spmm's epilogue where the layer takes the fused path
+        return propagate_with_loops(self, adj_, self.lin(x), w, loop, self.bias, act)
 
 
 def propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Optional[Tensor],
-                         loop: Optional[Tensor]) -> Tensor:
-    """``layer.propagate(adj, x=x, edge_weight=w)`` plus the self-loop term ``loop[i] * x[i]``.
+                         loop: Optional[Tensor], bias: Optional[Tensor] = None, act: Optional[str] = None) -> Tensor:
+    """``layer.propagate(adj, x=x, edge_weight=w)`` plus the self-loop term ``loop[i] * x[i]`` (then ``bias``,
+    then ``act``: ``None`` or ``"relu"``).
 
     The loop term is added after the aggregation, which is exact for a sum; other aggregations get the loops
-    as real edges instead (slower, but the same result as PyG's).
+    as real edges instead (slower, but the same result as PyG's). A sum on the fused path takes the loop term,
+    the bias and the activation as the ``spmm`` epilogue: one pass over the output instead of up to four.
     """
+    sum_aggr = isinstance(layer.aggr_module, SumAggregation)
+    if sum_aggr and layer.fusable() and type(layer).update is MessagePassing.update:
+        diag = None if loop is None else loop.to(x.dtype)
+        return layer.fused_aggregate(adj, x, w, diag=diag, bias=bias, act=act)
+    out, fresh = _propagate_with_loops(layer, adj, x, w, loop, sum_aggr)
+    if bias is not None:
+        # In place where out is a fresh product no backward reads (addcmul): one N x F buffer less (with another
+        # aggregation, out may be what its backward saved).
+        out = out.add_(bias) if fresh else out + bias
+    return out if act is None else torch.relu(out)
+
+
+def _propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Optional[Tensor],
+                          loop: Optional[Tensor], sum_aggr: bool) -> Tuple[Tensor, bool]:
+    # (out, whether out is a fresh buffer that no backward reads)
     if loop is None:
-        return layer.propagate(adj, x=x, edge_weight=w)
+        return layer.propagate(adj, x=x, edge_weight=w), False
     # x has a row per source; the targets are its first num_dst rows (all of them unless the layer is trimmed)
-    if isinstance(layer.aggr_module, SumAggregation):  # one fused pass: out + loop * x_dst
+    if sum_aggr:  # one fused pass: out + loop * x_dst
         return torch.addcmul(layer.propagate(adj, x=x, edge_weight=w), loop.view(-1, *([1] * (x.dim() - 1))),
-                             x[: adj.num_dst])
+                             x[: adj.num_dst]), True
     n = adj.num_dst
     ar = torch.arange(n, device=x.device)
     keep = adj.src != adj.dst
     ei = torch.cat([adj.edge_index[:, keep], torch.stack([ar, ar])], dim=1)
     w_all = torch.cat([w[keep], loop])  # type: ignore[index]
-    return layer.propagate(Adjacency(ei, adj.num_src, n), x=x, edge_weight=w_all)
+    return layer.propagate(Adjacency(ei, adj.num_src, n), x=x, edge_weight=w_all), False

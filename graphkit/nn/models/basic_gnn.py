@@ -78,6 +78,9 @@ class BasicGNN(torch.nn.Module):
     trim_input: Optional[str] = "pair"
     #: whether edge weights can be trimmed with the edges (GCN's normalisation needs the dropped ones)
     trim_edge_weight = True
+    #: whether the convs take ``act="relu"`` and apply it themselves (GCNConv: in its spmm epilogue); the stack then
+    #: hands them its ReLU when nothing stands between the conv and the activation (no norm)
+    conv_takes_relu = False
 
     def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
                  dropout: float = 0.0, act: Union[str, Callable, None] = "relu", act_first: bool = False,
@@ -120,8 +123,8 @@ class BasicGNN(torch.nn.Module):
             self.lin.reset_parameters()
 
     def conv_call(self, conv: torch.nn.Module, x: Tensor, adj: Any, edge_weight: Optional[Tensor],
-                  edge_attr: Optional[Tensor]) -> Tensor:
-        kw: Dict[str, Any] = {}
+                  edge_attr: Optional[Tensor], relu: bool = False) -> Tensor:
+        kw: Dict[str, Any] = {"act": "relu"} if relu else {}
         if self.supports_edge_weight and edge_weight is not None:
             kw["edge_weight"] = edge_weight
         if self.supports_edge_attr and edge_attr is not None:
@@ -163,21 +166,25 @@ class BasicGNN(torch.nn.Module):
                               num_sampled_edges_per_hop) if trim else None
         full = Adjacency.from_adj(adj, size=(x.size(0), x.size(0))) if plan is not None else None
         xs: List[Tensor] = []
+        # the convs apply the ReLU (fused) where it directly follows them: no norm in between
+        fuse_relu = self.conv_takes_relu and type(self.act) is torch.nn.ReLU
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            hidden = i < self.num_layers - 1 or self.jk_mode is not None
+            relu = fuse_relu and hidden and isinstance(norm, torch.nn.Identity)
             if plan is not None:
                 n_src, n_dst, n_edges = plan[i]
                 a = trim_adjacency(full, n_src, n_dst, n_edges)  # type: ignore[arg-type]
                 x_in: Any = (x[:n_src], x[:n_dst]) if self.trim_input == "pair" else x[:n_src]
                 x = self.conv_call(conv, x_in, a, None if edge_weight is None else edge_weight[:n_edges],
-                                   None if edge_attr is None else edge_attr[:n_edges])
+                                   None if edge_attr is None else edge_attr[:n_edges], relu)
                 batch = None if batch is None else batch[:n_dst]
             else:
-                x = self.conv_call(conv, x, adj, edge_weight, edge_attr)
-            if i < self.num_layers - 1 or self.jk_mode is not None:
-                if self.act is not None and self.act_first:
+                x = self.conv_call(conv, x, adj, edge_weight, edge_attr, relu)
+            if hidden:
+                if self.act is not None and self.act_first and not relu:
                     x = self.act(x)
                 x = norm(x, batch, batch_size) if takes_batch(norm) else norm(x)
-                if self.act is not None and not self.act_first:
+                if self.act is not None and not self.act_first and not relu:
                     x = self.act(x)
                 x = self.dropout(x)
                 xs.append(x)

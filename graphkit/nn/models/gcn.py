@@ -19,6 +19,7 @@ class GCN(BasicGNN):
     supports_edge_weight = True
     trim_input = "source"
     trim_edge_weight = False
+    conv_takes_relu = True  # GCNConv applies it in its spmm epilogue
 
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> GCNConv:
         return GCNConv(in_channels, out_channels, **kwargs)
