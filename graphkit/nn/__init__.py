@@ -69,6 +69,8 @@ __all__ = [
     "SheafDiffusion",
     "SubgraphBag",
     "DSSLayer",
+    "GraphMLPMixer",
+    "GraphViT",
 ]
 
 _LAZY = {
@@ -81,6 +83,8 @@ _LAZY = {
     "SheafDiffusion": "sheaf",
     "SubgraphBag": "subgraph",
     "DSSLayer": "subgraph",
+    "GraphMLPMixer": "mixer",
+    "GraphViT": "mixer",
 }
 
 

@@ -17,6 +17,7 @@ from graphkit.transforms.geometry import (
     RandomRotate,
     SamplePoints,
 )
+from graphkit.transforms.patches import GraphPatches
 from graphkit.transforms.splits import RandomLinkSplit, RandomNodeSplit
 from graphkit.transforms.structure import (
     AddSelfLoops,
@@ -42,6 +43,7 @@ __all__ = [
     "SIGN",
     "AddLaplacianEigenvectorPE",
     "AddRandomWalkPE",
+    "GraphPatches",
     "KNNGraph",
     "RadiusGraph",
     "FaceToEdge",
