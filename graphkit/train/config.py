@@ -40,10 +40,11 @@ AMP_MODES = ("auto", "on", "off", "fp16", "bf16")
 DEFAULT_DATASETS = {"node": "ogbn-drosophila", "link": "ogbl-connectome", "graph": "ogbg-freesolv",
                     "hetero": "ogbn-movielens", "kg": "ogbl-umls", "recsys": "movielens-100k"}
 
-# --model names per task (case-insensitive). The attention stacks and ncn are listed only where they are built.
+# --model names per task (case-insensitive). The attention stacks, ncn and ncnc are listed only where they are built.
 MODELS: Dict[str, Tuple[str, ...]] = {
     "node": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn"),
-    "link": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn", "ncn"),
+    "link": ("gcn", "sage", "graphsage", "gin", "gat", "gatv2", "transformer", "pna", "edgecnn", "ncn",
+             "ncnc"),
     "graph": ("gin", "gcn", "sage", "graphsage", "edgecnn", "pna"),
     "hetero": ("rgcn",),
     "kg": ("distmult", "complex", "transe", "rotate", "rgcn"),

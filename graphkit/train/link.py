@@ -4,7 +4,10 @@ Training: every batch of positive training edges gets as many uniformly sampled 
 RNG, so a resumed run draws the same ones); the loss is
 :math:`-\\log \\sigma(s^+) - \\log(1 - \\sigma(s^-))`. Evaluation uses the data set's own negatives:
 a shared pool (``edge_neg``; Hits@K, MRR against the pool, ROC-AUC) or per-positive ones
-(``target_node_neg``, ogbl-citation2; MRR). ``--model ncn`` swaps the MLP scorer for the NCN predictor.
+(``target_node_neg``, ogbl-citation2; MRR). ``--model ncn`` swaps the MLP scorer for the NCN predictor,
+``--model ncnc`` for NCNC (NCN with common-neighbour completion), which trains with *target link removal*: each
+batch's positive pairs are removed from the graph both the GNN and the predictor see while that batch is scored
+(:func:`without_pairs`), so that a training edge is scored as a held-out one is.
 """
 from __future__ import annotations
 
@@ -14,15 +17,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphkit.graph import Graph
 from graphkit.train.base import Task, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
-from graphkit.train.ncn import MLPPredictor, NCNPredictor
+from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor
 
-__all__ = ["LinkTask", "LinkModel", "positive_pairs"]
+__all__ = ["LinkTask", "LinkModel", "positive_pairs", "without_pairs", "PREDICTORS"]
 
 _SCORE_CHUNK = 65536
+# --model names that keep the GCN backbone and swap the pair scorer; every other name is a backbone + MLP scorer
+PREDICTORS = {"ncn": NCNPredictor, "ncnc": NCNCPredictor}
+# models trained with target link removal (the NCNC paper's); NCN keeps the behaviour it was released with
+_TARGET_LINK_REMOVAL = ("ncnc",)
 
 
 def positive_pairs(part: Dict[str, Tensor]) -> Tensor:
@@ -32,6 +40,19 @@ def positive_pairs(part: Dict[str, Tensor]) -> Tensor:
     if "source_node" in part:
         return torch.stack([part["source_node"], part["target_node"]], dim=1).long()
     raise ValueError(f"link split has neither 'edge' nor 'source_node'; keys: {sorted(part)}")
+
+
+def without_pairs(g: Graph, pairs: Tensor) -> Graph:
+    """A features-free copy of ``g`` without the edges of ``pairs``, in both directions (target link removal).
+
+    >>> g = Graph(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+    >>> without_pairs(g, torch.tensor([[1, 0]])).edge_index.tolist()
+    [[1, 2], [2, 1]]
+    """
+    ei, n = g.edge_index, g.num_nodes
+    pairs = pairs.to(ei.device).long()
+    gone = torch.cat([pairs[:, 0] * n + pairs[:, 1], pairs[:, 1] * n + pairs[:, 0]])
+    return Graph(edge_index=ei[:, ~torch.isin(ei[0] * n + ei[1], gone)], num_nodes=n)
 
 
 class LinkModel(nn.Module):
@@ -44,11 +65,11 @@ class LinkModel(nn.Module):
 
     def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, structure: Any = None):
         super().__init__()
-        ncn = cfg.model.lower() == "ncn"
+        predictor = PREDICTORS.get(cfg.model.lower())
         self.input = NodeInput(x, num_nodes, cfg.hidden)
-        self.gnn = build_gnn("gcn" if ncn else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
+        self.gnn = build_gnn("gcn" if predictor else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
                              cfg.hidden, cfg.dropout, structure)
-        self.predictor = (NCNPredictor if ncn else MLPPredictor)(cfg.hidden, cfg.dropout)
+        self.predictor = (predictor or MLPPredictor)(cfg.hidden, cfg.dropout)
 
     def embed(self, x: Any, adj: Any, num_nodes: int) -> Tensor:
         return self.gnn(self.input(x, num_nodes), adj)
@@ -70,14 +91,18 @@ class LinkTask(Task):
         self.split = dataset.split
         self.train_pos = positive_pairs(self.split["train"])
         self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj).to(device)
+        self.target_link_removal = cfg.model.lower() in _TARGET_LINK_REMOVAL
 
-    def _embed(self) -> Tensor:
-        return self.model.embed(self.x, self.adj, self.num_nodes)
+    def _embed(self, adj: Any = None) -> Tensor:
+        return self.model.embed(self.x, self.adj if adj is None else adj, self.num_nodes)
 
-    def _score(self, h: Tensor, pairs: Tensor) -> Tensor:
+    def _score(self, h: Tensor, pairs: Tensor, remove: Any = None) -> Tensor:
         pairs = pairs.to(self.device)
-        return torch.cat([self.model.predictor(h, self.adj, pairs[i:i + _SCORE_CHUNK])
-                          for i in range(0, pairs.size(0), _SCORE_CHUNK)]) if pairs.numel() else h.new_zeros(0)
+        if not pairs.numel():
+            return h.new_zeros(0)
+        # the predictor reads its structure off the memoised self.adj, less the removed pairs
+        return torch.cat([self.model.predictor(h, self.adj, pairs[i:i + _SCORE_CHUNK], remove)
+                          for i in range(0, pairs.size(0), _SCORE_CHUNK)])
 
     def batches(self) -> Iterator[Any]:
         for chunk in shuffled_chunks(self.train_pos.size(0), self.batch_size):
@@ -86,8 +111,9 @@ class LinkTask(Task):
 
     def loss(self, batch: Tuple[Tensor, Tensor]) -> Tensor:
         pos, neg = batch
-        h = self._embed()
-        pos_out, neg_out = self._score(h, pos).float(), self._score(h, neg).float()
+        remove = pos.to(self.device) if self.target_link_removal else None
+        h = self._embed(None if remove is None else without_pairs(self.adj, remove))
+        pos_out, neg_out = self._score(h, pos, remove).float(), self._score(h, neg, remove).float()
         return (F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
                 + F.binary_cross_entropy_with_logits(neg_out, torch.zeros_like(neg_out)))
 

@@ -30,6 +30,7 @@ def _history(run_dir: Path):
 @pytest.mark.parametrize("args, metric", [
     (["--epochs", "3"], "acc"),  # no --dataset: the embedded default, ogbn-drosophila
     (["--task", "link", "--dataset", "ogbl-connectome", "--model", "ncn", "--epochs", "1"], "hits@20"),
+    (["--task", "link", "--model", "ncnc", "--epochs", "2"], "hits@20"),  # no --dataset: ogbl-connectome
     (["--task", "graph", "--dataset", "ogbg-freesolv", "--epochs", "1"], "rmse"),
 ])
 def test_train_each_task(fixtures, tmp_path, args, metric):
