@@ -79,6 +79,7 @@ examples: $(VENV)/.examples deb-data ext
 	  "pointcloud_dgcnn.py --points 64 --epochs 1 --out ../$(EXAMPLES_OUT)/pointcloud_dgcnn" \
 	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --out ../$(EXAMPLES_OUT)/mesh_meshcnn" \
 	  "mesh_meshcnn.py --folds 2 --epochs 1 --copies 0 --pool 0.6,0.6 --out ../$(EXAMPLES_OUT)/mesh_meshcnn_pool" \
+	  "link_ncnc.py --quick --out ../$(EXAMPLES_OUT)/link_ncnc" \
 	  "fashion_mnist_grid.py --train 200 --valid 100 --test 100 --epochs 1 --out ../$(EXAMPLES_OUT)/fashion_mnist_grid" \
 	  "fashion_mnist_attention.py --train 200 --test 100 --epochs 1"; do \
 	  echo "== examples/$$cmd"; OMP_NUM_THREADS=1 PYTHONPATH=.. ../$(VPY) $$cmd || failed="$$failed\n  $$cmd"; \
