@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bit-reproducible CPU runs on one thread (default: on)")
     t.add_argument("--nproc", type=int, default=1,
                    help="data-parallel processes on this machine (torch.distributed: gloo on CPU, NCCL on GPU)")
+    t.add_argument("--remote-features", choices=CHOICES["remote_features"],
+                   help="with --nproc and --batch-size: halo: each rank holds its part's and its halo's feature rows; "
+                        f"fetch: its part's only, the others fetched per batch (one all-to-all) "
+                        f"{_field_default('remote_features')}")
+    t.add_argument("--feature-cache", type=int, metavar="ROWS",
+                   help=f"with --remote-features fetch: hot remote rows cached per rank {_field_default('feature_cache')}")
     t.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                    help="on: a live bar over the epochs; off: one line per epoch; auto: the bar on a terminal")
     e = sub.add_parser("evaluate", help="score a finished run's best model on every split",
@@ -130,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 _TRAIN_FLAGS = ("task", "dataset", "model", "epochs", "out", "root", "lr", "weight_decay", "optimizer", "hidden",
                 "layers", "dropout", "seed", "batch_size", "patience", "clip", "scheduler", "device", "amp",
-                "deterministic")
+                "deterministic", "remote_features", "feature_cache")
 
 
 def _train_config(args: argparse.Namespace) -> Any:
@@ -142,6 +148,8 @@ def _train_config(args: argparse.Namespace) -> Any:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise _UsageError(f"--{name} must be at least 1, got {value}")
+    if args.feature_cache is not None and args.feature_cache < 0:
+        raise _UsageError(f"--feature-cache must be at least 0, got {args.feature_cache}")
     cfg = base.merged({k: getattr(args, k) for k in _TRAIN_FLAGS})
     check_device_name(cfg.device)
     return cfg

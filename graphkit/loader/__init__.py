@@ -6,12 +6,16 @@
 * :class:`FeatureStore`: features in pinned host memory or a memory-mapped ``.npy``, gathered by row.
 * :class:`Prefetcher`: the next batch is built on a background thread while the current one trains.
 * :func:`partition_graph` / :class:`PartitionedFeatureStore`: METIS parts and per-rank halo features.
+* :class:`DistFeatureStore`: each rank holds only its part's features; the other rows are fetched per batch
+  (one all-to-all over :class:`ProcessGroupExchange`) with a hot-node cache.
 * The seed papers' sub-graph samplers (C++ multithreaded, reproducible under a seed): :class:`ClusterData` /
   :class:`ClusterLoader` (Cluster-GCN), ``GraphSAINT*Sampler`` (GraphSAINT), :class:`ShaDowKHopSampler`
   (shaDow-GNN), and :func:`random_walk` (uniform and node2vec walks; ``graphkit.nn.Node2Vec`` trains on them).
 """
 from graphkit.loader.cluster import ClusterData, ClusterLoader
 from graphkit.loader.dataloader import DataLoader
+from graphkit.loader.dist_feature_store import DistFeatureStore
+from graphkit.loader.exchange import LocalExchange, ProcessGroupExchange
 from graphkit.loader.graph_saint import (GraphSAINTEdgeSampler, GraphSAINTNodeSampler, GraphSAINTRandomWalkSampler,
                                          GraphSAINTSampler)
 from graphkit.loader.feature_store import FeatureStore, RingBuffer, write_npy
@@ -35,6 +39,9 @@ __all__ = [
     "Prefetcher",
     "Partition",
     "PartitionedFeatureStore",
+    "DistFeatureStore",
+    "LocalExchange",
+    "ProcessGroupExchange",
     "partition_graph",
     "SampleOutput",
     "sample_neighbors",

@@ -52,7 +52,8 @@ MODELS: Dict[str, Tuple[str, ...]] = {
 }
 
 # Settings that take one of a few strings (``model`` depends on the task, see MODELS).
-CHOICES: Dict[str, Tuple[str, ...]] = {"scheduler": ("cosine", "step", "none"), "amp": AMP_MODES}
+CHOICES: Dict[str, Tuple[str, ...]] = {"scheduler": ("cosine", "step", "none"), "amp": AMP_MODES,
+                                       "remote_features": ("halo", "fetch")}
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -96,6 +97,9 @@ class TrainConfig:
     ``deterministic`` (default) runs CPU training on one intra-op thread: multi-threaded CPU reductions and
     BLAS calls are not bit-reproducible from one process to the next, and a resumed run must match an
     uninterrupted one exactly. Turn it off for speed on large graphs.
+    ``remote_features`` (multi-process mini-batch node training): ``"halo"`` gives each rank its METIS part's and
+    its halo's feature rows; ``"fetch"`` only its part's, the others fetched per batch by one all-to-all
+    (``graphkit.loader.DistFeatureStore``), with ``feature_cache`` hot remote rows cached on each rank.
     """
 
     task: Optional[str] = None
@@ -118,6 +122,8 @@ class TrainConfig:
     root: Optional[str] = None
     out: Optional[str] = None
     deterministic: bool = True
+    remote_features: str = "halo"
+    feature_cache: int = 0
 
     def __post_init__(self) -> None:
         hints = _field_types()
@@ -171,7 +177,7 @@ class TrainConfig:
             zero = " (0, full batch, is for node prediction only)" if cfg.batch_size == 0 else ""
             raise ValueError(f"batch_size must be at least {0 if task == 'node' else 1} for {task} prediction, "
                              f"got {cfg.batch_size}{zero}")
-        for name in ("patience", "clip"):
+        for name in ("patience", "clip", "feature_cache"):
             if getattr(cfg, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(cfg, name)}")
         return cfg

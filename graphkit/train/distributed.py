@@ -37,7 +37,8 @@ from torch import Tensor, nn
 from graphkit.graph import Graph
 from graphkit.loader.feature_store import FeatureStore
 from graphkit.loader.neighbor_loader import NeighborLoader
-from graphkit.loader.partition import PartitionedFeatureStore, partition_graph
+from graphkit.loader.dist_feature_store import DistFeatureStore
+from graphkit.loader.partition import Partition, PartitionedFeatureStore, partition_graph
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
 
@@ -144,10 +145,19 @@ class NodeBatches:
     """This rank's node mini-batches, the same number of them on every rank.
 
     With one process: a shuffled ``NeighborLoader`` over ``train_idx``. With ``W`` ranks: the graph is
-    partitioned (:func:`~graphkit.loader.partition_graph`), this rank takes the training nodes of its part, holds
-    only its part's and its halo's features (``PartitionedFeatureStore``), uses batches of
-    ``batch_size // W`` seeds (so a step sees the same global batch), and every epoch yields the largest part's
-    number of batches (smaller parts recycle their seeds), so that DDP's collectives line up.
+    partitioned (:func:`~graphkit.loader.partition_graph`, or ``partition``), this rank takes the training nodes
+    of its part, uses batches of ``batch_size // W`` seeds (so a step sees the same global batch), and every epoch
+    yields the largest part's number of batches (smaller parts recycle their seeds), so that DDP's collectives
+    line up. Its features (``remote``):
+
+    * ``"halo"``: its part's and its halo's rows (``PartitionedFeatureStore``), read once from ``features``;
+    * ``"fetch"``: its part's rows only (``DistFeatureStore``); the rows of other parts are fetched per batch by
+      one all-to-all, with the ``cache_size`` highest-out-degree remote rows cached. ``features`` may be a
+      ``DistFeatureStore`` already (e.g. built from the part's own file): then no rank ever holds all rows.
+
+    The batches are produced on one background thread that stops after exactly the epoch's steps, so a fetching
+    store's exchanges (collectives) are issued the same number of times on every rank, batch ``k + 1``'s while
+    batch ``k`` trains.
 
     Each batch: ``x`` (gathered rows), ``y`` and other node fields sliced by ``n_id``, ``batch_size`` seeds first.
     Epoch ``e``'s batches are a function of ``(seed, rank, e)``: set :attr:`epoch` (the Trainer does, through
@@ -156,21 +166,37 @@ class NodeBatches:
 
     def __init__(self, graph: Graph, train_idx: Tensor, num_neighbors: Sequence[int], batch_size: int = 512,
                  features: Optional[FeatureStore] = None, seed: int = 0, partition_method: str = "auto",
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, partition: Optional[Partition] = None, remote: str = "halo",
+                 cache_size: int = 0) -> None:
+        if remote not in ("halo", "fetch"):
+            raise ValueError(f"remote must be 'halo' or 'fetch', got {remote!r}")
         rank, size = world()
+        if isinstance(features, DistFeatureStore):
+            remote = "fetch"
+            partition = partition or Partition(features.part.long(), features.world_size)
         if features is None:
             features = FeatureStore(graph.x, pin=False) if graph.x is not None else None
         seeds = train_idx.reshape(-1).long().cpu()
         if size > 1:
-            part = partition_graph(graph, size, partition_method, seed=seed)
-            if features is not None:
-                halo = part.halo(graph, rank, hops=len(num_neighbors))
-                features = PartitionedFeatureStore(features, part.owned(rank), halo, pin=False)
+            part = partition or partition_graph(graph, size, partition_method, seed=seed)
+            if part.num_parts != size:
+                raise ValueError(f"partition.num_parts is {part.num_parts} but world_size is {size}")
+            if features is not None and not isinstance(features, DistFeatureStore):
+                if remote == "fetch":
+                    with collective_guard("feature store set-up (partition check, cache fill)", timeout):
+                        features = DistFeatureStore(features.gather(part.owned(rank)), part, cache_size=cache_size,
+                                                    cache_score=DistFeatureStore.out_degree(graph))
+                else:
+                    halo = part.halo(graph, rank, hops=len(num_neighbors))
+                    features = PartitionedFeatureStore(features, part.owned(rank), halo, pin=False)
             seeds = seeds[part.part[seeds] == rank]
             if seeds.numel() == 0:
                 raise ValueError(f"rank {rank}: its part holds none of the {train_idx.numel()} training nodes")
+        self.features = features
+        self.timeout = timeout
+        # prefetch=0: the one producer thread is ours (see __iter__), so it never runs ahead of the epoch's steps
         self.loader = NeighborLoader(graph, num_neighbors, seeds, max(1, batch_size // size), shuffle=True,
-                                     features=features, seed=mix_seed(seed, rank))
+                                     features=features, seed=mix_seed(seed, rank), prefetch=0)
         steps = torch.tensor([len(self.loader)])
         if size > 1:
             with collective_guard("all_reduce(number of steps)", timeout):
@@ -189,22 +215,24 @@ class NodeBatches:
     def epoch(self, value: int) -> None:
         self.loader.epoch = int(value)
 
-    def __iter__(self) -> Iterator[Graph]:
+    def _steps(self) -> Iterator[Graph]:
         done = 0
         while done < self.steps:
-            batches = iter(self.loader)
-            try:
-                for batch in batches:
-                    yield batch
-                    done += 1
-                    if done == self.steps:
-                        return
-            finally:
-                # Leaving an epoch early must not leave the prefetch thread inside a C++ sampler call: a rank
-                # that then tears down its process group and exits aborts ("terminate called without an
-                # active exception"), and torchrun takes the whole job down with it.
-                if isinstance(batches, Prefetcher):
-                    batches.close(join=True)
+            for batch in self.loader:
+                yield batch
+                done += 1
+                if done == self.steps:
+                    return
+
+    def __iter__(self) -> Iterator[Graph]:
+        batches = Prefetcher(self._steps(), depth=1)
+        try:
+            yield from batches  # a failed exchange raises there, naming the rank (graphkit.loader.exchange)
+        finally:
+            # Leaving an epoch early must not leave the prefetch thread inside a C++ sampler call: a rank
+            # that then tears down its process group and exits aborts ("terminate called without an
+            # active exception"), and torchrun takes the whole job down with it.
+            batches.close(join=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -219,6 +247,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--remote-features", choices=("halo", "fetch"), default="halo",
+                   help="halo: each rank holds its part's and halo's rows; fetch: its part's, the rest per batch")
+    p.add_argument("--feature-cache", type=int, default=0, help="hot remote rows cached per rank (fetch)")
     p.add_argument("--out", type=str, default=None, help="JSON file for the metrics (rank 0)")
     p.add_argument("--kill-rank", type=int, default=-1, help="test hook: this rank exits abruptly ...")
     p.add_argument("--kill-step", type=int, default=2, help="... after this many steps")
@@ -238,7 +269,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            num_classes=args.classes, split={k: m.nonzero().view(-1) for k, m in split.items()})
     cfg = TrainConfig(task="node", model="sage", epochs=args.epochs, lr=args.lr, hidden=args.hidden,
                       layers=len(fanouts), dropout=0.0, batch_size=args.batch_size, patience=args.epochs,
-                      scheduler="none", clip=0.0, seed=args.seed, device="cpu").resolved()
+                      scheduler="none", clip=0.0, seed=args.seed, device="cpu", remote_features=args.remote_features,
+                      feature_cache=args.feature_cache).resolved()
     seed_everything(args.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     task = NodeTask(data, cfg, torch.device("cpu"), fanouts=fanouts)
 

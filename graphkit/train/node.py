@@ -74,10 +74,11 @@ class NodeTask(Task):
         if cfg.batch_size > 0:
             full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, y=g.y, num_nodes=self.num_nodes)
             fanouts = list(fanouts) if fanouts is not None else [NEIGHBOURS] * cfg.layers
-            if size > 1:  # METIS parts, halo features, the same number of steps on every rank
+            if size > 1:  # METIS parts, halo or fetched features, the same number of steps on every rank
                 from graphkit.train.distributed import NodeBatches
 
-                self.loader = NodeBatches(full, dataset.split["train"], fanouts, cfg.batch_size, seed=cfg.seed)
+                self.loader = NodeBatches(full, dataset.split["train"], fanouts, cfg.batch_size, seed=cfg.seed,
+                                          remote=cfg.remote_features, cache_size=cfg.feature_cache)
             else:
                 from graphkit.loader import NeighborLoader
 
