@@ -71,6 +71,7 @@ examples: $(VENV)/.examples deb-data ext
 	@cd examples && failed=""; for cmd in \
 	  "planetoid_gcn.py --epochs 20" \
 	  "subgraph_csl.py --seeds 1 --epochs 1 --models GIN" \
+	  "graph_mixer.py --quick" \
 	  "sheaf_heterophily.py --seeds 1 --epochs 5" \
 	  "movielens_lightgcn.py --epochs 1 --out ../$(EXAMPLES_OUT)/movielens_lightgcn" \
 	  "movielens_ultragcn.py --seeds 2 --epochs 1 --lightgcn-epochs 1" \

@@ -65,8 +65,12 @@ def _expand(owner: Tensor, rows: Tensor, rowptr: Tensor, order: Tensor) -> Tuple
     return torch.repeat_interleave(owner, deg), order[pos]
 
 
-def patch_membership(graph: Graph, num_patches: int, hops: int = 1, method: str = "auto", seed: int = 0) -> Tensor:
+def patch_membership(graph: Graph, num_patches: int, hops: int = 1, method: str = "auto", seed: int = 0,
+                     drop_rate: float = 0.0) -> Tensor:
     """``[P, N]`` bool: node ``v`` is in patch ``p`` (its METIS part or within ``hops`` hops of it).
+
+    With ``drop_rate > 0``, METIS partitions the graph without a random ``drop_rate`` share of its edges (drawn from
+    torch's global generator); the growth by ``hops`` always uses every edge.
 
     >>> path = Graph(edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]]))
     >>> patch_membership(path, 5, hops=1).int().tolist()
@@ -78,7 +82,11 @@ def patch_membership(graph: Graph, num_patches: int, hops: int = 1, method: str 
     if n <= num_patches:
         part = torch.arange(n)  # one node per patch; METIS cannot split a graph into more parts than nodes
     else:
-        part = partition_graph(graph, num_patches, method=method, seed=seed).part
+        cut = graph
+        if drop_rate > 0 and graph.num_edges:
+            ei = graph.edge_index_or_empty()
+            cut = Graph(edge_index=ei[:, torch.rand(ei.size(1)) >= drop_rate], num_nodes=n)
+        part = partition_graph(cut, num_patches, method=method, seed=seed).part
     member = torch.zeros(num_patches, n, dtype=torch.bool)
     member[part, torch.arange(n)] = True
     ei = graph.edge_index_or_empty().cpu()
@@ -103,6 +111,9 @@ class GraphPatches(BaseTransform):
         method: the partitioner of :func:`graphkit.loader.partition_graph` (``"auto"``: METIS via pymetis when
             installed).
         seed: METIS's seed.
+        drop_rate: the paper's augmentation: partition without a random share of the edges, with a fresh METIS seed
+            per call (both from torch's global generator), so every call gives new patches. Use it as a data set's
+            or loader's ``transform`` (applied anew on every access), not as ``pre_transform``.
 
     Shapes:
         a graph with ``N`` nodes -> the same graph plus ``M`` copies and ``E_p`` patch edges
@@ -117,7 +128,9 @@ class GraphPatches(BaseTransform):
     """
 
     def __init__(self, num_patches: int, hops: int = 1, patch_rw_steps: int = 8, method: str = "auto",
-                 seed: int = 0) -> None:
+                 seed: int = 0, drop_rate: float = 0.0) -> None:
+        if not 0.0 <= drop_rate < 1.0:
+            raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate!r}")
         for name, value, low in (("num_patches", num_patches, 1), ("hops", hops, 0),
                                  ("patch_rw_steps", patch_rw_steps, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -125,10 +138,11 @@ class GraphPatches(BaseTransform):
         if method not in ("auto", "metis", "torch_sparse", "range"):
             raise ValueError(f"method must be 'auto', 'metis', 'torch_sparse' or 'range', got {method!r}")
         self.num_patches, self.hops, self.patch_rw_steps = num_patches, hops, patch_rw_steps
-        self.method, self.seed = method, seed
+        self.method, self.seed, self.drop_rate = method, seed, drop_rate
 
     def forward(self, graph: Graph) -> Graph:
-        member = patch_membership(graph, self.num_patches, self.hops, self.method, self.seed)
+        seed = int(torch.randint(0, 2**31 - 1, ())) if self.drop_rate > 0 else self.seed
+        member = patch_membership(graph, self.num_patches, self.hops, self.method, seed, self.drop_rate)
         p, v = member.nonzero(as_tuple=True)
         ei = graph.edge_index_or_empty().cpu()
         # A patch edge: an edge of the graph whose source and target are both in the patch. Join the copies with
@@ -162,4 +176,4 @@ class GraphPatches(BaseTransform):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(num_patches={self.num_patches}, hops={self.hops}, "
-                f"patch_rw_steps={self.patch_rw_steps})")
+                f"patch_rw_steps={self.patch_rw_steps}" + (f", drop_rate={self.drop_rate})" if self.drop_rate else ")"))

@@ -63,6 +63,25 @@ def test_patches_match_reference(n: int, e: int, p: int, seed: int) -> None:
     assert out.patch_pe.shape == (1, p, 8)
 
 
+def test_drop_rate_gives_fresh_valid_patches() -> None:
+    """The augmentation: a new partition per call (seeded by torch's generator), still covering every node, each
+    patch still the graph induced by its nodes."""
+    g = random_graph(60, 150, 8)
+    aug = GraphPatches(6, drop_rate=0.3)
+    torch.manual_seed(0)
+    a, b = aug(g), aug(g)
+    torch.manual_seed(0)
+    assert torch.equal(aug(g).patch_node, a.patch_node)  # reproducible under a seed
+    assert not (torch.equal(a.patch_node, b.patch_node) and torch.equal(a.patch_id, b.patch_id))
+    edges = g.edge_index.t().tolist()
+    for out in (a, b):
+        assert set(out.patch_node.tolist()) == set(range(60))
+        for q in range(6):
+            nodes = set(out.patch_node[out.patch_id == q].tolist())
+            inside = sorted(tuple(e) for e in edges if e[0] in nodes and e[1] in nodes)
+            assert sorted(map(tuple, out.patch_edge_index[:, out.patch_edge_id == q].t().tolist())) == inside
+
+
 def test_small_graph_has_empty_patches() -> None:
     g = GraphPatches(6)(Graph(x=torch.ones(3, 1), edge_index=torch.tensor([[0, 1], [1, 2]])))
     assert g.patch_mask.tolist() == [[True, True, True, False, False, False]]
@@ -181,6 +200,10 @@ def test_bad_input_raises_value_error() -> None:
         GraphPatches(0)
     with pytest.raises(ValueError, match="hops must be an int >= 0, got -1"):
         GraphPatches(4, hops=-1)
+    with pytest.raises(ValueError, match=r"drop_rate must be in \[0, 1\), got 1.0"):
+        GraphPatches(4, drop_rate=1.0)
+    with pytest.raises(ValueError, match="norm must be one of .* got 'group'"):
+        GraphMLPMixer(3, 8, 1, num_patches=4, norm="group")
     with pytest.raises(ValueError, match="mixer must be one of .* got 'conv'"):
         GraphMLPMixer(3, 8, 1, num_patches=4, mixer="conv")
     with pytest.raises(ValueError, match="mixer='attention', got mixer='mlp'"):

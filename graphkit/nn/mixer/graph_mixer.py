@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear, ModuleList
+from torch.nn import BatchNorm1d, Identity, Linear, ModuleList, Sequential
 
 from graphkit.graph import Graph
 from graphkit.nn.mixer.mixer_block import MixerBlock
@@ -50,6 +50,10 @@ class GraphMLPMixer(torch.nn.Module):
         patch_pe_dim: width of the patch encoding ``patch_pe`` (``GraphPatches(patch_rw_steps=...)``; ``0``: none).
         dropout: dropout of the patch encoder. mixer_dropout: dropout inside the blocks.
         node_pe_field: the node field holding the node encoding.
+        norm: normalisation in the patch encoder: ``"batch"`` (the paper's; in training mode it couples the graphs
+            of a batch), ``"layer"`` or ``"none"``.
+        pe_norm: standardise the node and patch encodings with a BatchNorm before their linear maps (the patch
+            encoding over non-empty patches only).
 
     Shapes:
         a graph or a batch of ``B`` graphs with patch fields; x ``(N, in_channels)`` (default ``graph.x``) ->
@@ -70,7 +74,7 @@ class GraphMLPMixer(torch.nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_patches: int,
                  num_gnn_layers: int = 2, num_mixer_layers: int = 2, mixer: str = "mlp", heads: int = 4,
                  node_pe_dim: int = 0, patch_pe_dim: int = 0, dropout: float = 0.0, mixer_dropout: float = 0.0,
-                 node_pe_field: str = "random_walk_pe") -> None:
+                 node_pe_field: str = "random_walk_pe", norm: str = "batch", pe_norm: bool = True) -> None:
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"mixer must be one of {MIXERS}, got {mixer!r}")
@@ -81,9 +85,14 @@ class GraphMLPMixer(torch.nn.Module):
         self.num_patches, self.mixer = num_patches, mixer
         self.node_pe_dim, self.patch_pe_dim, self.node_pe_field = node_pe_dim, patch_pe_dim, node_pe_field
         self.lin_in = Linear(in_channels, hidden_channels)
-        self.node_pe = Linear(node_pe_dim, hidden_channels) if node_pe_dim else None
-        self.patch_pe = Linear(patch_pe_dim, hidden_channels) if patch_pe_dim else None
-        self.encoder = PatchEncoder(hidden_channels, num_gnn_layers, dropout)
+        # Random-walk encodings differ between graphs in the second or third digit (return probabilities); without
+        # standardising them first (BatchNorm, as the paper's encoders), training barely sees the difference.
+        def pe_encoder(dim: int) -> Sequential:
+            return Sequential(BatchNorm1d(dim) if pe_norm else Identity(), Linear(dim, hidden_channels))
+
+        self.node_pe = pe_encoder(node_pe_dim) if node_pe_dim else None
+        self.patch_pe = pe_encoder(patch_pe_dim) if patch_pe_dim else None
+        self.encoder = PatchEncoder(hidden_channels, num_gnn_layers, dropout, norm)
         if mixer == "mlp":
             self.blocks = ModuleList(MixerBlock(num_patches, hidden_channels, dropout=mixer_dropout)
                                      for _ in range(num_mixer_layers))
@@ -120,8 +129,9 @@ class GraphMLPMixer(torch.nn.Module):
             if copies.pe is None:
                 raise ValueError(f"graph has no field 'patch_pe' but patch_pe_dim is {self.patch_pe_dim}: "
                                  f"use GraphPatches(patch_rw_steps={self.patch_pe_dim})")
-            pe = self._field(graph, "patch_pe", self.patch_pe_dim)
-            z = z + self.patch_pe(pe.to(z.dtype))
+            pe = self._field(graph, "patch_pe", self.patch_pe_dim).to(z.dtype)
+            mask = copies.mask
+            z = z.masked_scatter(mask.unsqueeze(-1), (z[mask] + self.patch_pe(pe[mask])))
         mask = copies.mask
         z = z * mask.unsqueeze(-1).to(z.dtype)  # empty patches start (and stay) at zero
         for block in self.blocks:

@@ -4,13 +4,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear, ModuleList, Sequential, ReLU
+from torch.nn import BatchNorm1d, Identity, LayerNorm, Linear, ModuleList, ReLU, Sequential
 
 from graphkit.nn.conv.gin import GINConv
 from graphkit.nn.mixer.patch_copies import PatchCopies
 from graphkit.ops import scatter
 
 __all__ = ["PatchEncoder"]
+
+# BatchNorm (the paper's choice) mixes the copies of a whole batch in training mode; "layer" keeps every graph's
+# output independent of the others in training too.
+NORMS = {"batch": BatchNorm1d, "layer": LayerNorm, "none": lambda channels: Identity()}
 
 
 class PatchEncoder(torch.nn.Module):
@@ -24,7 +28,8 @@ class PatchEncoder(torch.nn.Module):
             h^{(\ell-1)}_{(p,u)}\Big) \quad (\ell > 1) \\
         \bar h_{(p,v)} &= \tfrac{1}{|\{q : v \in V_q\}|} \textstyle\sum_{q \ni v} \tilde h_{(q,v)}
             \quad (\ell > 1) \\
-        h^{(\ell)}_{(p,v)} &= \bar h_{(p,v)} + \mathrm{ReLU}\Big(\mathrm{GIN}_\ell\big(\bar h, E_p\big)_{(p,v)}\Big)
+        h^{(\ell)}_{(p,v)} &= \bar h_{(p,v)} + \mathrm{ReLU}\Big(\mathrm{Norm}\big(\mathrm{GIN}_\ell(\bar h, E_p)
+            _{(p,v)}\big)\Big)
 
     (the paper's patch encoder: the patch summary :math:`U_\ell` (Linear + ReLU) and the average over a node's
     copies let overlapping patches exchange information between GIN layers), and the token of patch :math:`p` is
@@ -35,6 +40,7 @@ class PatchEncoder(torch.nn.Module):
         channels: width of the copies' features (input and output).
         num_layers: GIN layers.
         dropout: dropout after each layer.
+        norm: ``"batch"`` (BatchNorm over the copies, as the paper), ``"layer"`` (LayerNorm per copy) or ``"none"``.
 
     Shapes:
         x ``(N, C)``, copies of ``B`` graphs with ``P`` patches -> ``(B, P, C)``.
@@ -48,10 +54,13 @@ class PatchEncoder(torch.nn.Module):
     torch.Size([1, 4, 8])
     """
 
-    def __init__(self, channels: int, num_layers: int = 2, dropout: float = 0.0) -> None:
+    def __init__(self, channels: int, num_layers: int = 2, dropout: float = 0.0, norm: str = "batch") -> None:
         super().__init__()
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {tuple(NORMS)}, got {norm!r}")
+        self.norms = ModuleList(NORMS[norm](channels) for _ in range(num_layers))
         self.dropout = dropout
         self.convs = ModuleList(
             GINConv(Sequential(Linear(channels, channels), ReLU(), Linear(channels, channels)), train_eps=True)
@@ -62,12 +71,12 @@ class PatchEncoder(torch.nn.Module):
     def forward(self, x: Tensor, copies: PatchCopies) -> Tensor:
         num_tokens = copies.num_graphs * copies.num_patches
         h = x[copies.node]
-        for i, conv in enumerate(self.convs):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             if i > 0:
                 summary = scatter(h, copies.patch, dim_size=num_tokens, reduce="mean")
                 h = h + F.relu(self.summaries[i - 1](summary))[copies.patch]
                 h = scatter(h, copies.node, dim_size=x.size(0), reduce="mean")[copies.node]
-            h = h + F.relu(conv(h, copies.adj))
+            h = h + F.relu(norm(conv(h, copies.adj)))
             h = F.dropout(h, self.dropout, self.training)
         tokens = scatter(h, copies.patch, dim_size=num_tokens, reduce="mean")
         return tokens.view(copies.num_graphs, copies.num_patches, -1)
