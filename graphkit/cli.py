@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=int, help=f"hidden channels {_task_default('hidden')}")
     t.add_argument("--layers", type=int, help=f"message-passing layers {_task_default('layers')}")
     t.add_argument("--dropout", type=float, help=f"dropout probability {_task_default('dropout')}")
-    t.add_argument("--batch-size", type=int, help="graphs (graph), positive edges (link) or seed nodes (node, "
-                                                  f"sampled sub-graphs; 0 = full batch) per step "
+    t.add_argument("--batch-size", type=int, help="graphs (graph), or positive edges (link) or seed nodes (node) "
+                                                  f"of sampled sub-graphs per step (0 = full batch) "
                                                   f"{_task_default('batch_size')}")
     t.add_argument("--patience", type=int, help=f"stop after this many epochs without a better validation score "
                                                 f"{_task_default('patience')}")

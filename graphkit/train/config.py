@@ -63,7 +63,7 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "node": dict(model="gcn", epochs=200, lr=0.01, weight_decay=5e-4, hidden=64, layers=2, dropout=0.5,
                  patience=50, batch_size=0),
     "link": dict(model="gcn", epochs=60, lr=0.005, weight_decay=0.0, hidden=64, layers=2, dropout=0.0,
-                 patience=20, batch_size=1024),
+                 patience=20, batch_size=0),
     "graph": dict(model="gin", epochs=60, lr=0.003, weight_decay=0.0, hidden=64, layers=3, dropout=0.0,
                   patience=20, batch_size=64),
     "hetero": dict(model="rgcn", epochs=100, lr=0.01, weight_decay=0.0, hidden=32, layers=2, dropout=0.5,
@@ -93,7 +93,7 @@ class TrainConfig:
     ``"none"``. ``clip`` is the gradient-norm limit (0 turns clipping off; ``None``: the task's, else
     ``DEFAULT_CLIP``). ``amp`` is ``"auto"`` (mixed precision on a GPU only), ``"on"`` (bfloat16; float16 with
     loss scaling on a GPU without bfloat16), ``"fp16"`` (with loss scaling), ``"bf16"`` or ``"off"``.
-    ``batch_size`` 0 means full batch (node prediction).
+    ``batch_size`` 0 means full batch (node and link prediction; link: every step embeds the whole graph).
     ``deterministic`` (default) runs CPU training on one intra-op thread: multi-threaded CPU reductions and
     BLAS calls are not bit-reproducible from one process to the next, and a resumed run must match an
     uninterrupted one exactly. Turn it off for speed on large graphs.
@@ -173,9 +173,10 @@ class TrainConfig:
         _check_model(cfg.model, task)
         _check_optimizer(cfg.optimizer)
         check_device_name(cfg.device)
-        if cfg.batch_size < (0 if task in ("node", "hetero") else 1):
-            zero = " (0, full batch, is for node prediction only)" if cfg.batch_size == 0 else ""
-            raise ValueError(f"batch_size must be at least {0 if task == 'node' else 1} for {task} prediction, "
+        full_batch = task in ("node", "hetero", "link")  # 0 means full batch there
+        if cfg.batch_size < (0 if full_batch else 1):
+            zero = " (0, full batch, is for node and link prediction only)" if cfg.batch_size == 0 else ""
+            raise ValueError(f"batch_size must be at least {0 if full_batch else 1} for {task} prediction, "
                              f"got {cfg.batch_size}{zero}")
         for name in ("patience", "clip", "feature_cache"):
             if getattr(cfg, name) < 0:

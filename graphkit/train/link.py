@@ -2,7 +2,12 @@
 
 Training: every batch of positive training edges gets as many uniformly sampled negative pairs (torch's global
 RNG, so a resumed run draws the same ones); the loss is
-:math:`-\\log \\sigma(s^+) - \\log(1 - \\sigma(s^-))`. Evaluation uses the data set's own negatives:
+:math:`-\\log \\sigma(s^+) - \\log(1 - \\sigma(s^-))`. With ``batch_size`` 0 (the default) every step embeds the
+whole training graph and scores ``FULL_BATCH_PAIRS`` positives; with ``batch_size > 0`` the steps are
+``graphkit.loader.LinkNeighborLoader`` mini-batches: ``batch_size`` positives, as many uniform negatives, and the
+``NEIGHBOURS``-per-hop sampled neighbourhood of their endpoints, embedded and scored on that sub-graph (NCN's
+common neighbours are then those the sample holds). The loader's seed comes from torch's global generator and
+the Trainer sets its epoch, so a resumed run samples the same sub-graphs. Evaluation is full-graph inference. Evaluation uses the data set's own negatives:
 a shared pool (``edge_neg``; Hits@K, MRR against the pool, ROC-AUC) or per-positive ones
 (``target_node_neg``, ogbl-citation2; MRR). ``--model ncn`` swaps the MLP scorer for the NCN predictor,
 ``--model ncnc`` for NCNC (NCN with common-neighbour completion), which trains with *target link removal*: each
@@ -11,7 +16,7 @@ batch's positive pairs are removed from the graph both the GNN and the predictor
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,9 +29,12 @@ from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
 from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor
 
-__all__ = ["LinkTask", "LinkModel", "positive_pairs", "without_pairs", "PREDICTORS"]
+__all__ = ["LinkTask", "LinkModel", "positive_pairs", "without_pairs", "PREDICTORS", "FULL_BATCH_PAIRS",
+           "NEIGHBOURS"]
 
 _SCORE_CHUNK = 65536
+FULL_BATCH_PAIRS = 1024  # positive pairs per full-graph step (batch_size 0)
+NEIGHBOURS = 10  # sampled neighbours per endpoint and hop in mini-batch mode
 # --model names that keep the GCN backbone and swap the pair scorer; every other name is a backbone + MLP scorer
 PREDICTORS = {"ncn": NCNPredictor, "ncnc": NCNCPredictor}
 # models trained with target link removal (the NCNC paper's); NCN keeps the behaviour it was released with
@@ -55,6 +63,12 @@ def without_pairs(g: Graph, pairs: Tensor) -> Graph:
     return Graph(edge_index=ei[:, ~torch.isin(ei[0] * n + ei[1], gone)], num_nodes=n)
 
 
+def _bce(pos_out: Tensor, neg_out: Tensor) -> Tensor:
+    pos_out, neg_out = pos_out.float(), neg_out.float()
+    return (F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
+            + F.binary_cross_entropy_with_logits(neg_out, torch.zeros_like(neg_out)))
+
+
 class LinkModel(nn.Module):
     r"""``h = GNN(input(x), A)``; ``s(i, j) = predictor(h, A, (i, j))``.
 
@@ -71,20 +85,24 @@ class LinkModel(nn.Module):
                              cfg.hidden, cfg.dropout, structure)
         self.predictor = (predictor or MLPPredictor)(cfg.hidden, cfg.dropout)
 
-    def embed(self, x: Any, adj: Any, num_nodes: int) -> Tensor:
-        return self.gnn(self.input(x, num_nodes), adj)
+    def embed(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
+        """``n_id``: the global ids of a sampled sub-graph's nodes (featureless graphs look their rows up)."""
+        return self.gnn(self.input(x, num_nodes, n_id), adj)
 
 
 class LinkTask(Task):
     name = "link"
 
-    def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device):
+    def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device,
+                 fanouts: Optional[Sequence[int]] = None):
+        """``fanouts``: sampled neighbours per hop in mini-batch mode (default ``NEIGHBOURS`` per layer; ``-1``
+        takes every neighbour)."""
         g = dataset.graph
         if isinstance(g, dict):
             raise ValueError(f"{dataset.name} is a heterogeneous knowledge graph; --task link supports "
                              "homogeneous graphs only")
         self.monitor, self.device = ("valid", dataset.eval_metric, metric_mode(dataset.eval_metric)), device
-        self.batch_size = cfg.batch_size or 1024
+        self.batch_size = cfg.batch_size or FULL_BATCH_PAIRS
         self.num_nodes = g.num_nodes
         self.adj = structure(g, undirected=True, device=device)
         self.x = g.x.to(device) if g.x is not None else None
@@ -92,6 +110,19 @@ class LinkTask(Task):
         self.train_pos = positive_pairs(self.split["train"])
         self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj).to(device)
         self.target_link_removal = cfg.model.lower() in _TARGET_LINK_REMOVAL
+        self.loader: Any = None
+        if cfg.batch_size > 0:
+            from graphkit.loader import LinkNeighborLoader
+
+            full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, num_nodes=self.num_nodes)
+            fanouts = list(fanouts) if fanouts is not None else [NEIGHBOURS] * cfg.layers
+            self.loader = LinkNeighborLoader(full, fanouts, edge_label_index=self.train_pos.t(),
+                                             neg_sampling_ratio=1.0, batch_size=cfg.batch_size, shuffle=True,
+                                             prefetch=0, device=device)
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.loader is not None:  # the sampled sub-graphs are a function of (seed, epoch): resume replays them
+            self.loader.epoch = epoch
 
     def _embed(self, adj: Any = None) -> Tensor:
         return self.model.embed(self.x, self.adj if adj is None else adj, self.num_nodes)
@@ -105,17 +136,33 @@ class LinkTask(Task):
                           for i in range(0, pairs.size(0), _SCORE_CHUNK)])
 
     def batches(self) -> Iterator[Any]:
+        if self.loader is not None:
+            yield from self.loader
+            return
         for chunk in shuffled_chunks(self.train_pos.size(0), self.batch_size):
             pos = self.train_pos[chunk]
             yield pos, torch.randint(0, self.num_nodes, pos.shape)
 
-    def loss(self, batch: Tuple[Tensor, Tensor]) -> Tensor:
+    def loss(self, batch: Any) -> Tensor:
+        if isinstance(batch, Graph):
+            return self._sampled_loss(batch)
         pos, neg = batch
         remove = pos.to(self.device) if self.target_link_removal else None
         h = self._embed(None if remove is None else without_pairs(self.adj, remove))
-        pos_out, neg_out = self._score(h, pos, remove).float(), self._score(h, neg, remove).float()
-        return (F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
-                + F.binary_cross_entropy_with_logits(neg_out, torch.zeros_like(neg_out)))
+        return _bce(self._score(h, pos, remove), self._score(h, neg, remove))
+
+    def _sampled_loss(self, b: Graph) -> Tensor:
+        """The loss of a ``LinkNeighborLoader`` batch, on its sub-graph (local ids, positives labelled 1)."""
+        b = b.to(self.device)
+        pairs, label = b.edge_label_index.t(), b.edge_label
+        pos, neg = pairs[label > 0.5], pairs[label <= 0.5]
+        remove = pos if self.target_link_removal else None
+        if isinstance(self.model.predictor, MLPPredictor) and remove is None:
+            mp: Any = b  # the GNN trims the batch to the rows of its seeds (the endpoints), all the MLP reads
+        else:  # NCN reads its neighbours' rows too: a structure-only copy, which the GNN does not trim
+            mp = without_pairs(b, remove if remove is not None else pos[:0])
+        h = self.model.embed(b.x, mp, b.num_nodes, b.n_id)
+        return _bce(self.model.predictor(h, mp, pos), self.model.predictor(h, mp, neg))
 
     def _split_scores(self, h: Tensor, part: Dict[str, Tensor], neg_part: Dict[str, Tensor],
                       limit: int = 0) -> Dict[str, float]:

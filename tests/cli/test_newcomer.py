@@ -105,7 +105,7 @@ def test_every_train_flag_shows_its_default():
     (None, ["--task", "graph", "--model", "transformer"], 1, "(transformer is for --task node or link)"),
     (None, ["--model", "ncn"], 1, "(ncn is for --task link)"),
     (None, ["--model", "foo"], 2, "argument --model: invalid choice: 'foo'"),
-    (None, ["--task", "link", "--batch-size", "0"], 1, "batch_size must be at least 1 for link prediction"),
+    (None, ["--task", "link", "--batch-size", "-1"], 1, "batch_size must be at least 0 for link prediction"),
     (None, ["--task", "graph", "--batch-size", "-3"], 1, "batch_size must be at least 1 for graph prediction"),
     (None, ["--hidden", "0"], 1, "hidden must be at least 1, got 0"),
     (None, ["--weight-decay", "-1"], 1, "weight_decay must be non-negative"),
