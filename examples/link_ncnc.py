@@ -25,7 +25,7 @@ import argparse
 import statistics
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 
@@ -46,9 +46,10 @@ def dataset(name: str):
     return homogeneous_link_view(ds) if task == "kg" else ds
 
 
-def train(ds, model: str, seed: int, epochs: int, out: Path) -> Dict[str, float]:
+def train(ds, model: str, seed: int, epochs: int, out: Path, patience: Optional[int] = None) -> Dict[str, float]:
     """One run; the test scores of its best validation epoch, and its training seconds."""
-    cfg = TrainConfig(task="link", model=model.split("+")[0], seed=seed, epochs=epochs).resolved()
+    cfg = TrainConfig(task="link", model=model.split("+")[0], seed=seed, epochs=epochs,
+                      patience=patience).resolved()
     seed_everything(seed)  # the model's initial weights, as `graphkit train` seeds before building the task
     task = LinkTask(ds, cfg, torch.device("cpu"))
     task.target_link_removal = task.target_link_removal or model.endswith("+tlr")
@@ -70,6 +71,8 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--patience", type=int, default=None,
+                        help="early stopping (default: the link task's 20; --patience EPOCHS never stops early)")
     parser.add_argument("--quick", action="store_true", help="one seed, two epochs, ogbl-connectome only")
     parser.add_argument("--out", default="runs/examples/link_ncnc", help="the run folders")
     args = parser.parse_args()
@@ -86,7 +89,7 @@ def main() -> None:
         rows: Dict[str, List[Dict[str, float]]] = {m: [] for m in models}
         for seed in range(seeds):
             for m in models:
-                rows[m].append(train(ds, m, seed, epochs, Path(args.out)))
+                rows[m].append(train(ds, m, seed, epochs, Path(args.out), args.patience))
                 r = rows[m][-1]
                 print(f"  seed {seed} {m:7s}: " + "  ".join(f"{k} {r[k]:.4f}" for k in REPORT)
                       + f"  ({r['epochs']} epochs, {r['seconds']:.1f} s)", flush=True)
