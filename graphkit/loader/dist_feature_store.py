@@ -23,7 +23,8 @@ process group (:class:`~graphkit.loader.exchange.ProcessGroupExchange`), so it d
 
 Counters (``stats()``): rows served locally, from the cache and fetched; bytes sent and received (ids, counts and
 rows; the cache fill apart), and ``bytes_saved``: the id and row bytes the cache hits did not move (so traffic
-without the cache is ``bytes_received + bytes_saved``, summed over ranks).
+without the cache is ``bytes_received + bytes_saved``, summed over ranks); ``gather_ns``: time spent in
+``gather`` (exchanges included; on the prefetch thread it overlaps the training step).
 
 Shapes:
     local rows ``[|P_r|, F]``; ``gather(index [n])`` -> ``[n, F]``.
@@ -45,6 +46,7 @@ builds its store with the default exchange instead:
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
@@ -143,7 +145,8 @@ class DistFeatureStore(FeatureStore):
                                  f"{getattr(cache_score, 'numel', lambda: type(cache_score).__name__)()}")
         self._lock = threading.Lock()
         self._counts = dict(requests=0, rows_requested=0, rows_local=0, rows_cached=0, rows_fetched=0,
-                            rows_served=0, bytes_sent=0, bytes_received=0, bytes_saved=0, bytes_cache_fill=0)
+                            rows_served=0, bytes_sent=0, bytes_received=0, bytes_saved=0, bytes_cache_fill=0,
+                            gather_ns=0)
         self._check_agreement(partition.part)
         self.cache_ids = torch.empty(0, dtype=torch.long)
         self.cache_rows = torch.empty(0, self.width, dtype=self.dtype)
@@ -241,6 +244,7 @@ class DistFeatureStore(FeatureStore):
         Raises ``ValueError`` for an id outside ``[0, N)``, before any exchange (the peers then fail on their
         process group's timeout, as on any rank's failure).
         """
+        start = time.perf_counter_ns()
         index = self._index(index)
         self._check_range(index)
         if out is None:
@@ -273,6 +277,7 @@ class DistFeatureStore(FeatureStore):
             rows = self._finish_fetch(fetch)
             if miss.numel():
                 out[miss] = rows[inverse]
+        self._add(gather_ns=time.perf_counter_ns() - start)
         return out
 
     __getitem__ = gather

@@ -80,7 +80,14 @@ def run_rank(rank: int, world_size: int, port: int, folder: str, cfg: Dict[str, 
         if isinstance(store, DistFeatureStore):
             store.reset_stats()
         t0 = time.perf_counter()
-        for batch in batches:
+        waited = 0.0  # time the training loop stood waiting for its next batch (the rest was hidden)
+        it = iter(batches)
+        while True:
+            t1 = time.perf_counter()
+            batch = next(it, None)
+            waited += time.perf_counter() - t1
+            if batch is None:
+                break
             opt.zero_grad()
             n = batch.batch_size
             if rowsum is not None:
@@ -90,7 +97,8 @@ def run_rank(rank: int, world_size: int, port: int, folder: str, cfg: Dict[str, 
             loss = F.cross_entropy(model(batch.x, batch)[:n], batch.y[:n].view(-1))
             loss.backward()
             opt.step()
-        record: Dict[str, Any] = {"epoch": epoch, "seconds": time.perf_counter() - t0, "steps": len(batches)}
+        record: Dict[str, Any] = {"epoch": epoch, "seconds": time.perf_counter() - t0, "steps": len(batches),
+                                  "waited": waited}
         if isinstance(store, DistFeatureStore):
             record.update(store.stats())
         epochs.append(record)
