@@ -148,8 +148,13 @@ class LinkTask(Task):
             return self._sampled_loss(batch)
         pos, neg = batch
         remove = pos.to(self.device) if self.target_link_removal else None
-        h = self._embed(None if remove is None else without_pairs(self.adj, remove))
-        return _bce(self._score(h, pos, remove), self._score(h, neg, remove))
+        if remove is None:
+            h = self._embed()
+            return _bce(self._score(h, pos), self._score(h, neg))
+        h = self._embed(without_pairs(self.adj, remove))
+        # one call: NCNC's completion then scores each missing link once for positives and negatives together
+        out = self._score(h, torch.cat([pos, neg]), remove)
+        return _bce(out[: pos.size(0)], out[pos.size(0):])
 
     def _sampled_loss(self, b: Graph) -> Tensor:
         """The loss of a ``LinkNeighborLoader`` batch, on its sub-graph (local ids, positives labelled 1)."""
