@@ -117,7 +117,7 @@ def test_bad_inputs_name_the_field():
 def test_model_defaults_come_before_the_task_defaults():
     light, ultra = (TrainConfig(task="recsys", model=m).resolved() for m in RECSYS_MODELS)
     assert (light.lr, light.batch_size, light.clip) == (5e-3, 8192, 0.0)
-    assert (ultra.lr, ultra.batch_size, ultra.clip) == (1e-3, 1024, 0.0)
+    assert (ultra.lr, ultra.batch_size, ultra.clip) == (1e-2, 1024, 0.0)
     assert TrainConfig(task="recsys", model="ultragcn", lr=0.01, clip=2.0).resolved().lr == 0.01
     assert TrainConfig(task="node").resolved().clip == 1.0
 
