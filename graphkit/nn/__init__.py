@@ -176,3 +176,6 @@ from graphkit.nn.codebook import KMeansCodebook  # noqa: E402
 from graphkit.nn.models import LargeGT  # noqa: E402
 
 __all__ += ["LargeGT", "KMeansCodebook", "CodebookAttention"]
+from graphkit.nn.conv import RGATConv  # noqa: E402
+
+__all__ += ["RGATConv"]

@@ -7,7 +7,7 @@ when it is built and loadable, else to an equivalent pure-torch path. ``backend(
 from graphkit.ops._backend import backend, ext_available, load_error, use_backend
 from graphkit.ops.reorder import reorder
 from graphkit.ops.scatter import scatter, segment
-from graphkit.ops.segment_matmul import relation_spmm, segment_matmul
+from graphkit.ops.segment_matmul import relation_groups, relation_matmul, relation_spmm, segment_matmul
 from graphkit.ops.sddmm import sddmm
 from graphkit.ops.softmax import edge_softmax
 from graphkit.ops.spmm import spmm
@@ -21,6 +21,8 @@ __all__ = [
     "reorder",
     "segment_matmul",
     "relation_spmm",
+    "relation_matmul",
+    "relation_groups",
     "backend",
     "use_backend",
     "ext_available",

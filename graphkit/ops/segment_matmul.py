@@ -4,6 +4,10 @@
   ``segment_matmul``; grouped GEMM), the kernel op (``kernels/cpu/segment_matmul.cpp``,
   ``kernels/cuda/segment_matmul.cu``) with autograd for ``x`` and ``weight`` and a fake kernel for
   ``torch.compile``.
+- :func:`relation_matmul`: the same over rows grouped by relation, with a dense ``[R, F_in, F_out]`` or a
+  block-diagonal ``[R, nb, F_in/nb, F_out/nb]`` weight (one :func:`segment_matmul` either way).
+- :func:`relation_groups`: the (node, relation) pairs that a set of edges touches, grouped by relation: the
+  row layout :func:`relation_matmul` wants, so a layer transforms each pair once instead of each edge.
 - :func:`relation_spmm`: gather-matmul-scatter by relation, ``out_t = sum_r W_r^T reduce_{s in N_r(t)} x_s``:
   one aggregation into the (target, relation) pairs that occur, one :func:`segment_matmul` over those pairs
   grouped by relation, one scatter to the targets. Never a Python loop over relations, never an ``[E, F]``
@@ -24,7 +28,7 @@ from graphkit.ops.spmm import spmm
 if TYPE_CHECKING:
     from graphkit.typing import AdjLike
 
-__all__ = ["segment_matmul", "relation_spmm", "relation_pairs"]
+__all__ = ["segment_matmul", "relation_matmul", "relation_groups", "relation_spmm", "relation_pairs"]
 
 
 class _SegmentMatmul(torch.autograd.Function):
@@ -99,15 +103,62 @@ def segment_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
     return _SegmentMatmul.apply(x, ptr, weight)
 
 
+def relation_matmul(x: Tensor, ptr: Tensor, weight: Tensor) -> Tensor:
+    r"""Rows grouped by relation, each group times its relation's weight: ``out[ptr[r]:ptr[r+1]] =
+    x[ptr[r]:ptr[r+1]] W_r``, with :math:`W_r` dense or block-diagonal.
+
+    Args:
+        x: ``[P, F_in]`` rows, grouped by relation (as :func:`relation_groups` lays them out).
+        ptr: ``[R + 1]`` offsets of the groups. weight: ``[R, F_in, F_out]``, or ``[R, nb, F_in/nb, F_out/nb]``
+            for block-diagonal :math:`W_r` (block ``b`` maps input slice ``b`` to output slice ``b``).
+
+    Shapes:
+        x ``(P, F_in)``, ptr ``(R + 1)``, weight ``(R, F_in, F_out)`` or ``(R, nb, F_in/nb, F_out/nb)`` ->
+        ``(P, F_out)``.
+
+    >>> x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> w = torch.tensor([[[[2.0]], [[3.0]]], [[[1.0]], [[-1.0]]]])  # two relations, two 1x1 blocks each
+    >>> relation_matmul(x, torch.tensor([0, 1, 2]), w)
+    tensor([[ 2.,  6.],
+            [ 3., -4.]])
+    """
+    if weight.dim() == 3:
+        return segment_matmul(x, ptr, weight)
+    if weight.dim() != 4:
+        raise ValueError(f"weight must have shape [R, F_in, F_out] or [R, nb, F_in/nb, F_out/nb], got "
+                         f"{list(weight.shape)}")
+    r, nb, bi, bo = weight.shape
+    if x.dim() != 2 or x.size(1) != nb * bi:
+        raise ValueError(f"x must have shape [P, {nb * bi}] (nb * F_in/nb of weight), got {list(x.shape)}")
+    # Segments (block b, relation r) of the block-major rows: one call for all blocks and relations.
+    p = x.size(0)
+    rows = x.view(p, nb, bi).transpose(0, 1).reshape(nb * p, bi)
+    ptr_b = torch.cat([ptr[:-1] + b * p for b in range(nb)] + [ptr[-1:] + (nb - 1) * p])
+    w_b = weight.transpose(0, 1).reshape(nb * r, bi, bo)
+    return segment_matmul(rows, ptr_b, w_b).view(nb, p, bo).transpose(0, 1).reshape(p, nb * bo)
+
+
+def relation_groups(node: Tensor, num_nodes: int, edge_type: Tensor, num_relations: int
+                    ) -> Tuple[Tensor, Tensor, Tensor]:
+    """The (node, relation) pairs that occur among the edges, grouped by relation, then node:
+    ``(pair_of_edge [E], pair_node [P], ptr [R + 1])``; pair ``p`` belongs to relation ``r`` for
+    ``ptr[r] <= p < ptr[r+1]``. ``node`` is each edge's endpoint on the side being grouped (sources or targets).
+
+    >>> relation_groups(torch.tensor([2, 0, 2, 1]), 3, torch.tensor([1, 0, 1, 1]), 2)
+    (tensor([2, 0, 2, 1]), tensor([0, 1, 2]), tensor([0, 1, 3]))
+    """
+    key = edge_type.long() * num_nodes + node
+    pairs, pair_of_edge = torch.unique(key, sorted=True, return_inverse=True)
+    relation = torch.div(pairs, max(num_nodes, 1), rounding_mode="floor")
+    counts = torch.bincount(relation, minlength=num_relations)
+    ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+    return pair_of_edge, pairs - relation * num_nodes, ptr
+
+
 def relation_pairs(adj: Adjacency, edge_type: Tensor, num_relations: int) -> Tuple[Tensor, Tensor, Tensor]:
     """The (target, relation) pairs that occur, grouped by relation: ``(pair_of_edge [E], pair_target [P],
     ptr [R + 1])``; pair ``p`` belongs to relation ``r`` for ``ptr[r] <= p < ptr[r+1]``."""
-    key = edge_type.long() * adj.num_dst + adj.dst
-    pairs, pair_of_edge = torch.unique(key, sorted=True, return_inverse=True)
-    relation = torch.div(pairs, adj.num_dst, rounding_mode="floor")
-    counts = torch.bincount(relation, minlength=num_relations)
-    ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-    return pair_of_edge, pairs - relation * adj.num_dst, ptr
+    return relation_groups(adj.dst, adj.num_dst, edge_type, num_relations)
 
 
 def relation_spmm(
@@ -178,13 +229,6 @@ def relation_spmm(
             raise TypeError(f"weight has dtype {weight.dtype} but x has dtype {x.dtype}")
         by_pair = Adjacency(torch.stack([adj_.src, pair_of_edge]), adj_.num_src, num_pairs)
         agg = spmm(by_pair, x, reduce=reduce)  # [P, F_in]: per (target, relation), grouped by relation
-        if weight.dim() == 3:
-            h = segment_matmul(agg, ptr, weight)
-        else:  # block-diagonal: segments (block b, relation r) of the block-major rows, one call for all of them
-            nb, bi, bo = weight.size(1), weight.size(2), weight.size(3)
-            rows = agg.view(num_pairs, nb, bi).transpose(0, 1).reshape(nb * num_pairs, bi)
-            ptr_b = torch.cat([ptr[:-1] + b * num_pairs for b in range(nb)] + [ptr[-1:] + (nb - 1) * num_pairs])
-            w_b = weight.transpose(0, 1).reshape(nb * r, bi, bo)
-            h = segment_matmul(rows, ptr_b, w_b).view(nb, num_pairs, bo).transpose(0, 1).reshape(num_pairs, f_out)
+        h = relation_matmul(agg, ptr, weight)  # dense or block-diagonal W_r, one segment matmul
     out = h.new_zeros(adj_.num_dst, f_out)
     return out.index_add_(0, pair_target, h)

@@ -73,3 +73,6 @@ __all__ += ["HeteroConv"]
 from graphkit.nn.conv.hgt import HGTConv  # noqa: E402
 
 __all__ += ["HGTConv"]
+from graphkit.nn.conv.rgat import RGATConv  # noqa: E402
+
+__all__ += ["RGATConv"]

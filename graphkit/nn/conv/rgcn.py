@@ -7,11 +7,11 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from graphkit.graph import Graph
 from graphkit.ops._checks import REDUCES
-from graphkit.ops.adjacency import Adjacency, is_compiling
+from graphkit.ops.adjacency import Adjacency
 from graphkit.ops.segment_matmul import relation_spmm
 from graphkit.nn.aggr import MultiAggregation
+from graphkit.nn.conv._relational import compose_bases, read_edge_type
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.inits import glorot, zeros
 from graphkit.nn.message_passing import MessagePassing
@@ -118,32 +118,7 @@ class RGCNConv(MessagePassing):
     def relation_weight(self) -> Tensor:
         """:math:`\\mathbf{\\Theta}_r` for every relation: ``[R, F_in, F_out]`` (``[R, nb, F_in/nb, F_out/nb]``
         with ``num_blocks``), composed from the bases when ``num_bases`` is set."""
-        if self.comp is None:
-            return self.weight
-        r, (b, f_in, f_out) = self.num_relations, self.weight.shape
-        return (self.comp @ self.weight.reshape(b, -1)).view(r, f_in, f_out)
-
-    def _edge_type(self, adj: Adjacency, raw_adj: Any, edge_type: Optional[Tensor]) -> Tensor:
-        if edge_type is None:
-            if isinstance(raw_adj, Graph) and "edge_type" in raw_adj:
-                edge_type = raw_adj.edge_type
-            elif adj.value is not None:  # a SparseTensor whose stored values are the types (PyG's convention)
-                edge_type = adj.value
-            else:
-                raise ValueError("edge_type is required: pass it, or a Graph with an 'edge_type' field")
-        if not isinstance(edge_type, Tensor) or edge_type.is_floating_point() or edge_type.is_complex() \
-                or edge_type.dtype == torch.bool:
-            raise TypeError(f"edge_type must be an integer tensor, got "
-                            f"{getattr(edge_type, 'dtype', type(edge_type).__name__)}")
-        if edge_type.dim() != 1 or edge_type.size(0) != adj.num_edges:
-            raise ValueError(f"edge_type must have shape [{adj.num_edges}] (one type per edge), "
-                             f"got {list(edge_type.shape)}")
-        if edge_type.numel() and not is_compiling():
-            lo, hi = int(edge_type.min()), int(edge_type.max())
-            if lo < 0 or hi >= self.num_relations:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"edge_type has value {bad} but num_relations is {self.num_relations}")
-        return edge_type.long()
+        return self.weight if self.comp is None else compose_bases(self.comp, self.weight)
 
     def _sides(self, x: Any) -> Tuple[Optional[Tensor], Optional[Tensor], bool]:
         """``(x_src, x_dst, pair)``; ``None`` or an int tensor marks featureless nodes (PyG's convention)."""
@@ -167,7 +142,7 @@ class RGCNConv(MessagePassing):
         if size is None and x_src is None:  # x=None: the sources are the in_channels one-hot nodes
             size = (n_src, n_src if not pair else None)
         adj_ = self.adjacency(adj, size, x=(x_src if x_src is not None else torch.empty(n_src, 0), x_dst))
-        types = self._edge_type(adj_, adj, edge_type)
+        types = read_edge_type(adj_, adj, edge_type, self.num_relations)
         weight = self.relation_weight()
         reduce = {"add": "sum"}.get(self.aggr, self.aggr)
         if isinstance(reduce, str) and reduce in REDUCES:
