@@ -192,3 +192,19 @@ def test_bad_input_is_named() -> None:
         RGATConv(8, 5, R, num_blocks=3)
     with pytest.raises(ValueError, match="aggr must be one of"):
         RGATConv(8, 5, R, aggr="std")
+
+
+def test_structure_inputs_agree() -> None:
+    g = _graph(torch.float64)
+    conv = RGATConv(8, 5, R, heads=2, edge_dim=4).double()
+    ref = conv(g.x, g.edge_index, g.edge_type, g.edge_attr)
+    for out in (conv(g.x, g), conv((g.x, g.x), g.edge_index, g.edge_type, g.edge_attr),
+                conv(g.x, edge_index=g.edge_index, edge_type=g.edge_type, edge_attr=g.edge_attr)):
+        torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
+    rev = RGATConv(8, 5, R, heads=2, edge_dim=4, flow="target_to_source").double()
+    rev.load_state_dict(conv.state_dict())
+    torch.testing.assert_close(rev(g.x, g.edge_index.flip(0), g.edge_type, g.edge_attr), ref, atol=1e-12, rtol=0)
+    sub = torch.randn(7, 8, dtype=torch.float64)  # bipartite: 20 sources -> 7 targets
+    keep = g.edge_index[1] < 7
+    out = conv((g.x, sub), g.edge_index[:, keep], g.edge_type[keep], g.edge_attr[keep])
+    assert out.shape == (7, 10)
