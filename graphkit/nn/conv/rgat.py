@@ -90,8 +90,8 @@ class RGATConv(MessagePassing):
     >>> conv(x, ei, et).shape
     torch.Size([5, 6])
     >>> out, (_, alpha) = conv(x, ei, et, return_attention_weights=True)
-    >>> alpha[[0, 2, 3]].sum(0)  # node 1's three incoming edges share its attention (per head)
-    tensor([1.0000, 1.0000], grad_fn=<SumBackward1>)
+    >>> torch.allclose(alpha[[0, 2, 3]].sum(0), torch.ones(2))  # node 1's three edges share its attention
+    True
     >>> conv = RGATConv(4, 3, num_relations=2, attention_mechanism="within-relation",
     ...                 attention_mode="multiplicative-self-attention", dim=2, concat=False)
     >>> conv(x, ei, et).shape
