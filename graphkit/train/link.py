@@ -164,10 +164,13 @@ class LinkTask(Task):
         remove = pos if self.target_link_removal else None
         if isinstance(self.model.predictor, MLPPredictor) and remove is None:
             mp: Any = b  # the GNN trims the batch to the rows of its seeds (the endpoints), all the MLP reads
-        else:  # NCN reads its neighbours' rows too: a structure-only copy, which the GNN does not trim
-            mp = without_pairs(b, remove if remove is not None else pos[:0])
+        else:  # NCN reads its neighbours' rows too (an untrimmed copy), and common neighbours are rows of an
+            # undirected A, while a sampled batch holds each sampled edge in one direction (neighbour -> seed)
+            mp = structure(b, undirected=True, device=self.device)
+            mp = mp if remove is None else without_pairs(mp, remove)
         h = self.model.embed(b.x, mp, b.num_nodes, b.n_id)
-        return _bce(self.model.predictor(h, mp, pos), self.model.predictor(h, mp, neg))
+        out = self.model.predictor(h, mp, torch.cat([pos, neg]))  # mp already lacks the removed pairs
+        return _bce(out[: pos.size(0)], out[pos.size(0):])
 
     def _split_scores(self, h: Tensor, part: Dict[str, Tensor], neg_part: Dict[str, Tensor],
                       limit: int = 0) -> Dict[str, float]:

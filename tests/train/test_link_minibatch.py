@@ -85,3 +85,28 @@ def test_structure_predictors_train_in_mini_batches(fixtures, tmp_path, model):
     out = _run(fixtures, tmp_path, model, model=model, epochs=3, batch_size=1024, layers=1)
     rows = [json.loads(x) for x in (tmp_path / model / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["loss"] < rows[0]["loss"] and out["final"]["test"]["auc"] > 0.6
+
+
+def test_ncn_reads_a_symmetric_sub_graph(fixtures, monkeypatch):
+    """A sampled batch holds its edges one way (neighbour -> seed); common neighbours are rows of an undirected
+    adjacency, so NCN gets the sub-graph with both directions, less the batch's positives under NCNC."""
+    from graphkit.train.link import LinkTask
+
+    monkeypatch.setenv("GRAPHKIT_FIXTURES", str(fixtures))
+    ds, _ = load_dataset("ogbl-connectome")
+    for model in ("ncn", "ncnc"):
+        task = LinkTask(ds, TrainConfig(task="link", model=model, hidden=8, batch_size=500).resolved(),
+                        torch.device("cpu"))
+        seen = []
+        forward = task.model.predictor.forward
+        monkeypatch.setattr(task.model.predictor, "forward",
+                            lambda h, adj, pairs, remove=None: seen.append((adj, pairs)) or forward(h, adj, pairs))
+        b = next(iter(task.batches()))
+        task.loss(b)
+        adj, pairs = seen[0]  # positives, then as many negatives
+        pos = pairs[: pairs.size(0) // 2]
+        n = adj.num_nodes
+        keys = set((adj.edge_index[0] * n + adj.edge_index[1]).tolist())
+        assert keys == set((adj.edge_index[1] * n + adj.edge_index[0]).tolist())  # symmetric
+        pos_keys = set((pos[:, 0] * n + pos[:, 1]).tolist())
+        assert (model == "ncnc") == (not keys & pos_keys)  # target link removal for NCNC only
