@@ -66,6 +66,9 @@ def link_view_of_triples(split: Dict[str, Dict[str, Tensor]], num_nodes: int, na
     lo, hi = every // n, every % n
     free = every[(lo < hi) & ~torch.isin(every, torch.cat([train, valid, test]))]
     k = min(num_negatives, free.numel() // 2)
+    if k == 0:  # e.g. pykeen's Kinships: every pair of its 104 people is related by some term
+        raise ValueError(f"{name}: {free.numel()} of the {n * (n - 1) // 2} node pairs are joined by no triple, too "
+                         "few for validation and test negatives (the homogeneous view is a complete graph)")
     order = free[torch.randperm(free.numel(), generator=torch.Generator().manual_seed(seed))]
     pairs = _pairs(train, n)
     graph = Graph(edge_index=torch.cat([pairs, pairs.flip(1)]).t().contiguous(), num_nodes=n)  # both directions

@@ -43,3 +43,12 @@ def test_bad_inputs_name_the_field():
     split["valid"]["tail"] = torch.tensor([2])
     with pytest.raises(ValueError, match="num_negatives must be at least 1, got 0"):
         link_view_of_triples(split, 3, "toy", num_negatives=0)
+
+
+def test_a_complete_view_has_no_negatives_and_says_so():
+    n = 4
+    pairs = torch.tensor([(a, b) for a in range(n) for b in range(a + 1, n)])
+    split = {"train": {"head": pairs[:4, 0], "tail": pairs[:4, 1]}, "valid": {"head": pairs[4:5, 0],
+             "tail": pairs[4:5, 1]}, "test": {"head": pairs[5:, 0], "tail": pairs[5:, 1]}}
+    with pytest.raises(ValueError, match="toy: 0 of the 6 node pairs are joined by no triple"):
+        link_view_of_triples(split, n, "toy")
