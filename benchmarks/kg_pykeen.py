@@ -33,6 +33,12 @@ from graphkit.train.metrics import link_scores  # noqa: E402
 # penalty on DistMult and ComplEx): turned off, so both libraries train the same model.
 SAME_MODEL = {"distmult": dict(entity_constrainer=None, regularizer=None), "complex": dict(regularizer=None),
               "transe": dict(entity_constrainer=None)}
+# pykeen's ComplEx draws N(0, 1) embeddings (sized for its L2 penalty, off above); TransE's relations start at unit
+# norm, and its xavier bound is sqrt(6 / dim) where torch's, which graphkit uses, is sqrt(6 / (rows + dim)). These
+# models start from graphkit's distribution instead (RotatE's relation phases are uniform in both already).
+SAME_INIT = {"complex": ("entity", "relation"), "transe": ("entity", "relation"), "rotate": ("entity",)}
+# pykeen's RotatE scores -||h * r - t||_2 over the complex vector (its interaction hard-codes p = 2 whatever
+# ``interaction_kwargs`` says); graphkit's, as Sun et al.'s, sums the moduli. ``sum_of_moduli`` replaces it.
 PYKEEN_MODELS = {"distmult": "DistMult", "complex": "ComplEx", "transe": "TransE", "rotate": "RotatE",
                  "rgcn": "RGCN"}
 
@@ -62,6 +68,26 @@ def run_graphkit(ds, model: str, dim: int, epochs: int, lr: float, batch: int) -
         return task.evaluate()["test"], seconds
 
 
+def graphkit_init(rows: int, width: int):
+    """torch's ``xavier_uniform_`` bound on a ``rows x width`` real table (``width`` counts real and imaginary parts),
+    as an initializer for pykeen's real or complex embeddings."""
+    bound = (6.0 / (rows + width)) ** 0.5
+
+    def init(x: torch.Tensor) -> torch.Tensor:
+        (torch.view_as_real(x) if x.is_complex() else x).uniform_(-bound, bound)
+        return x
+
+    return init
+
+
+def sum_of_moduli(h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """RotatE as graphkit scores it, on pykeen's (broadcast, complex) representations: -sum_i |h_i r_i - t_i|."""
+    from pykeen.nn.modules import ensure_complex
+
+    h, r, t = ensure_complex(h, r, t)
+    return -(h * r - t).abs().sum(dim=-1)
+
+
 def run_pykeen(ds, source: str, model: str, dim: int, epochs: int, lr: float, batch: int
                ) -> Tuple[Dict[str, float], float]:
     from pykeen.models import model_resolver
@@ -77,7 +103,13 @@ def run_pykeen(ds, source: str, model: str, dim: int, epochs: int, lr: float, ba
     kwargs = dict(embedding_dim=dim, loss="softplus", random_seed=0, **SAME_MODEL.get(model, {}))
     if model == "rgcn":
         kwargs["num_layers"] = 2
+    width = 2 * dim if model in ("complex", "rotate") else dim
+    for part in SAME_INIT.get(model, ()):
+        rows = ds.graph.num_nodes if part == "entity" else num_rel
+        kwargs[f"{part}_initializer"] = graphkit_init(rows, width)
     km = model_resolver.make(PYKEEN_MODELS[model], kwargs, triples_factory=tf)
+    if model == "rotate":
+        km.interaction.forward = sum_of_moduli
     loop = SLCWATrainingLoop(model=km, triples_factory=tf, optimizer="adam", optimizer_kwargs=dict(lr=lr),
                              negative_sampler="basic",
                              negative_sampler_kwargs=dict(num_negs_per_pos=NEGATIVES,

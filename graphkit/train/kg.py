@@ -14,8 +14,9 @@ Models (``--model``), each a score :math:`f(h, r, t)` over entity embeddings :ma
 
 Training (sLCWA, as pykeen calls it): each positive triple gets ``NEGATIVES`` corruptions, half of the head and
 half of the tail, drawn uniformly from the entities of the corrupted side's type (torch's global generator, so
-a resumed run draws the same ones); loss: softplus, :math:`\mathrm{softplus}(-f^+) + \mathrm{softplus}(f^-)`
-averaged. Evaluation ranks each valid/test triple against the data set's own negatives (``head_neg`` and
+a resumed run draws the same ones); loss: softplus over the positives and their negatives together,
+:math:`\frac{1}{B(1+k)}\sum \big(\mathrm{softplus}(-f^+) + \sum_{j=1}^{k} \mathrm{softplus}(f^-_j)\big)`
+(``slcwa_softplus_loss``; pykeen's sLCWA reduction). Evaluation ranks each valid/test triple against the data set's own negatives (``head_neg`` and
 ``tail_neg``, as ogbl-biokg ships them; ``-1`` padding of a filtered row scores ``-inf``) and scores with ogb's
 official ``Evaluator`` (MRR, Hits@1/3/10).
 """
@@ -32,7 +33,7 @@ from graphkit.train.base import Task, shuffled_chunks
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores
 
-__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "kg_triples", "relation_ids", "padded_scores"]
+__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "slcwa_softplus_loss", "kg_triples", "relation_ids", "padded_scores"]
 
 KG_MODELS = ("distmult", "complex", "transe", "rotate", "rgcn")
 NEGATIVES = 32  # corruptions per positive triple during training
@@ -59,6 +60,33 @@ def kg_triples(graph: HeteroGraph, part: Dict[str, Any]) -> Tuple[Tensor, Tensor
         head = head + torch.tensor([off[str(t)] for t in part["head_type"]], dtype=torch.long)
         tail = tail + torch.tensor([off[str(t)] for t in part["tail_type"]], dtype=torch.long)
     return head, rel, tail
+
+
+def slcwa_softplus_loss(pos: Tensor, neg: Tensor) -> Tensor:
+    r"""Softplus loss of ``B`` positive scores and their ``k`` negatives each, one mean over all :math:`B(1+k)`:
+
+    .. math::
+        \mathcal{L} = \frac{1}{B(1+k)} \sum_{i=1}^{B} \Big(\mathrm{softplus}(-f^+_i)
+                      + \sum_{j=1}^{k} \mathrm{softplus}(f^-_{ij})\Big)
+
+    A positive weighs as much as one negative (pykeen's sLCWA reduction). Averaging the two sides separately
+    instead gives each positive the weight of all its ``k`` negatives; with TransE's and RotatE's distance scores
+    (:math:`f \le 0`, no margin) :math:`\mathrm{softplus}(-f^+)` never saturates, and that ``k``-fold pull of every
+    positive towards distance 0 outweighs the push on the negatives (UMLS TransE, 50 epochs: valid MRR 0.448
+    against 0.729, train MRR 0.254 against 0.345).
+
+    Shapes:
+        input: ``pos`` ``(B,)``, ``neg`` ``(B, k)``
+        output: ``()``
+
+    >>> round(float(slcwa_softplus_loss(torch.zeros(2), torch.zeros(2, 3))), 4)  # log 2
+    0.6931
+    >>> round(float(slcwa_softplus_loss(torch.tensor([0.0]), torch.full((1, 3), -30.0))), 4)  # log 2 / 4
+    0.1733
+    """
+    if neg.dim() != 2 or neg.shape[0] != pos.numel():
+        raise ValueError(f"neg must be (B, k) with B = pos.numel() = {pos.numel()}, got shape {tuple(neg.shape)}")
+    return torch.cat([F.softplus(-pos.reshape(-1)), F.softplus(neg).reshape(-1)]).mean()
 
 
 def padded_scores(score: Callable[[Tensor], Tensor], negatives: Tensor) -> Tensor:
@@ -172,7 +200,7 @@ class KGTask(Task):
         rr = r.unsqueeze(1)
         neg = torch.cat([self.model.score(ent, neg_h, rr, t.unsqueeze(1)),
                          self.model.score(ent, h.unsqueeze(1), rr, neg_t)], dim=1)
-        return F.softplus(-pos).mean() + F.softplus(neg).mean()
+        return slcwa_softplus_loss(pos, neg)
 
     def _rank(self, ent: Tensor, split: str, limit: int = 0) -> Dict[str, float]:
         h, r, t = self.split[split]

@@ -8,7 +8,7 @@ import torch
 
 from graphkit.cli import main
 from graphkit.testing import require_peer
-from graphkit.train.kg import KG_MODELS, KGModel
+from graphkit.train.kg import KG_MODELS, KGModel, KGTask, slcwa_softplus_loss
 
 
 def _summary(out) -> dict:
@@ -35,13 +35,15 @@ def test_train_kg_every_model(hetero_fixtures, tmp_path, model) -> None:
 
 
 def test_kg_learns_umls(hetero_fixtures, tmp_path) -> None:
-    # DistMult on UMLS, 15 epochs: filtered MRR against the fixture's negatives is far above chance (~0.05)
+    # DistMult on UMLS, 15 epochs: filtered MRR against the fixture's negatives is far above chance (~0.05). With a
+    # positive weighted as one of its 32 negatives (pykeen's sLCWA mean) it learns slower early on: 0.37 here (and
+    # valid MRR after 50 epochs, batch 512, rose from 0.679 to 0.713)
     out = tmp_path / "umls"
     assert main(["train", "--task", "kg", "--epochs", "15", "--out", str(out), "--progress", "off"]) == 0
     from graphkit.train.run import evaluate_run
 
     scores, _ = evaluate_run(out)
-    assert scores["test"]["mrr"] > 0.4, scores
+    assert scores["test"]["mrr"] > 0.3, scores
 
 
 def test_kg_scores_match_their_formulas() -> None:
@@ -63,6 +65,47 @@ def test_kg_scores_match_their_formulas() -> None:
             ch, ct = torch.complex(*e[h].chunk(2, -1)), torch.complex(*e[t].chunk(2, -1))
             want = -(ch * torch.polar(torch.ones_like(w[r]), w[r]) - ct).abs().sum(-1)
         assert torch.allclose(m(h, r, t), want, atol=1e-5), name
+
+
+def test_kg_loss_weighs_a_positive_as_one_negative() -> None:
+    # one positive at score 0 (softplus = log 2) and 3 negatives scored far below it (softplus ~ 0): the mean over
+    # all 4 scores is log(2) / 4; averaging positives and negatives separately would give log 2
+    loss = slcwa_softplus_loss(torch.tensor([0.0]), torch.full((1, 3), -30.0))
+    assert loss.item() == pytest.approx(torch.log(torch.tensor(2.0)).item() / 4, rel=1e-6)
+    with pytest.raises(ValueError, match="neg must be"):
+        slcwa_softplus_loss(torch.zeros(2), torch.zeros(3, 4))
+
+
+def test_kg_loss_is_pykeens_slcwa_softplus() -> None:
+    # the benchmark compares with pykeen's sLCWA + SoftplusLoss: the two losses must be the same function
+    pykeen_losses = require_peer("pykeen.losses")
+    torch.manual_seed(0)
+    pos, neg = torch.randn(5) * 3, torch.randn(5, 8) * 3
+    want = pykeen_losses.SoftplusLoss().process_slcwa_scores(positive_scores=pos.view(-1, 1), negative_scores=neg)
+    assert torch.allclose(slcwa_softplus_loss(pos, neg), want, atol=1e-6)
+
+
+def test_kg_task_trains_on_the_slcwa_loss(hetero_fixtures) -> None:
+    from graphkit.datasets.ogb import load_ogb
+    from graphkit.train.config import TrainConfig
+
+    cfg = TrainConfig(task="kg", dataset="ogbl-nations", model="transe", hidden=8, batch_size=16).resolved()
+    task = KGTask(load_ogb("ogbl-nations"), cfg, torch.device("cpu"))
+    torch.manual_seed(0)
+    h, r, t, neg_h, neg_t = next(iter(task.batches()))
+    m = task.model
+    pos = m(h, r, t)
+    neg = torch.cat([m(neg_h, r.unsqueeze(1), t.unsqueeze(1)), m(h.unsqueeze(1), r.unsqueeze(1), neg_t)], dim=1)
+    assert torch.allclose(task.loss((h, r, t, neg_h, neg_t)), slcwa_softplus_loss(pos, neg), atol=1e-6)
+
+
+def test_kg_transe_learns_umls(hetero_fixtures, tmp_path) -> None:
+    # TransE (distance scores <= 0, no margin) on UMLS, 30 epochs: with each positive weighted as all its k negatives
+    # (the loss once averaged the two sides separately) the best validation MRR was 0.544; weighted as one, 0.781
+    out = tmp_path / "transe"
+    assert main(["train", "--task", "kg", "--model", "transe", "--epochs", "30", "--batch-size", "512",
+                 "--out", str(out), "--progress", "off"]) == 0
+    assert _summary(out)["final"]["valid"]["mrr"] > 0.65, _summary(out)["final"]
 
 
 def test_kg_task_rejects_a_non_kg(hetero_fixtures, tmp_path) -> None:
