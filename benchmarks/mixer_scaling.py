@@ -2,10 +2,11 @@
 
     python benchmarks/mixer_scaling.py                 # N = 1k, 10k, 100k (GPS up to 10k), ~3 minutes
     python benchmarks/mixer_scaling.py --sizes 1000,10000,100000,1000000   # and 1M (several minutes more)
+    python benchmarks/mixer_scaling.py --graph grid    # the same on a 2D lattice (small METIS cuts)
     python benchmarks/mixer_scaling.py --quick         # N = 1k, 10k
     python benchmarks/mixer_scaling.py --write         # also write the table into benchmarks/RESULTS.md
 
-One random graph per size (uniform random edges, mean degree 5 each way, 16 features), one forward + backward of
+One graph per size (uniform random edges, mean degree 5 each way, or a 4-neighbour lattice; 16 features), one forward + backward of
 a graph-level output. Graph MLP-Mixer: GraphMLPMixer, 64 channels, 2 GIN layers + 2 mixer blocks, 32 patches
 (GraphPatches, precomputed as a pre_transform: its time is reported apart, not in the step). GPS: two GPSConv
 layers (GIN inside, 4-head full attention, LayerNorm), 64 channels, a mean readout. Each cell runs in a fresh
@@ -36,7 +37,20 @@ from graphkit import Graph  # noqa: E402
 CHANNELS, FEATURES, PATCHES, HEADS = 64, 16, 32, 4
 
 
+def grid_graph(n: int) -> Graph:
+    """A side x side 4-neighbour lattice (side = round(sqrt(n))): local structure, small METIS cuts."""
+    side = max(int(round(n ** 0.5)), 1)
+    idx = torch.arange(side * side).view(side, side)
+    right = torch.stack([idx[:, :-1].reshape(-1), idx[:, 1:].reshape(-1)])
+    down = torch.stack([idx[:-1, :].reshape(-1), idx[1:, :].reshape(-1)])
+    ei = torch.cat([right, down], dim=1)
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    gen = torch.Generator().manual_seed(0)
+    return Graph(x=torch.randn(side * side, FEATURES, generator=gen), edge_index=ei, num_nodes=side * side)
+
+
 def random_graph(n: int, seed: int = 0) -> Graph:
+    """Uniform random edges: an expander, so every METIS cut is large and the one-hop overlap too."""
     gen = torch.Generator().manual_seed(seed)
     src = torch.randint(0, n, (5 * n,), generator=gen)
     dst = torch.randint(0, n, (5 * n,), generator=gen)
@@ -45,12 +59,12 @@ def random_graph(n: int, seed: int = 0) -> Graph:
     return Graph(x=torch.randn(n, FEATURES, generator=gen), edge_index=ei, num_nodes=n)
 
 
-def cell(model_name: str, n: int) -> Dict[str, float]:
+def cell(model_name: str, n: int, family: str) -> Dict[str, float]:
     """One (model, size) measurement, in this (fresh) process."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    g = random_graph(n)
-    info: Dict[str, float] = {"edges": g.num_edges}
+    g = random_graph(n) if family == "random" else grid_graph(n)
+    info: Dict[str, float] = {"nodes": g.num_nodes, "edges": g.num_edges}
     if model_name == "mixer":
         from graphkit.nn import GraphMLPMixer
         from graphkit.transforms import GraphPatches
@@ -74,7 +88,7 @@ def cell(model_name: str, n: int) -> Dict[str, float]:
                     heads=HEADS, norm="layer_norm")
             for _ in range(2))
         model = torch.nn.ModuleList([lin, layers])
-        batch = torch.zeros(n, dtype=torch.long)
+        batch = torch.zeros(g.num_nodes, dtype=torch.long)
 
         def forward() -> torch.Tensor:
             h = lin(g.x)
@@ -97,9 +111,9 @@ def cell(model_name: str, n: int) -> Dict[str, float]:
     return info
 
 
-def run_cell(model_name: str, n: int, timeout: float) -> Dict[str, float]:
+def run_cell(model_name: str, n: int, family: str, timeout: float) -> Dict[str, float]:
     env = dict(os.environ, OMP_NUM_THREADS="1", MALLOC_MMAP_THRESHOLD_="65536")
-    cmd = [sys.executable, __file__, "--cell", model_name, str(n)]
+    cmd = [sys.executable, __file__, "--cell", model_name, str(n), family]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -117,29 +131,31 @@ def main() -> None:
                         help="skip GPS where the [heads, N, N] float32 scores of one layer exceed this")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
     parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
-    parser.add_argument("--cell", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--graph", choices=["random", "grid"], default="random",
+                        help="uniform random edges (an expander) or a 2D lattice")
+    parser.add_argument("--cell", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
-        print(json.dumps(cell(args.cell[0], int(args.cell[1]))))
+        print(json.dumps(cell(args.cell[0], int(args.cell[1]), args.cell[2])))
         return
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (
         [1000, 10000] if args.quick else [1000, 10000, 100000])
     load = os.getloadavg()
     lines: List[str] = [
-        f"Fresh process per cell, 1 thread, torch {torch.__version__}, load average at start "
+        f"Graph: {args.graph}. Fresh process per cell, 1 thread, torch {torch.__version__}, load average at start "
         f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (2 cores shared with other jobs).",
         "",
-        "| N nodes | E edges | Graph MLP-Mixer step | x previous | peak MiB | GPS step | x previous | peak MiB | "
-        "patches (once) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| N nodes | E edges | copies / N | Graph MLP-Mixer step | x previous | peak MiB | GPS step | x previous | "
+        "peak MiB | patches (once) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     print("\n".join(lines), flush=True)
     prev: Dict[str, float] = {}
     for n in sizes:
-        row = {"mixer": run_cell("mixer", n, args.timeout)}
+        row = {"mixer": run_cell("mixer", n, args.graph, args.timeout)}
         scores_gb = HEADS * n * n * 4 / 2**30
         if scores_gb <= args.gps_limit_gb:
-            row["gps"] = run_cell("gps", n, args.timeout)
+            row["gps"] = run_cell("gps", n, args.graph, args.timeout)
         else:
             row["gps"] = {"error": f"not run: attention scores alone {scores_gb:,.0f} GiB per layer"}
         cells = []
@@ -153,8 +169,11 @@ def main() -> None:
             prev[name] = r["seconds"]
             cells += [f"{1000 * r['seconds']:,.0f} ms", ratio, f"{r['peak_mb']:,.0f}"]
         edges = row["mixer"].get("edges", row["gps"].get("edges", 0))
+        nodes = int(row["mixer"].get("nodes", n))
         patch = row["mixer"].get("patch_s")
-        line = (f"| {n:,} | {int(edges):,} | " + " | ".join(cells) + " | "
+        copies = row["mixer"].get("copies")
+        per_node = f"{copies / nodes:.1f}" if copies else ""
+        line = (f"| {nodes:,} | {int(edges):,} | {per_node} | " + " | ".join(cells) + " | "
                 + (f"{patch:.2f} s" if patch is not None else "") + " |")
         lines.append(line)
         print(line, flush=True)
@@ -163,7 +182,7 @@ def main() -> None:
     lines.append(f"Load average at the end: {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}.")
     if args.write:
         here = os.path.dirname(os.path.abspath(__file__))
-        write_section(os.path.join(here, "RESULTS.md"), "mixer-scaling", "\n".join(lines))
+        write_section(os.path.join(here, "RESULTS.md"), f"mixer-scaling-{args.graph}", "\n".join(lines))
 
 
 if __name__ == "__main__":
