@@ -36,9 +36,12 @@ class HGTConv(torch.nn.Module):
     edges of every type at once. Parameters as PyG's ``HGTConv`` (``kqv_lin``, ``out_lin``, ``k_rel``,
     ``v_rel`` ``[H R, D, D]``, ``skip``, ``p_rel``), so its ``state_dict`` loads unchanged.
 
-    How it runs: the relation transforms of all edge types and heads are one :func:`graphkit.ops.segment_matmul`
-    over the source rows of each (head, edge type); attention is one ``sddmm``, one ``edge_softmax`` and one
-    weighted ``spmm`` over all edge types together (no ``[E, H, D]`` message tensor).
+    How it runs: the keys and values of all node types sit in one ``[N, 3F]`` tensor; one gather lays out the source
+    rows of every (key/value, head, edge type) and one :func:`graphkit.ops.segment_matmul` applies all relation
+    transforms (the prior :math:`\mu / \sqrt{D}` folded into the key weights); attention is one ``sddmm``, one
+    ``edge_softmax`` and one weighted ``spmm`` over ``[E, H]`` for all edge types together (no ``[E, H, D]``
+    message tensor). The combined graph (ids offset by type, edges grouped by target) is built once per set of
+    ``edge_index`` tensors and memoised with them, as every structure in graphkit is.
 
     Args:
         in_channels: input width, or ``{node type: width}``. out_channels: :math:`F`, divisible by ``heads``.
@@ -84,17 +87,51 @@ class HGTConv(torch.nn.Module):
         for p in list(self.skip.values()) + list(self.p_rel.values()):
             torch.nn.init.ones_(p)
 
-    def _relation_transform(self, rel: "_RelationWeights", per_type: Dict[str, Tensor],
-                            edge_types: List[EdgeType]) -> Tensor:
-        """Rows ``[sum_e N_src(e), H, D]``: each edge type's source rows through its per-head weight, all in one
-        segment matmul (segments ordered head-major, then edge type)."""
-        h = self.heads
-        parts = [per_type[e[0]][:, i] for i in range(h) for e in edge_types]
-        sizes = torch.tensor([p.size(0) for p in parts])
-        ptr = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)])
-        which = torch.tensor([i * len(self.edge_types) + self.edge_index_of[e] for i in range(h) for e in edge_types])
-        out = segment_matmul(torch.cat(parts), ptr, rel.weight[which])
-        return out.view(h, -1, out.size(-1)).transpose(0, 1)
+    def _relation_rows(self, kqv: Tensor, st: "_Structure", edge_types: List[EdgeType]) -> Tuple[Tensor, Tensor]:
+        """``(k_rel, v_rel)``, rows ``[sum_e N_src(e), H, D]``: each edge type's source keys and values through its
+        per-head weights, in one segment matmul over rows gathered head-major in one indexing op (segments: key or
+        value, head, edge type). The key weights carry the prior :math:`\\mu_\\phi^h / \\sqrt{D}` (a product the
+        size of the weights instead of one over ``[E, H]``)."""
+        h, d = self.heads, self.out_channels // self.heads
+        k_w, v_w = self.k_rel.weight, self.v_rel.weight  # [H |E_meta|, D, D], head-major
+        if len(edge_types) < len(self.edge_types):  # the (head, edge type) pairs present, in that order
+            which = torch.tensor([i * len(self.edge_types) + self.edge_index_of[e] for i in range(h)
+                                  for e in edge_types])
+            k_w, v_w = k_w.index_select(0, which), v_w.index_select(0, which)
+        prior = torch.stack([self.p_rel["__".join(e)].view(h) for e in edge_types], 1).reshape(-1, 1, 1)
+        weight = torch.cat([k_w * (prior / math.sqrt(d)), v_w])
+        # Keys and values head-major [2 H, N, D] (one copy of N rows), then one gather of the source rows.
+        kv = kqv.view(kqv.size(0), 3, h, d)[:, 0::2].permute(1, 2, 0, 3).reshape(2 * h, -1, d)
+        rows = kv.index_select(1, st.src_node).view(-1, d)  # [2 H sum_e N_src(e), D], grouped as the segments
+        k_rel, v_rel = segment_matmul(rows, st.segment_ptr(h), weight).view(2, h, -1, d).unbind(0)
+        return k_rel.transpose(0, 1), v_rel.transpose(0, 1)
+
+    def _row_types(self, sizes: Dict[str, int]) -> Tensor:
+        """The type index (in ``sizes``' order) of every node row ``[N]``."""
+        counts = torch.tensor(list(sizes.values()))
+        return torch.repeat_interleave(torch.arange(len(sizes)), counts)
+
+    def _typed_linear(self, lin: HeteroDictLinear, x_all: Tensor, sizes: Dict[str, int]) -> Tensor:
+        """``HeteroDictLinear`` on the rows of all types at once (grouped by type, in ``sizes``' order): one
+        segment matmul and one bias gather instead of one ``addmm`` (and its backward) per type."""
+        lins = [lin.lins[t] for t in sizes]
+        counts = torch.tensor(list(sizes.values()))
+        ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        out = segment_matmul(x_all, ptr, torch.stack([m.weight for m in lins]).transpose(1, 2))
+        if lins[0].bias is not None:
+            out = out + torch.stack([m.bias for m in lins]).index_select(0, self._row_types(sizes))
+        return out
+
+    def _structure(self, sizes: Dict[str, int], edge_index_dict: Mapping[EdgeType, Tensor],
+                   edge_types: List[EdgeType]) -> "_Structure":
+        """All edge types as one graph from the (edge type, source) rows to the targets (ids offset by type),
+        built once per set of ``edge_index`` tensors and node counts: memoised with the first edge type's
+        structure, keyed by every edge type's memo token (a changed ``edge_index`` gets a new one)."""
+        adjs = [Adjacency.of(edge_index_dict[e], sizes[e[0]], sizes[e[2]], src_bound=f"the number of {e[0]!r} nodes",
+                             dst_bound=f"the number of {e[2]!r} nodes") for e in edge_types]
+        key = ("hgt_structure", tuple(edge_types), tuple(a.derived("token", object) for a in adjs),
+               tuple(sizes.items()))
+        return adjs[0].derived(key, lambda: _Structure(sizes, [a.edge_index for a in adjs], edge_types))
 
     def forward(self, *args: Any) -> Dict[NodeType, Tensor]:
         x_dict, edge_index_dict = hetero_inputs(args)[:2]
@@ -106,42 +143,71 @@ class HGTConv(torch.nn.Module):
                     raise ValueError(f"x_dict has no features for node type {t!r}, which edge type {e} needs")
         h, f = self.heads, self.out_channels
         d = f // h
-        kqv = self.kqv_lin(x_dict)
-        k, q, v = {}, {}, {}
-        for t, val in kqv.items():
-            k[t], q[t], v[t] = (part.reshape(-1, h, d) for part in torch.tensor_split(val, 3, dim=1))
-        dst_offset, o = {}, 0
-        for t in q:
-            dst_offset[t], o = o, o + q[t].size(0)
-        num_dst = o
-        edge_types = list(edge_index_dict)
-        src_offset, o = {}, 0
-        for e in edge_types:
-            src_offset[e], o = o, o + k[e[0]].size(0)
-        num_src = o
-        out_all = q[next(iter(q))].new_zeros(num_dst, h, d) if not edge_types else None
+        sizes = {t: x.size(0) for t, x in x_dict.items()}
+        # One width everywhere (the common case): the per-type linears become segment matmuls over all nodes.
+        uniform = len({x.size(-1) for x in x_dict.values()}) == 1 and all(t in self.out_lin.lins for t in sizes)
+        x_all = torch.cat(list(x_dict.values())) if uniform else None
+        if x_all is not None:
+            kqv_all = self._typed_linear(self.kqv_lin, x_all, sizes)
+        else:
+            kqv = self.kqv_lin(x_dict)
+            kqv_all = torch.cat([kqv[t] for t in sizes])  # [N, 3F], node types in x_dict's order
+        edge_types = sorted(edge_index_dict, key=self.edge_index_of.__getitem__)  # metadata order
+        st = _Structure(sizes, [], []) if not edge_types else self._structure(sizes, edge_index_dict, edge_types)
         if edge_types:
-            k_rel = self._relation_transform(self.k_rel, k, edge_types)
-            v_rel = self._relation_transform(self.v_rel, v, edge_types)
-            src = torch.cat([edge_index_dict[e][0] + src_offset[e] for e in edge_types])
-            dst = torch.cat([edge_index_dict[e][1] + dst_offset[e[2]] for e in edge_types])
-            prior = torch.cat([self.p_rel["__".join(e)].expand(edge_index_dict[e].size(1), h) for e in edge_types])
-            adj = Adjacency.of(torch.stack([src, dst]), num_src, num_dst)
-            scores = sddmm(adj, torch.cat(list(q.values())), k_rel) * prior / math.sqrt(d)
-            out_all = spmm(adj, v_rel, edge_softmax(adj, scores))
-        out_all = out_all.reshape(num_dst, f)
-        outs = {t: torch.nn.functional.gelu(out_all[dst_offset[t]:dst_offset[t] + q[t].size(0)])
-                for t in q if t in self.dst_types}
+            k_rel, v_rel = self._relation_rows(kqv_all, st, edge_types)
+            q = kqv_all[:, f:2 * f].reshape(-1, h, d)
+            scores = sddmm(st.adj, q, k_rel)  # the prior and 1/sqrt(D) are in k_rel
+            out_all = spmm(st.adj, v_rel, edge_softmax(st.adj, scores)).view(-1, f)
+        else:
+            out_all = kqv_all.new_zeros(st.num_dst, f)
+        out_all = torch.nn.functional.gelu(out_all)
+        if x_all is not None and x_all.size(-1) == f:  # every type has the skip connection: all rows at once
+            beta = torch.stack([self.skip[t] for t in sizes]).sigmoid()  # [T, 1]
+            rows = torch.lerp(x_all, self._typed_linear(self.out_lin, out_all, sizes),
+                              beta.index_select(0, self._row_types(sizes)))
+            return {t: r for t, r in zip(sizes, rows.split(list(sizes.values()))) if t in self.dst_types}
+        outs = {t: out_all[st.dst_offset[t]:st.dst_offset[t] + n] for t, n in sizes.items() if t in self.dst_types}
         result = {}
         for t, a in self.out_lin(outs).items():
             if a.size(-1) == x_dict[t].size(-1):
-                beta = self.skip[t].sigmoid()
-                a = beta * a + (1 - beta) * x_dict[t]
+                a = torch.lerp(x_dict[t], a, self.skip[t].sigmoid())  # beta a + (1 - beta) x in one op
             result[t] = a
         return result
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(-1, {self.out_channels}, heads={self.heads})"
+
+
+class _Structure:
+    """The edges of all edge types as one ``Adjacency`` from the (edge type, source) rows of ``k_rel``/``v_rel``
+    (edge type ``e`` owns rows ``src_offset[e] ..``) to the targets (type ``t`` owns ``dst_offset[t] ..``),
+    its edges grouped by target so that the kernels read per-edge scores in place (no edge permutation);
+    ``src_node`` is the node (global id, types in order) behind each of those rows."""
+
+    def __init__(self, sizes: Dict[str, int], edge_indices: List[Tensor], edge_types: List[EdgeType]) -> None:
+        self.dst_offset, o = {}, 0
+        for t, n in sizes.items():
+            self.dst_offset[t], o = o, o + n
+        self.num_dst = o
+        self.sizes = torch.tensor([sizes[e[0]] for e in edge_types], dtype=torch.long)
+        self._ptr: Dict[int, Tensor] = {}
+        if not edge_types:
+            return
+        src_offset = torch.cat([self.sizes.new_zeros(1), self.sizes.cumsum(0)[:-1]]).tolist()
+        self.src_node = torch.cat([torch.arange(sizes[e[0]]) + self.dst_offset[e[0]] for e in edge_types])
+        src = torch.cat([ei[0] + off for ei, off in zip(edge_indices, src_offset)])
+        dst = torch.cat([ei[1] + self.dst_offset[e[2]] for ei, e in zip(edge_indices, edge_types)])
+        order = torch.sort(dst, stable=True).indices
+        self.adj = Adjacency(torch.stack([src[order], dst[order]]), self.src_node.numel(), self.num_dst)
+        self.adj.csr()
+
+    def segment_ptr(self, heads: int) -> Tensor:
+        """Offsets of the ``2 H |E|`` segments (key/value, head, edge type) of the gathered source rows."""
+        if heads not in self._ptr:
+            sizes = self.sizes.repeat(2 * heads)
+            self._ptr[heads] = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)])
+        return self._ptr[heads]
 
 
 class _RelationWeights(torch.nn.Module):

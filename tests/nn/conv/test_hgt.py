@@ -1,6 +1,7 @@
 """HGTConv: PyG's state_dict loads strictly; outputs and gradients of every input and parameter match PyG's HGTConv
-(float64 1e-10, float32 1e-5) with mixed input widths (skip only where widths match), several heads, a subset of
-edge types present; bad input is named."""
+(float64 1e-10, float32 1e-5) with mixed input widths (skip only where widths match) and one width (every type at
+once), several heads, a subset of edge types present; the memoised structure follows an edited edge_index; bad
+input is named."""
 from __future__ import annotations
 
 import pytest
@@ -15,10 +16,12 @@ from graphkit.testing.hetero import EDGES, METADATA, dummy_graph, flat, typed_gr
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("heads,out", [(1, 5), (2, 6)])
 @pytest.mark.parametrize("subset", [False, True])
-def test_matches_pyg(dtype: torch.dtype, heads: int, out: int, subset: bool) -> None:
+@pytest.mark.parametrize("mixed", [True, False], ids=["mixed_widths", "one_width"])
+def test_matches_pyg(dtype: torch.dtype, heads: int, out: int, subset: bool, mixed: bool) -> None:
     pyg = require_peer("torch_geometric")
     x, ei = typed_graph()
-    x["field"] = x["field"][:, :3]  # another width: no skip connection for 'field'
+    if mixed:  # per-type linears; else all types at once (and, with out == 5, the skip on every type)
+        x["field"] = x["field"][:, :3]  # another width: no skip connection for 'field'
     if subset:
         ei = {e: ei[e] for e in (EDGES[0], EDGES[2], EDGES[3])}
     widths = {t: v.size(1) for t, v in x.items()}
@@ -51,3 +54,17 @@ def test_graph_input_and_bad_input() -> None:
         HGTConv(5, 5, METADATA, heads=2)
     with pytest.raises(ValueError, match="has node type 'venue'"):
         HGTConv(5, 4, (["paper"], [("paper", "in", "venue")]))
+
+
+def test_structure_memo_follows_edits() -> None:
+    x, ei = typed_graph()
+    conv = HGTConv(5, 4, METADATA, heads=2).double()
+    first = conv(x, ei)
+    edited = {e: v.clone() for e, v in ei.items()}
+    fresh = HGTConv(5, 4, METADATA, heads=2).double()
+    fresh.load_state_dict(conv.state_dict())
+    with torch.no_grad():
+        edited[EDGES[0]][1].copy_(edited[EDGES[0]][1].flip(0))  # an in-place edit: same tensor, new content
+    assert torch.equal(conv(x, edited)[EDGES[0][2]], fresh(x, {e: v.clone() for e, v in edited.items()})[EDGES[0][2]])
+    for k, v in conv(x, ei).items():  # the original tensors still give the first result
+        torch.testing.assert_close(v, first[k], atol=0, rtol=0)
