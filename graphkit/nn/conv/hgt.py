@@ -96,7 +96,7 @@ class HGTConv(torch.nn.Module):
         k_w, v_w = self.k_rel.weight, self.v_rel.weight  # [H |E_meta|, D, D], head-major
         if len(edge_types) < len(self.edge_types):  # the (head, edge type) pairs present, in that order
             which = torch.tensor([i * len(self.edge_types) + self.edge_index_of[e] for i in range(h)
-                                  for e in edge_types])
+                                  for e in edge_types], device=k_w.device)
             k_w, v_w = k_w.index_select(0, which), v_w.index_select(0, which)
         prior = torch.stack([self.p_rel["__".join(e)].view(h) for e in edge_types], 1).reshape(-1, 1, 1)
         weight = torch.cat([k_w * (prior / math.sqrt(d)), v_w])
@@ -106,20 +106,17 @@ class HGTConv(torch.nn.Module):
         k_rel, v_rel = segment_matmul(rows, st.segment_ptr(h), weight).view(2, h, -1, d).unbind(0)
         return k_rel.transpose(0, 1), v_rel.transpose(0, 1)
 
-    def _row_types(self, sizes: Dict[str, int]) -> Tensor:
-        """The type index (in ``sizes``' order) of every node row ``[N]``."""
-        counts = torch.tensor(list(sizes.values()))
-        return torch.repeat_interleave(torch.arange(len(sizes)), counts)
-
-    def _typed_linear(self, lin: HeteroDictLinear, x_all: Tensor, sizes: Dict[str, int]) -> Tensor:
-        """``HeteroDictLinear`` on the rows of all types at once (grouped by type, in ``sizes``' order): one
-        segment matmul and one bias gather instead of one ``addmm`` (and its backward) per type."""
+    @staticmethod
+    def _typed_linear(lin: HeteroDictLinear, x_all: Tensor, sizes: Dict[str, int], row_type: Tensor) -> Tensor:
+        """``HeteroDictLinear`` on the rows of all types at once (grouped by type, in ``sizes``' order; ``row_type``
+        is each row's type index): one segment matmul and one bias gather instead of one ``addmm`` (and its
+        backward) per type."""
         lins = [lin.lins[t] for t in sizes]
-        counts = torch.tensor(list(sizes.values()))
+        counts = torch.tensor(list(sizes.values()), device=x_all.device)
         ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
         out = segment_matmul(x_all, ptr, torch.stack([m.weight for m in lins]).transpose(1, 2))
         if lins[0].bias is not None:
-            out = out + torch.stack([m.bias for m in lins]).index_select(0, self._row_types(sizes))
+            out = out + torch.stack([m.bias for m in lins]).index_select(0, row_type)
         return out
 
     def _structure(self, sizes: Dict[str, int], edge_index_dict: Mapping[EdgeType, Tensor],
@@ -148,7 +145,9 @@ class HGTConv(torch.nn.Module):
         uniform = len({x.size(-1) for x in x_dict.values()}) == 1 and all(t in self.out_lin.lins for t in sizes)
         x_all = torch.cat(list(x_dict.values())) if uniform else None
         if x_all is not None:
-            kqv_all = self._typed_linear(self.kqv_lin, x_all, sizes)
+            row_type = torch.repeat_interleave(torch.arange(len(sizes), device=x_all.device),
+                                               torch.tensor(list(sizes.values()), device=x_all.device))
+            kqv_all = self._typed_linear(self.kqv_lin, x_all, sizes, row_type)
         else:
             kqv = self.kqv_lin(x_dict)
             kqv_all = torch.cat([kqv[t] for t in sizes])  # [N, 3F], node types in x_dict's order
@@ -164,8 +163,8 @@ class HGTConv(torch.nn.Module):
         out_all = torch.nn.functional.gelu(out_all)
         if x_all is not None and x_all.size(-1) == f:  # every type has the skip connection: all rows at once
             beta = torch.stack([self.skip[t] for t in sizes]).sigmoid()  # [T, 1]
-            rows = torch.lerp(x_all, self._typed_linear(self.out_lin, out_all, sizes),
-                              beta.index_select(0, self._row_types(sizes)))
+            rows = torch.lerp(x_all, self._typed_linear(self.out_lin, out_all, sizes, row_type),
+                              beta.index_select(0, row_type))
             return {t: r for t, r in zip(sizes, rows.split(list(sizes.values()))) if t in self.dst_types}
         outs = {t: out_all[st.dst_offset[t]:st.dst_offset[t] + n] for t, n in sizes.items() if t in self.dst_types}
         result = {}
@@ -190,12 +189,13 @@ class _Structure:
         for t, n in sizes.items():
             self.dst_offset[t], o = o, o + n
         self.num_dst = o
-        self.sizes = torch.tensor([sizes[e[0]] for e in edge_types], dtype=torch.long)
+        dev = edge_indices[0].device if edge_indices else None
+        self.sizes = torch.tensor([sizes[e[0]] for e in edge_types], dtype=torch.long, device=dev)
         self._ptr: Dict[int, Tensor] = {}
         if not edge_types:
             return
         src_offset = torch.cat([self.sizes.new_zeros(1), self.sizes.cumsum(0)[:-1]]).tolist()
-        self.src_node = torch.cat([torch.arange(sizes[e[0]]) + self.dst_offset[e[0]] for e in edge_types])
+        self.src_node = torch.cat([torch.arange(sizes[e[0]], device=dev) + self.dst_offset[e[0]] for e in edge_types])
         src = torch.cat([ei[0] + off for ei, off in zip(edge_indices, src_offset)])
         dst = torch.cat([ei[1] + self.dst_offset[e[2]] for ei, e in zip(edge_indices, edge_types)])
         order = torch.sort(dst, stable=True).indices
