@@ -152,7 +152,8 @@ def main(argv: List[str] | None = None) -> None:
     load = os.getloadavg()[0]
     body = (f"Test MRR / Hits@10 against the fixture's own negatives (ogb Evaluator, filtered), train seconds "
             f"(1 thread, CPU, load {load:.1f}); dim {args.dim}, {args.epochs} epochs, batch {args.batch}, Adam lr "
-            f"{args.lr}, {NEGATIVES} negatives, softplus loss, both libraries.\n"
+            f"{args.lr}, {NEGATIVES} negatives, softplus loss (one mean over positives and negatives), graphkit's "
+            f"initialisation and RotatE score in both libraries.\n"
             f"`python benchmarks/kg_pykeen.py --epochs {args.epochs} --dim {args.dim} --models {args.models} "
             f"--sets {args.sets} --write`\n\n"
             "| data | model | MRR graphkit | MRR pykeen | Hits@10 graphkit | Hits@10 pykeen | train s graphkit | "
