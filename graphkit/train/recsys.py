@@ -22,7 +22,7 @@ valid; train and valid for test; nothing for train, whose score is only a curve)
 >>> from graphkit.train.config import TrainConfig
 >>> cfg = TrainConfig(task="recsys", model="ultragcn").resolved()
 >>> cfg.lr, cfg.batch_size, cfg.clip
-(0.001, 1024, 0.0)
+(0.01, 1024, 0.0)
 """
 from __future__ import annotations
 

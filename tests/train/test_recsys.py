@@ -125,8 +125,11 @@ def test_model_defaults_come_before_the_task_defaults():
 @pytest.mark.parametrize("model", RECSYS_MODELS)
 def test_cli_trains_movielens(movielens, tmp_path, capsys, model):
     out = tmp_path / "run"
+    # UltraGCN at its own batch of 1,024: at 8,192 two epochs are ~20 steps, too few at lr 1e-2 to leave the
+    # transient of its first steps (test Recall@20 0.046 there, 0.112 at 1,024)
+    small = SMALL if model == "lightgcn" else [*SMALL[:-2], "--batch-size", "1024"]
     assert main(["train", "--task", "recsys", "--dataset", "movielens-100k", "--model", model, "--epochs", "2",
-                 *SMALL, "--out", str(out), "--progress", "off"]) == 0
+                 *small, "--out", str(out), "--progress", "off"]) == 0
     printed = capsys.readouterr().out
     s = json.loads((out / "summary.json").read_text())
     assert (s["dataset"], s["task"], s["model"], s["metric"]) == ("movielens-100k", "recsys", model, "recall@20")
