@@ -42,6 +42,30 @@ def _pair_keys(head: Tensor, tail: Tensor, n: int) -> Tensor:
     return torch.unique((lo * n + hi)[lo != hi])
 
 
+# Up to this many ordered pairs the free pairs are enumerated (exact, any density); beyond, they are drawn.
+_ENUMERATE = 1 << 24
+
+
+def _all_free_pairs(known: Tensor, n: int, gen: torch.Generator) -> Tensor:
+    """Every ``lo < hi`` key not in ``known``, shuffled by ``gen``: O(N^2), for small graphs."""
+    every = torch.arange(n * n)
+    free = every[(every // n < every % n) & ~torch.isin(every, known)]
+    return free[torch.randperm(free.numel(), generator=gen)]
+
+
+def _free_pairs(known: Tensor, n: int, count: int, gen: torch.Generator) -> Tensor:
+    """``count`` distinct random ``lo < hi`` keys not in ``known``, drawn by rejection: O(count) memory, so a
+    one-type view of a large knowledge graph (millions of entities) never builds the ``N^2`` pair list. Only
+    reached for ``N^2 > 2^24``, where a view sparse enough to train on leaves most pairs free."""
+    found = torch.empty(0, dtype=torch.long)
+    while found.numel() < count:
+        a = torch.randint(n, (2 * count,), generator=gen)
+        b = torch.randint(n, (2 * count,), generator=gen)
+        keys = torch.minimum(a, b) * n + torch.maximum(a, b)
+        found = torch.unique(torch.cat([found, keys[(a != b) & ~torch.isin(keys, known)]]))
+    return found[torch.randperm(found.numel(), generator=gen)[:count]]  # unique() sorted them: shuffle
+
+
 def _pairs(keys: Tensor, n: int) -> Tensor:
     return torch.stack([keys // n, keys % n], dim=1)
 
@@ -62,14 +86,14 @@ def link_view_of_triples(split: Dict[str, Dict[str, Tensor]], num_nodes: int, na
     valid = valid[~torch.isin(valid, train)]
     test = _pair_keys(split["test"]["head"], split["test"]["tail"], n)
     test = test[~torch.isin(test, torch.cat([train, valid]))]
-    every = torch.arange(n * n)
-    lo, hi = every // n, every % n
-    free = every[(lo < hi) & ~torch.isin(every, torch.cat([train, valid, test]))]
-    k = min(num_negatives, free.numel() // 2)
+    known = torch.cat([train, valid, test])  # disjoint sorted sets of lo < hi keys
+    num_free = n * (n - 1) // 2 - known.numel()
+    k = min(num_negatives, num_free // 2)
     if k == 0:  # e.g. pykeen's Kinships: every pair of its 104 people is related by some term
-        raise ValueError(f"{name}: {free.numel()} of the {n * (n - 1) // 2} node pairs are joined by no triple, too "
+        raise ValueError(f"{name}: {num_free} of the {n * (n - 1) // 2} node pairs are joined by no triple, too "
                          "few for validation and test negatives (the homogeneous view is a complete graph)")
-    order = free[torch.randperm(free.numel(), generator=torch.Generator().manual_seed(seed))]
+    gen = torch.Generator().manual_seed(seed)
+    order = _free_pairs(known, n, 2 * k, gen) if n * n > _ENUMERATE else _all_free_pairs(known, n, gen)
     pairs = _pairs(train, n)
     graph = Graph(edge_index=torch.cat([pairs, pairs.flip(1)]).t().contiguous(), num_nodes=n)  # both directions
     out = {"train": {"edge": pairs},

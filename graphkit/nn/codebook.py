@@ -62,6 +62,11 @@ class KMeansCodebook(nn.Module):
         self.register_buffer("sums", torch.zeros(num_centroids, dim))
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
 
+    def reset_parameters(self) -> None:
+        """Forget the clusters: the next :meth:`update` seeds the centroids again from its batch."""
+        for buf in (self.centroids, self.sizes, self.sums, self.initialised):
+            buf.zero_()
+
     def _check(self, z: Tensor) -> Tensor:
         if z.dim() != 2 or z.size(1) != self.dim:
             raise ValueError(f"z must have shape [B, {self.dim}], got {list(z.shape)}")

@@ -100,7 +100,7 @@ class _SpMMEpilogue(torch.autograd.Function):
         return None, gx, gw, None, gd, gb, None
 
 
-def _epilogue_args(adj: Adjacency, x: Tensor, reduce: str, diag: Optional[Tensor], bias: Optional[Tensor],
+def _epilogue_args(adj: Adjacency, x: Tensor, diag: Optional[Tensor], bias: Optional[Tensor],
                    act: Optional[str]) -> None:
     """ValueError (naming the argument and its value) unless the epilogue fits ``x`` and the structure."""
     if act not in (None, "relu"):
@@ -176,7 +176,7 @@ def spmm(
     adj_ = resolve(adj, x.size(0), num_nodes, x.device)
     epilogue = diag is not None or bias is not None or act is not None
     if epilogue:
-        _epilogue_args(adj_, x, reduce, diag, bias, act)
+        _epilogue_args(adj_, x, diag, bias, act)
     w = None
     if edge_weight is not None:
         check_float("edge_weight", edge_weight)

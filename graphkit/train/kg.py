@@ -16,9 +16,9 @@ Training (sLCWA, as pykeen calls it): each positive triple gets ``NEGATIVES`` co
 half of the tail, drawn uniformly from the entities of the corrupted side's type (torch's global generator, so
 a resumed run draws the same ones); loss: softplus over the positives and their negatives together,
 :math:`\frac{1}{B(1+k)}\sum \big(\mathrm{softplus}(-f^+) + \sum_{j=1}^{k} \mathrm{softplus}(f^-_j)\big)`
-(``slcwa_softplus_loss``; pykeen's sLCWA reduction). Evaluation ranks each valid/test triple against the data set's own negatives (``head_neg`` and
-``tail_neg``, as ogbl-biokg ships them; ``-1`` padding of a filtered row scores ``-inf``) and scores with ogb's
-official ``Evaluator`` (MRR, Hits@1/3/10).
+(``slcwa_softplus_loss``; pykeen's sLCWA reduction). Evaluation ranks each valid/test triple against the data
+set's own negatives (``head_neg`` and ``tail_neg``, as ogbl-biokg ships them; ``-1`` padding of a filtered row
+scores ``-inf``) and scores with ogb's official ``Evaluator`` (MRR, Hits@1/3/10).
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from graphkit.train.base import Task, shuffled_chunks
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores
 
-__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "slcwa_softplus_loss", "kg_triples", "relation_ids", "padded_scores"]
+__all__ = ["KGTask", "KGModel", "KG_MODELS", "NEGATIVES", "slcwa_softplus_loss", "kg_triples", "relation_ids",
+           "padded_scores"]
 
 KG_MODELS = ("distmult", "complex", "transe", "rotate", "rgcn")
 NEGATIVES = 32  # corruptions per positive triple during training

@@ -7,11 +7,12 @@ whole training graph and scores ``FULL_BATCH_PAIRS`` positives; with ``batch_siz
 ``graphkit.loader.LinkNeighborLoader`` mini-batches: ``batch_size`` positives, as many uniform negatives, and the
 ``NEIGHBOURS``-per-hop sampled neighbourhood of their endpoints, embedded and scored on that sub-graph (NCN's
 common neighbours are then those the sample holds). The loader's seed comes from torch's global generator and
-the Trainer sets its epoch, so a resumed run samples the same sub-graphs. Evaluation is full-graph inference. Evaluation uses the data set's own negatives:
-a shared pool (``edge_neg``; Hits@K, MRR against the pool, ROC-AUC) or per-positive ones
-(``target_node_neg``, ogbl-citation2; MRR). ``--model ncn`` swaps the MLP scorer for the NCN predictor,
-``--model ncnc`` for NCNC (NCN with common-neighbour completion), which trains with *target link removal*: each
-batch's positive pairs are removed from the graph both the GNN and the predictor see while that batch is scored
+the Trainer sets its epoch, so a resumed run samples the same sub-graphs. Evaluation is full-graph inference on
+the data set's own negatives: a shared pool (``edge_neg``; Hits@K, MRR against the pool, ROC-AUC) or
+per-positive ones (``target_node_neg``, ogbl-citation2; MRR). ``--model ncn`` swaps the MLP scorer for the NCN
+predictor, ``--model ncnc`` for NCNC (NCN with common-neighbour completion), which trains with *target link
+removal*: each batch's positive pairs are removed from the graph both the GNN and the predictor see while that
+batch is scored
 (:func:`without_pairs`), so that a training edge is scored as a held-out one is.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from graphkit.train.base import Task, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
-from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor
+from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor, outside_pairs
 
 __all__ = ["LinkTask", "LinkModel", "positive_pairs", "without_pairs", "PREDICTORS", "FULL_BATCH_PAIRS",
            "NEIGHBOURS"]
@@ -57,10 +58,7 @@ def without_pairs(g: Graph, pairs: Tensor) -> Graph:
     >>> without_pairs(g, torch.tensor([[1, 0]])).edge_index.tolist()
     [[1, 2], [2, 1]]
     """
-    ei, n = g.edge_index, g.num_nodes
-    pairs = pairs.to(ei.device).long()
-    gone = torch.cat([pairs[:, 0] * n + pairs[:, 1], pairs[:, 1] * n + pairs[:, 0]])
-    return Graph(edge_index=ei[:, ~torch.isin(ei[0] * n + ei[1], gone)], num_nodes=n)
+    return Graph(edge_index=g.edge_index[:, outside_pairs(g.edge_index, g.num_nodes, pairs)], num_nodes=g.num_nodes)
 
 
 def _bce(pos_out: Tensor, neg_out: Tensor) -> Tensor:

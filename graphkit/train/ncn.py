@@ -19,8 +19,8 @@ from torch import Tensor, nn
 from graphkit.ops.adjacency import resolve
 from graphkit.typing import AdjLike, OptTensor
 
-__all__ = ["NCNPredictor", "NCNCPredictor", "MLPPredictor", "common_neighbours", "sparse_adjacency", "cn_structure",
-           "without_edges", "neighbour_differences"]
+__all__ = ["outside_pairs", "NCNPredictor", "NCNCPredictor", "MLPPredictor", "common_neighbours",
+           "sparse_adjacency", "cn_structure", "without_edges", "neighbour_differences"]
 
 # Graphs up to this many nodes keep a dense 0/1 adjacency next to the sparse one (N^2 floats: 400 MB at 10k);
 # dense row products are then computed in chunks of at most this many entries.
@@ -83,6 +83,22 @@ def cn_structure(adj: AdjLike, device: torch.device) -> Structure:
     return sparse, dense
 
 
+def outside_pairs(edge_index: Tensor, num_nodes: int, pairs: Tensor) -> Tensor:
+    """``[E]`` mask, ``True`` where edge ``e`` joins none of ``pairs`` (in either direction): what target link
+    removal keeps.
+
+    Shapes:
+        input: ``edge_index`` ``(2, E)``, ``pairs`` ``(R, 2)``
+        output: ``(E,)`` bool
+
+    >>> outside_pairs(torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 3, torch.tensor([[1, 0]])).tolist()
+    [False, False, True, True]
+    """
+    n, pairs = num_nodes, pairs.to(edge_index.device).long()
+    gone = torch.cat([pairs[:, 0] * n + pairs[:, 1], pairs[:, 1] * n + pairs[:, 0]])
+    return ~torch.isin(edge_index[0] * n + edge_index[1], gone)
+
+
 def without_edges(sparse: Tensor, dense: Optional[Tensor], pairs: Tensor) -> Structure:
     r"""The structure of :func:`cn_structure` with every pair of ``pairs`` removed in both directions.
 
@@ -103,11 +119,9 @@ def without_edges(sparse: Tensor, dense: Optional[Tensor], pairs: Tensor) -> Str
     """
     if pairs.dim() != 2 or pairs.size(-1) != 2:
         raise ValueError(f"remove must have shape [R, 2], got {list(pairs.shape)}")
-    n = sparse.size(0)
     pairs = pairs.to(sparse.device).long()
     idx = sparse.indices()
-    gone = torch.cat([pairs[:, 0] * n + pairs[:, 1], pairs[:, 1] * n + pairs[:, 0]])
-    keep = ~torch.isin(idx[0] * n + idx[1], gone)
+    keep = outside_pairs(idx, sparse.size(0), pairs)
     sparse = torch.sparse_coo_tensor(idx[:, keep], sparse.values()[keep], sparse.shape,
                                      check_invariants=False).coalesce()
     if dense is not None and dense.numel() <= _DENSE_ENTRIES:

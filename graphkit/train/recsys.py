@@ -75,13 +75,14 @@ class RecsysTask(Task):
         if missing:
             raise ValueError(f"{getattr(dataset, 'name', type(dataset).__name__)} is not a user-item interaction "
                              f"data set (it lacks {', '.join(missing)}); --task recsys needs one (movielens-100k)")
-        if cfg.model not in RECSYS_MODELS:
+        kind = cfg.model.lower()  # --model is case-insensitive, as TrainConfig's check and defaults are
+        if kind not in RECSYS_MODELS:
             raise ValueError(f"model for recsys must be one of {', '.join(RECSYS_MODELS)}, got {cfg.model!r}")
         options = {**ULTRAGCN, **(ultragcn or {})}
         unknown = sorted(set(options) - set(ULTRAGCN))
         if unknown:
             raise ValueError(f"ultragcn has unknown setting {unknown[0]!r}; known: {', '.join(ULTRAGCN)}")
-        self.dataset, self.device, self.kind = dataset, device, cfg.model
+        self.dataset, self.device, self.kind = dataset, device, kind
         self.monitor = ("valid", f"recall@{TOP_K}", "max")
         self.batch_size = cfg.batch_size
         self.num_users, self.num_items = dataset.num_users, dataset.num_items

@@ -52,3 +52,19 @@ def test_a_complete_view_has_no_negatives_and_says_so():
              "tail": pairs[4:5, 1]}, "test": {"head": pairs[5:, 0], "tail": pairs[5:, 1]}}
     with pytest.raises(ValueError, match="toy: 0 of the 6 node pairs are joined by no triple"):
         link_view_of_triples(split, n, "toy")
+
+
+def test_a_large_view_draws_its_negatives_without_the_pair_list():
+    # 5,000 entities: 25M ordered pairs, past the enumeration limit, so the negatives are drawn by rejection
+    n, gen = 5000, torch.Generator().manual_seed(1)
+    h, t = torch.randint(n, (20000,), generator=gen), torch.randint(n, (20000,), generator=gen)
+    split = {"train": {"head": h[:16000], "tail": t[:16000]}, "valid": {"head": h[16000:18000], "tail": t[16000:18000]},
+             "test": {"head": h[18000:], "tail": t[18000:]}}
+    ds = link_view_of_triples(split, n, "big", num_negatives=1000)
+    neg = torch.cat([ds.split["valid"]["edge_neg"], ds.split["test"]["edge_neg"]])
+    known = set().union(*(_keys(torch.stack([split[p]["head"], split[p]["tail"]], 1), n) for p in split))
+    assert neg.shape == (2000, 2) and len(_keys(neg, n)) == 2000  # distinct across valid and test
+    assert not _keys(neg, n) & known and bool((neg[:, 0] != neg[:, 1]).all())
+    assert int(neg.min()) >= 0 and int(neg.max()) < n
+    again = link_view_of_triples(split, n, "big", num_negatives=1000)
+    assert torch.equal(again.split["test"]["edge_neg"], ds.split["test"]["edge_neg"])  # fixed by the seed

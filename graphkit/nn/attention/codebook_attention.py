@@ -74,6 +74,7 @@ class CodebookAttention(nn.Module):
     def reset_parameters(self) -> None:
         for lin in (self.lin_query, self.lin_key, self.lin_value):
             lin.reset_parameters()
+        self.codebook.reset_parameters()  # a reset model starts without the old run's clusters
 
     def forward(self, z: Tensor) -> Tensor:
         if z.dim() != 2 or z.size(1) != self.in_channels:

@@ -9,8 +9,7 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from graphkit.graph import Graph
-from graphkit.nn.adjacency import Adjacency
-from graphkit.nn.attention.base import attention_weights
+from graphkit.ops.adjacency import Adjacency
 from graphkit.nn.conv._relational import compose_bases, read_edge_type
 from graphkit.nn.conv._utils import as_pair
 from graphkit.nn.inits import glorot, zeros
@@ -259,6 +258,9 @@ class RGATConv(MessagePassing):
         if self.bias is not None:
             out = out + self.bias
         if isinstance(return_attention_weights, bool):
+            # imported here: graphkit.nn loads this layer eagerly, the attention package only on first use
+            from graphkit.nn.attention.base import attention_weights
+
             return out, attention_weights(A, alpha, adj)
         return out
 

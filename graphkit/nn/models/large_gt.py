@@ -52,7 +52,7 @@ def hop_features(adj: AdjLike, x: Tensor, num_hops: int = 2) -> Tensor:
     _, w, loop = gcn_norm(a, dtype=x.dtype)
     out, h = [x], x
     for _ in range(num_hops):
-        h = spmm(a, h, w) + loop[:, None] * h
+        h = spmm(a, h, w, diag=loop)  # the self-loop term in the kernel's epilogue, no extra pass
         out.append(h)
     return torch.cat(out, 1)
 
@@ -202,6 +202,14 @@ class LargeGT(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(width, h), nn.LayerNorm(h), nn.ReLU(), nn.Dropout(dropout),
                                  nn.Linear(h, h), nn.LayerNorm(h), nn.ReLU(), nn.Dropout(dropout))
         self.lin_out = nn.Linear(h, out_channels)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every weight and empty the codebook (a fresh model, as after construction)."""
+        for m in self.modules():
+            if isinstance(m, nn.MultiheadAttention):
+                m._reset_parameters()  # torch's own name for it; its in-projection has no public reset
+            elif m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
 
     def local(self, x: Tensor, tokens: Tensor) -> Tensor:
         """The local module on token nodes ``tokens`` ``[B, T]`` (``-1`` pads): ``[B, H]``."""

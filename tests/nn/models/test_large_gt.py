@@ -131,6 +131,18 @@ def test_codebook_starts_from_rows_of_its_first_batch() -> None:
     assert int(cb.sizes.sum()) == 5
 
 
+def test_reset_parameters_forgets_the_clusters_and_redraws_the_weights() -> None:
+    torch.manual_seed(0)
+    model = LargeGT(5, 8, 3, fanouts=(2, 2), num_centroids=4, global_channels=4, heads=2)
+    cb = model.global_attn.codebook
+    cb.update(torch.randn(6, 4))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.reset_parameters()
+    assert not bool(cb.initialised) and float(cb.sizes.abs().sum() + cb.centroids.abs().sum()) == 0.0
+    redrawn = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert "attn.in_proj_weight" in redrawn and "global_attn.lin_query.weight" in redrawn and "lin_out.weight" in redrawn
+
+
 def test_codebook_attention_is_attention_over_all_nodes_by_centroid() -> None:
     """Weighting centroid j by log N_j equals plain attention over N_j copies of each centroid."""
     torch.manual_seed(0)
