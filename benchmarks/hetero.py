@@ -14,8 +14,10 @@ Rows: graphkit ``RGCNConv`` (= ``FastRGCNConv``, one relation-batched ``relation
 Python loop over relations; pyg-lib's segment matmul when installed), PyG ``FastRGCNConv`` (gathers an
 ``[E, F_in, F_out]`` weight tensor: run only when that fits ``--fast-rgcn-max-gib``), DGL ``RelGraphConv``.
 HGT: graphkit, PyG and DGL ``HGTConv`` 128 -> 128, ``--heads`` heads, on the typed dicts (DGL: the homogeneous
-form with node and edge type ids). Typed neighbour sampling rows come from the sampler's owner through
-the hook ``typed_sampling_rows`` below. Writes its table between ``<!-- hetero:start -->`` and
+form with node and edge type ids). Typed neighbour sampling (``typed_sampling_rows``): one batch of 1,024 'paper'
+seeds, fan-outs [10, 10] on every relation, through graphkit's and PyG's ``NeighborLoader`` and DGL's
+``sample_neighbors`` (two hops) and ``NeighborSampler`` + ``DataLoader``; ``--only sampling`` runs just those rows
+and prints them. Writes its table between ``<!-- hetero:start -->`` and
 ``<!-- hetero:end -->`` in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
@@ -149,11 +151,104 @@ def hgt_steps(x_dict: Dict[str, torch.Tensor], ei_dict: Dict[Tuple[str, str, str
     return steps
 
 
-def typed_sampling_rows(scale: float) -> List[str]:
-    """HOOK (helper heterodata, typed NeighborLoader): return markdown table rows
-    ``| typed neighbour sampling | <impl> | <ms> | <MiB> | <ratio> |`` for graphkit's, PyG's and DGL's typed
-    samplers on ``mag_like_typed(scale)``. Empty until the HeteroGraph sampler lands."""
-    return []
+SAMPLING_SEEDS, SAMPLING_FANOUTS = 1024, [10, 10]
+SAMPLING_NAMES = ("graphkit NeighborLoader", "PyG NeighborLoader (torch-sparse)",
+                  "DGL sample_neighbors x2 + edge_subgraph", "DGL NeighborSampler + DataLoader (blocks)")
+
+
+def sampling_steps(x_dict: Dict[str, torch.Tensor], ei_dict: Dict[Tuple[str, str, str], torch.Tensor]
+                   ) -> Dict[str, Step]:
+    """One batch of ``SAMPLING_SEEDS`` 'paper' seeds, ``SAMPLING_FANOUTS`` per relation and hop, through each
+    library's typed sampler as a user iterates it: the draws, the relabelling and the typed batch object. The graphs
+    are structure only (node counts, edge indices), so no implementation gathers features."""
+    counts = {t: x.size(0) for t, x in x_dict.items()}
+    seeds = torch.randperm(counts["paper"], generator=torch.Generator().manual_seed(3))[:SAMPLING_SEEDS]
+    fan = {et: list(SAMPLING_FANOUTS) for et in ei_dict}
+    steps: Dict[str, Step] = {}
+
+    def drain(loader: object) -> Step:
+        def step() -> None:
+            for _ in loader:  # type: ignore[attr-defined]
+                pass
+
+        return step
+
+    from graphkit import HeteroGraph
+    from graphkit.loader import NeighborLoader
+
+    h = HeteroGraph(dict(counts), dict(ei_dict))
+    steps["graphkit NeighborLoader"] = drain(NeighborLoader(h, fan, input_nodes=("paper", seeds),
+                                                            batch_size=SAMPLING_SEEDS, seed=0, prefetch=0))
+    try:
+        import warnings
+
+        from torch_geometric.data import HeteroData
+        from torch_geometric.loader import NeighborLoader as PyGLoader
+
+        data = HeteroData()
+        for t, n in counts.items():
+            data[t].num_nodes = n
+        for et, e in ei_dict.items():
+            data[et].edge_index = e
+        with warnings.catch_warnings():  # without pyg-lib it warns that the torch-sparse path is deprecated
+            warnings.simplefilter("ignore")
+            steps["PyG NeighborLoader (torch-sparse)"] = drain(PyGLoader(data, fan, input_nodes=("paper", seeds),
+                                                                         batch_size=SAMPLING_SEEDS))
+    except (ImportError, RuntimeError, ValueError) as exc:
+        print(f"  PyG typed sampling unavailable: {exc}", flush=True)
+    dgl = import_dgl()
+    if dgl is not None:
+        g = dgl.heterograph({et: (e[0], e[1]) for et, e in ei_dict.items()}, num_nodes_dict=dict(counts))
+
+        def dgl_two_hops() -> object:
+            # PyG's and graphkit's hop semantics: hop 2 samples only the nodes hop 1 reached first
+            seen = {t: torch.zeros(n, dtype=torch.bool) for t, n in counts.items()}
+            seen["paper"][seeds] = True
+            frontier: Dict[str, torch.Tensor] = {"paper": seeds}
+            eids: Dict[Tuple[str, str, str], List[torch.Tensor]] = {et: [] for et in ei_dict}
+            for k in SAMPLING_FANOUTS:
+                hop = dgl.sampling.sample_neighbors(g, frontier, {et: k for et in ei_dict})
+                reached: Dict[str, List[torch.Tensor]] = {}
+                for et in hop.canonical_etypes:
+                    eids[et].append(hop.edges[et].data[dgl.EID])
+                    reached.setdefault(et[0], []).append(hop.edges(etype=et)[0])
+                frontier = {}
+                for t, parts in reached.items():
+                    new = torch.cat(parts).unique()
+                    new = new[~seen[t][new]]
+                    seen[t][new] = True
+                    frontier[t] = new
+            return dgl.edge_subgraph(g, {et: torch.cat(v) for et, v in eids.items()})
+
+        steps["DGL sample_neighbors x2 + edge_subgraph"] = dgl_two_hops
+        # DGL lists fan-outs from the input layer to the seeds: the last entry is hop 1
+        sampler = dgl.dataloading.NeighborSampler([{et: k for et in ei_dict} for k in reversed(SAMPLING_FANOUTS)])
+        steps["DGL NeighborSampler + DataLoader (blocks)"] = drain(dgl.dataloading.DataLoader(
+            g, {"paper": seeds}, sampler, batch_size=SAMPLING_SEEDS, shuffle=False, num_workers=0))
+    return steps
+
+
+def typed_sampling_rows(scale: float, rounds: int = 5, args: Optional[argparse.Namespace] = None) -> List[str]:
+    """Rows ``| typed neighbour sampling | <impl> | <ms> | <MiB> | <time / graphkit> | <memory / graphkit> |`` for
+    graphkit's, PyG's and DGL's typed samplers on ``mag_like_typed(scale)`` (see :func:`sampling_steps`), timed in
+    interleaved rounds; peak memory from :func:`peak_in_subprocess` when ``args`` is given, else ``-``."""
+    x_dict, ei_dict = mag_like_typed(scale)
+    steps = sampling_steps(x_dict, ei_dict)
+    times = interleaved_medians(steps, rounds)
+    peaks = {name: peak_in_subprocess(name, args) if args is not None else float("nan") for name in steps}
+    ours = "graphkit NeighborLoader"
+    rows = []
+    for name in steps:
+        mem = "-" if peaks[name] != peaks[name] else f"{peaks[name]:.0f}"
+        mratio = "-" if mem == "-" or peaks[ours] != peaks[ours] else f"{peaks[name] / max(peaks[ours], 1e-9):.2f}x"
+        rows.append(f"| typed neighbour sampling | {name} | {fmt_ms(times[name])} | {mem} | "
+                    f"{times[name] / times[ours]:.2f}x | {mratio} |")
+    peers = {n: t for n, t in times.items() if n != ours}
+    if peers:
+        best = min(peers, key=peers.get)
+        print(f"  typed sampling: graphkit {peers[best] / times[ours]:.2f}x faster than the fastest peer ({best})",
+              flush=True)
+    return rows
 
 
 def peak_in_subprocess(name: str, args: argparse.Namespace) -> float:
@@ -189,6 +284,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fast-rgcn-max-gib", type=float, default=4.0)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--only", choices=["sampling"], default=None,
+                    help="run only the typed sampling rows and print them (RESULTS.md is left alone)")
     ap.add_argument("--peak-worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md"))
     args = ap.parse_args(argv)
@@ -203,16 +300,23 @@ def main(argv: Optional[List[str]] = None) -> None:
                 f"HGT fwd+bwd ({args.heads} heads)": hgt_steps(x_dict, ei_dict, args.heads)}
 
     if args.peak_worker:
-        step = {k: v for steps in all_steps().values() for k, v in steps.items()}[args.peak_worker]
+        if args.peak_worker in SAMPLING_NAMES:
+            step = sampling_steps(x_dict, ei_dict)[args.peak_worker]
+        else:
+            step = {k: v for steps in all_steps().values() for k, v in steps.items()}[args.peak_worker]
         step()  # warm-up: memoised structures and lazy state are not the step's
         print(f"PEAK {step_peak_rss_mb(step):.1f}", flush=True)
         return
     print(f"scale {args.scale}: {x.size(0):,} nodes, {ei.size(1):,} edges, {r} relations, load {load}", flush=True)
+    if args.only == "sampling":
+        print("\n".join(typed_sampling_rows(args.scale, args.rounds, args)), flush=True)
+        print(f"load average at end {os.getloadavg()}", flush=True)
+        return
     rows = []
     for task, steps in all_steps().items():
         ours = next(name for name in steps if name.startswith("graphkit"))
         rows += table(task, measure(steps, args.rounds, args), ours)
-    rows += typed_sampling_rows(args.scale)  # HOOK(heterodata): typed neighbour sampling rows
+    rows += typed_sampling_rows(args.scale, args.rounds, args)
     end = os.getloadavg()
     body = (
         "## Heterogeneous operators (`benchmarks/hetero.py`)\n\n"
@@ -223,8 +327,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         f"{load[0]:.1f} at start, {end[0]:.1f} at end. {machine_line()}\n\n"
         "| task | implementation | time (ms) | peak extra memory (MiB) | time / graphkit | memory / graphkit |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        "Typed neighbour sampling: hook "
-        "`typed_sampling_rows` (the sampler's owner fills it).\n"
+        f"Typed neighbour sampling: one batch of {SAMPLING_SEEDS:,} 'paper' seeds, fan-outs {SAMPLING_FANOUTS} on "
+        "every relation, iterated as a user would (the draws, relabelling and the typed batch object: graphkit "
+        "`HeteroGraph`, PyG `HeteroData`, DGL sub-graph or blocks); structure-only graphs, so no features are "
+        "gathered. DGL's `NeighborSampler` re-samples the seeds at hop 2 (message-flow-graph semantics).\n"
     )
     print(body, flush=True)
     write_section(args.out, "hetero", body)
