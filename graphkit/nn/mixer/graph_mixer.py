@@ -9,6 +9,7 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, Linear, ModuleList, Sequential
 
 from graphkit.graph import Graph
+from graphkit.loader.subgraph import check_positive_int
 from graphkit.nn.mixer.mixer_block import MixerBlock
 from graphkit.nn.mixer.patch_attention import PatchAttentionBlock
 from graphkit.nn.mixer.patch_copies import patch_copies
@@ -80,8 +81,7 @@ class GraphMLPMixer(torch.nn.Module):
             raise ValueError(f"mixer must be one of {MIXERS}, got {mixer!r}")
         for name, value, low in (("num_patches", num_patches, 1), ("num_mixer_layers", num_mixer_layers, 0),
                                  ("node_pe_dim", node_pe_dim, 0), ("patch_pe_dim", patch_pe_dim, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            check_positive_int(name, value, low)
         self.num_patches, self.mixer = num_patches, mixer
         self.node_pe_dim, self.patch_pe_dim, self.node_pe_field = node_pe_dim, patch_pe_dim, node_pe_field
         self.lin_in = Linear(in_channels, hidden_channels)
