@@ -33,10 +33,9 @@ from torch import Tensor
 from graphkit.loader.random_walk import WalkGraph, _check_walk_args
 from graphkit.loader.sampler import mix_seed
 from graphkit.loader.subgraph import SeededLoader, check_positive_int
+from graphkit.nn.models.skipgram import skipgram_loss
 
 __all__ = ["Node2Vec", "Node2VecLoader"]
-
-EPS = 1e-15  # PyG's: keeps log() finite when a score saturates
 
 
 class Node2Vec(torch.nn.Module):
@@ -114,24 +113,13 @@ class Node2Vec(torch.nn.Module):
         return self.pos_sample(batch, mix_seed(seed, 0)), self.neg_sample(batch, mix_seed(seed, 1))
 
     def loss(self, pos_rw: Tensor, neg_rw: Tensor) -> Tensor:
-        """Skip-gram negative-sampling loss of a batch (see the module docstring).
+        """Skip-gram negative-sampling loss of a batch (the module docstring's ``L``; PyG's value and gradient).
 
-        The embedding is read once per distinct node of the batch (a few thousand rows, where the windows name
-        tens of thousands): the sparse gradient then has one row per distinct node, which is what makes
-        ``SparseAdam``'s step cheap. The value and the gradient are PyG's (up to summation order).
+        Computed by :func:`~graphkit.nn.models.skipgram.skipgram_loss`: the windows of the loader's batches are
+        folded back into their walks, so each walk's embeddings are gathered once, and with ``sparse=True`` the
+        gradient is a coalesced sparse tensor over the distinct nodes of the batch.
         """
-        ids = torch.cat([pos_rw.reshape(-1), neg_rw.reshape(-1)])
-        uniq, inv = torch.unique(ids, return_inverse=True)
-        h = self.embedding(uniq)
-        pos_loss = -torch.log(torch.sigmoid(self._scores(h, inv[:pos_rw.numel()], pos_rw.shape)) + EPS).mean()
-        neg_loss = -torch.log(1 - torch.sigmoid(self._scores(h, inv[pos_rw.numel():], neg_rw.shape)) + EPS).mean()
-        return pos_loss + neg_loss
-
-    @staticmethod
-    def _scores(h: Tensor, index: Tensor, shape: torch.Size) -> Tensor:
-        """``z_start . z_c`` for every context node ``c`` of every window (rows of ``h`` named by ``index``)."""
-        windows = h.index_select(0, index).view(shape[0], shape[1], h.size(1))
-        return torch.bmm(windows[:, 1:], windows[:, :1].transpose(1, 2)).view(-1)
+        return skipgram_loss(self.embedding.weight, pos_rw, neg_rw, self.walk_length, self.embedding.sparse)
 
     def test(self, train_z: Tensor, train_y: Tensor, test_z: Tensor, test_y: Tensor, solver: str = "lbfgs",
              *args: Any, **kwargs: Any) -> float:
