@@ -67,7 +67,7 @@ class Partition:
         return int((self.part[ei[0]] != self.part[ei[1]]).sum()) if ei is not None else 0
 
 
-def _metis_pymetis(graph: Graph, num_parts: int, seed: int) -> Optional[Tensor]:
+def _metis_pymetis(graph: Graph, num_parts: int, seed: int, recursive: Optional[bool]) -> Optional[Tensor]:
     try:
         import pymetis
     except ImportError:
@@ -81,11 +81,11 @@ def _metis_pymetis(graph: Graph, num_parts: int, seed: int) -> Optional[Tensor]:
     xadj = torch.zeros(graph.num_nodes + 1, dtype=torch.long)
     torch.cumsum(torch.bincount(src, minlength=graph.num_nodes), 0, out=xadj[1:])
     opts = pymetis.Options(seed=seed)
-    _, parts = pymetis.part_graph(num_parts, xadj=xadj.numpy(), adjncy=dst.numpy(), options=opts)
+    _, parts = pymetis.part_graph(num_parts, xadj=xadj.numpy(), adjncy=dst.numpy(), options=opts, recursive=recursive)
     return torch.from_numpy(np.asarray(parts, dtype=np.int64))
 
 
-def _metis_torch_sparse(graph: Graph, num_parts: int) -> Optional[Tensor]:
+def _metis_torch_sparse(graph: Graph, num_parts: int, recursive: bool) -> Optional[Tensor]:
     try:
         import torch_sparse
     except Exception:
@@ -94,27 +94,34 @@ def _metis_torch_sparse(graph: Graph, num_parts: int) -> Optional[Tensor]:
     adj = torch_sparse.SparseTensor(row=ei[1], col=ei[0], sparse_sizes=(graph.num_nodes, graph.num_nodes))
     adj = adj.to_symmetric()
     rowptr, col, _ = adj.csr()
-    return torch.ops.torch_sparse.partition(rowptr, col, None, num_parts, False).long()
+    return torch.ops.torch_sparse.partition(rowptr, col, None, num_parts, recursive).long()
 
 
-def partition_graph(graph: Graph, num_parts: int, method: str = "auto", seed: int = 0) -> Partition:
+def partition_graph(graph: Graph, num_parts: int, method: str = "auto", seed: int = 0,
+                    recursive: Optional[bool] = None) -> Partition:
     """Split ``graph``'s nodes into ``num_parts`` parts.
 
     Args:
         method: ``"metis"`` (pymetis), ``"torch_sparse"`` (its METIS), ``"range"`` (contiguous id ranges), or
             ``"auto"``: the first of these that is installed. ``num_parts == 1`` is always one part.
+        recursive: METIS's algorithm: ``True`` recursive bisection (parts ``[0, k/2)`` and ``[k/2, k)`` are the
+            two halves of the first cut, and so on down, so nearby part ids are nearby parts), ``False`` k-way,
+            ``None`` the binding's default (pymetis: recursive up to 8 parts, k-way above; torch-sparse: k-way).
+            Ignored by ``"range"``.
     """
     if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts < 1:
         raise ValueError(f"num_parts must be a positive int, got {num_parts!r}")
     if method not in ("auto", "metis", "torch_sparse", "range"):
         raise ValueError(f"method must be 'auto', 'metis', 'torch_sparse' or 'range', got {method!r}")
+    if recursive is not None and not isinstance(recursive, bool):
+        raise ValueError(f"recursive must be None, True or False, got {recursive!r}")
     n = graph.num_nodes
     part = None
     if num_parts > 1 and graph.num_edges:
         if method in ("auto", "metis"):
-            part = _metis_pymetis(graph, num_parts, seed)
+            part = _metis_pymetis(graph, num_parts, seed, recursive)
         if part is None and method in ("auto", "torch_sparse"):
-            part = _metis_torch_sparse(graph, num_parts)
+            part = _metis_torch_sparse(graph, num_parts, bool(recursive))
         if part is None and method in ("metis", "torch_sparse"):
             raise ImportError(f"partition method {method!r} needs {'pymetis' if method == 'metis' else 'torch-sparse'}")
     if part is None:

@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import BatchNorm1d, Identity, Linear, ModuleList, Sequential
+from torch.nn import BatchNorm1d, Identity, LayerNorm, Linear, ModuleList, Sequential
 
 from graphkit.graph import Graph
 from graphkit.loader.subgraph import check_positive_int
@@ -31,6 +31,7 @@ class GraphMLPMixer(torch.nn.Module):
         z_p &= \mathrm{PatchEncoder}(h, V_p) + W_{P}\, \mathrm{RWSE}(A^P)_p \qquad
             \text{(patch encoding of the coarsened graph, optional)} \\
         Z &\leftarrow \mathrm{Block}_k(Z) \quad k = 1..K \qquad \text{(MixerBlock, or PatchAttentionBlock)} \\
+        Z &\leftarrow \mathrm{LN}(Z) \qquad \text{(only with } \texttt{final_norm}\text{)} \\
         y &= \mathrm{MLP}\Big(\tfrac{1}{|\mathcal{M}|} \textstyle\sum_{p \in \mathcal{M}} z_p\Big)
 
     where :math:`\mathcal{M}` are the non-empty patches (empty ones are masked everywhere). The cost is linear in
@@ -55,6 +56,13 @@ class GraphMLPMixer(torch.nn.Module):
             of a batch), ``"layer"`` or ``"none"``.
         pe_norm: standardise the node and patch encodings with a BatchNorm before their linear maps (the patch
             encoding over non-empty patches only).
+        token_hidden: hidden width of the token-mixing MLP (``mixer="mlp"``; ``0``: ``max(P // 2, 1)``, MLP-Mixer's
+            0.5 expansion). The paper's code uses ``4 * hidden_channels``.
+        channel_hidden: hidden width of the channel MLP (``"mlp"``) or of the feed-forward MLP (``"attention"``);
+            ``0``: ``4 * hidden_channels``. The paper's code uses ``hidden_channels // 2`` (mixer) and
+            ``2 * hidden_channels`` (attention).
+        final_norm: a LayerNorm on the patch tokens after the last block (the paper's MLP-Mixer has one; a pre-norm
+            stack otherwise hands un-normalised residual sums to the readout).
 
     Shapes:
         a graph or a batch of ``B`` graphs with patch fields; x ``(N, in_channels)`` (default ``graph.x``) ->
@@ -75,12 +83,14 @@ class GraphMLPMixer(torch.nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, num_patches: int,
                  num_gnn_layers: int = 2, num_mixer_layers: int = 2, mixer: str = "mlp", heads: int = 4,
                  node_pe_dim: int = 0, patch_pe_dim: int = 0, dropout: float = 0.0, mixer_dropout: float = 0.0,
-                 node_pe_field: str = "random_walk_pe", norm: str = "batch", pe_norm: bool = True) -> None:
+                 node_pe_field: str = "random_walk_pe", norm: str = "batch", pe_norm: bool = True,
+                 token_hidden: int = 0, channel_hidden: int = 0, final_norm: bool = False) -> None:
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"mixer must be one of {MIXERS}, got {mixer!r}")
         for name, value, low in (("num_patches", num_patches, 1), ("num_mixer_layers", num_mixer_layers, 0),
-                                 ("node_pe_dim", node_pe_dim, 0), ("patch_pe_dim", patch_pe_dim, 0)):
+                                 ("node_pe_dim", node_pe_dim, 0), ("patch_pe_dim", patch_pe_dim, 0),
+                                 ("token_hidden", token_hidden, 0), ("channel_hidden", channel_hidden, 0)):
             check_positive_int(name, value, low)
         self.num_patches, self.mixer = num_patches, mixer
         self.node_pe_dim, self.patch_pe_dim, self.node_pe_field = node_pe_dim, patch_pe_dim, node_pe_field
@@ -94,11 +104,12 @@ class GraphMLPMixer(torch.nn.Module):
         self.patch_pe = pe_encoder(patch_pe_dim) if patch_pe_dim else None
         self.encoder = PatchEncoder(hidden_channels, num_gnn_layers, dropout, norm)
         if mixer == "mlp":
-            self.blocks = ModuleList(MixerBlock(num_patches, hidden_channels, dropout=mixer_dropout)
-                                     for _ in range(num_mixer_layers))
+            self.blocks = ModuleList(MixerBlock(num_patches, hidden_channels, token_hidden, channel_hidden,
+                                                dropout=mixer_dropout) for _ in range(num_mixer_layers))
         else:
-            self.blocks = ModuleList(PatchAttentionBlock(hidden_channels, heads, dropout=mixer_dropout)
+            self.blocks = ModuleList(PatchAttentionBlock(hidden_channels, heads, channel_hidden, dropout=mixer_dropout)
                                      for _ in range(num_mixer_layers))
+        self.final_norm = LayerNorm(hidden_channels) if final_norm else None
         self.head_hidden = Linear(hidden_channels, hidden_channels)
         self.head_out = Linear(hidden_channels, out_channels)
 
@@ -136,6 +147,8 @@ class GraphMLPMixer(torch.nn.Module):
         z = z * mask.unsqueeze(-1).to(z.dtype)  # empty patches start (and stay) at zero
         for block in self.blocks:
             z = block(z, mask) if self.mixer == "mlp" else block(z, copies.coarse, mask)
-        valid = mask.sum(dim=1, keepdim=True).clamp(min=1).to(z.dtype)
-        pooled = z.sum(dim=1) / valid
+        keep = mask.unsqueeze(-1).to(z.dtype)
+        if self.final_norm is not None:
+            z = self.final_norm(z) * keep  # LayerNorm's bias would make empty patches non-zero
+        pooled = z.sum(dim=1) / keep.sum(dim=1).clamp(min=1)
         return self.head_out(F.relu(self.head_hidden(pooled)))
