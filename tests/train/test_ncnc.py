@@ -37,6 +37,12 @@ def _ncn_logit(pred, h, nbr, i, j):
     return pred.out(torch.cat([pred.pair(h[i] * h[j]), pred.cn(cn)])).squeeze()
 
 
+def _calibrated(pred, logit):
+    """The authors' calibration, written as their code writes it: alpha * pt p0 / (pt p0 + 1 - p0)."""
+    p0 = torch.sigmoid(pred.scale * (logit - pred.offset))
+    return pred.alpha * pred.prior * p0 / (pred.prior * p0 + 1 - p0)
+
+
 def _completed_reference(pred, h, nbr, i, j):
     """sum_k P_ijk h_k with P_ijk = 1 (shared), A^_ik (k only next to j), A^_jk (k only next to i)."""
     total = torch.zeros_like(h[0])
@@ -44,23 +50,29 @@ def _completed_reference(pred, h, nbr, i, j):
         if k in nbr[i] and k in nbr[j]:
             w = torch.tensor(1.0, dtype=h.dtype)
         elif k in nbr[j]:
-            w = torch.sigmoid(_ncn_logit(pred, h, nbr, i, k))
+            w = _calibrated(pred, _ncn_logit(pred, h, nbr, i, k))
         elif k in nbr[i]:
-            w = torch.sigmoid(_ncn_logit(pred, h, nbr, j, k))
+            w = _calibrated(pred, _ncn_logit(pred, h, nbr, j, k))
         else:
             continue
         total = total + w * h[k]
     return total
 
 
+# the authors' defaults, the uncalibrated sigma(s), and one that lets every weight sit well inside (0, 1)
+CALIBRATIONS = [{}, dict(scale=1.0, offset=0.0, prior=1.0, alpha=1.0), dict(scale=0.7, offset=-0.2, prior=0.3,
+                                                                             alpha=0.8)]
+
+
+@pytest.mark.parametrize("calibration", CALIBRATIONS)
 @pytest.mark.parametrize("dense", [True, False])
-def test_completed_sum_matches_plain_python(monkeypatch, dense):
+def test_completed_sum_matches_plain_python(monkeypatch, dense, calibration):
     if not dense:  # the sparse path, which graphs over _DENSE_NODES take
         monkeypatch.setattr(ncn_module, "_DENSE_NODES", 0)
     torch.manual_seed(0)
     g = _graph()
     nbr = _neighbours(g)
-    pred = NCNCPredictor(6).double().eval()
+    pred = NCNCPredictor(6, **calibration).double().eval()
     h = torch.randn(g.num_nodes, 6, dtype=torch.float64)
     pairs = torch.cat([g.edge_index.t()[:8], torch.randint(0, g.num_nodes, (12, 2))])
     with torch.no_grad():
@@ -108,11 +120,50 @@ def test_target_link_removal_scored_edge_does_not_count_itself(monkeypatch, dens
         kept = pred.completed_sum(h, g, pos)
         nbr_full = _neighbours(g)
         i, j = pos[0].tolist()
-        self_term = torch.sigmoid(_ncn_logit(pred, h, nbr_full, i, i)) * h[i]
+        self_term = _calibrated(pred, _ncn_logit(pred, h, nbr_full, i, i)) * h[i]
         assert i in nbr_full[j] - nbr_full[i]
         assert not torch.allclose(kept[0], removed[0])
         torch.testing.assert_close(kept[0], _completed_reference(pred, h, nbr_full, i, j), rtol=0, atol=1e-12)
         assert self_term.abs().sum() > 0
+
+
+def _constant_logit(pred, logit):
+    """Make NCN score every pair ``logit``: the output layer keeps only its bias."""
+    with torch.no_grad():
+        last = pred.out[-1]
+        last.weight.zero_()
+        last.bias.fill_(logit)
+    return pred
+
+
+def test_completion_weights_by_hand():
+    # N(0) = {2, 3}, N(1) = {2, 4}: for the pair (0, 1), 2 is shared, 4 lacks the link (0, 4), 3 the link (1, 3)
+    ei = torch.tensor([[0, 0, 1, 1], [2, 3, 2, 4]])
+    g = Graph(edge_index=torch.cat([ei, ei.flip(0)], 1), num_nodes=5)
+    h = torch.arange(20, dtype=torch.float64).view(5, 4)
+    pair = torch.tensor([[0, 1]])
+    # the authors' defaults (scale 5, offset 3, pt 0.5, alpha 1) and NCN logit 3.4 everywhere:
+    # p0 = sigmoid(5 * 0.4) = sigmoid(2) = 0.8807971, A^ = 0.5 * p0 / (0.5 * p0 + 1 - p0) = 0.7869860
+    pred = _constant_logit(NCNCPredictor(4).double(), 3.4)
+    w = 0.7869860
+    torch.testing.assert_close(pred.completed_sum(h, g, pair)[0], h[2] + w * h[4] + w * h[3], rtol=1e-6, atol=0)
+    # an unsure link (logit 0) is as good as absent: sigmoid(-15 - ln 2) = 1.53e-7
+    pred = _constant_logit(NCNCPredictor(4).double(), 0.0)
+    torch.testing.assert_close(pred.completed_sum(h, g, pair)[0], h[2] + 1.529512e-7 * (h[3] + h[4]), rtol=1e-6, atol=0)
+    # uncalibrated (scale 1, offset 0, pt 1, alpha 1): sigmoid(0) = 0.5, the weight the predictor used before
+    pred = _constant_logit(NCNCPredictor(4, scale=1, offset=0, prior=1).double(), 0.0)
+    torch.testing.assert_close(pred.completed_sum(h, g, pair)[0], h[2] + 0.5 * (h[3] + h[4]), rtol=1e-12, atol=0)
+    # alpha scales the completed neighbours only: (0.3 pt odds of sigmoid(5 * 1)) * 0.4
+    pred = _constant_logit(NCNCPredictor(4, prior=0.3, alpha=0.4).double(), 4.0)
+    p0 = 1 / (1 + math.exp(-5.0))
+    w = 0.4 * 0.3 * p0 / (0.3 * p0 + 1 - p0)
+    torch.testing.assert_close(pred.completed_sum(h, g, pair)[0], h[2] + w * (h[3] + h[4]), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("field,value", [("scale", 0.0), ("prior", -0.5), ("prior", 0.0), ("alpha", -1.0)])
+def test_calibration_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be .*, got {value}"):
+        NCNCPredictor(4, **{field: value})
 
 
 def test_remove_leaves_the_memoised_structure_alone():
