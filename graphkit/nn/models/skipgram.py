@@ -33,17 +33,21 @@ EPS = 1e-15  # PyG's: keeps log() finite when a score saturates
 
 
 def windows_to_walks(rw: Tensor, walk_length: Optional[int] = None) -> Tensor:
-    """The walks ``[B, L]`` whose window-major windows are ``rw`` (``[r * B, C]``, window ``t`` of walk ``b`` at
-    row ``t * B + b``, ``r = L - C + 1``), or ``rw`` itself (each window its own walk) when ``walk_length`` is
-    ``None`` or the rows are not such windows."""
+    """The walks ``[B, L]`` whose windows are the rows of ``rw`` (``[r * B, C]``, ``r = L - C + 1`` windows per
+    walk), in PyG's window-major layout (window ``t`` of walk ``b`` at row ``t * B + b``) or walk-major (at row
+    ``b * r + t``, DGL's example); ``rw`` itself (each window its own walk) when ``walk_length`` is ``None`` or the
+    rows are neither."""
     w, c = rw.shape
     r = 0 if walk_length is None else walk_length - c + 1
     if r <= 1 or w % r:
         return rw
-    v = rw.view(r, w // r, c)
-    if not torch.equal(v[1:, :, :-1], v[:-1, :, 1:]):
-        return rw
-    return torch.cat([v[0], v[1:, :, -1].t()], 1)
+    v = rw.reshape(r, w // r, c)
+    if torch.equal(v[1:, :, :-1], v[:-1, :, 1:]):
+        return torch.cat([v[0], v[1:, :, -1].t()], 1)
+    v = rw.reshape(w // r, r, c)
+    if torch.equal(v[:, 1:, :-1], v[:, :-1, 1:]):
+        return torch.cat([v[:, 0], v[:, 1:, -1]], 1)
+    return rw
 
 
 class _SkipGramLoss(torch.autograd.Function):
@@ -113,7 +117,8 @@ def skipgram_loss(weight: Tensor, pos_rw: Tensor, neg_rw: Tensor, walk_length: O
         sparse: return the gradient of ``weight`` as a coalesced sparse tensor over the rows used.
     """
     for name, rw in (("pos_rw", pos_rw), ("neg_rw", neg_rw)):
-        if not isinstance(rw, Tensor) or rw.dim() != 2 or rw.size(1) < 2 or rw.is_floating_point():
+        if not isinstance(rw, Tensor) or rw.dim() != 2 or rw.size(1) < 2 or rw.is_floating_point() or \
+                rw.dtype == torch.bool:
             raise ValueError(f"{name} must be a [W, C >= 2] integer tensor of windows, got "
                              f"{getattr(rw, 'dtype', type(rw).__name__)} of shape {list(getattr(rw, 'shape', []))}")
     if pos_rw.size(0) == 0 or neg_rw.size(0) == 0:

@@ -18,8 +18,9 @@ def _plain(weight: torch.Tensor, pos_rw: torch.Tensor, neg_rw: torch.Tensor) -> 
             - torch.log(1 - torch.sigmoid(scores(neg_rw)) + EPS).mean())
 
 
-def _windows(walks: torch.Tensor, c: int) -> torch.Tensor:
-    return walks.unfold(1, c, 1).transpose(0, 1).reshape(-1, c)
+def _windows(walks: torch.Tensor, c: int, walk_major: bool = False) -> torch.Tensor:
+    w = walks.unfold(1, c, 1)
+    return (w if walk_major else w.transpose(0, 1)).reshape(-1, c)
 
 
 def _grads(weight: torch.Tensor, loss_fn, sparse: bool):
@@ -34,12 +35,12 @@ def _grads(weight: torch.Tensor, loss_fn, sparse: bool):
 
 
 @pytest.mark.parametrize("sparse", [True, False])
-@pytest.mark.parametrize("length,c", [(8, 3), (5, 5), (12, 2)])
-def test_fused_loss_equals_plain_on_walk_windows(sparse, length, c) -> None:
+@pytest.mark.parametrize("length,c,walk_major", [(8, 3, False), (5, 5, False), (12, 2, False), (8, 3, True)])
+def test_fused_loss_equals_plain_on_walk_windows(sparse, length, c, walk_major) -> None:
     gen = torch.Generator().manual_seed(0)
     n = 30
     weight = torch.randn(n, 16, generator=gen, dtype=torch.float64) * 0.5
-    pos = _windows(torch.randint(n, (7, length), generator=gen), c)
+    pos = _windows(torch.randint(n, (7, length), generator=gen), c, walk_major)
     neg = _windows(torch.randint(n, (14, length), generator=gen), c)
     assert windows_to_walks(pos, length).shape == (7, length)  # the fast layout is the one exercised
     ref, gref = _grads(weight, lambda w: _plain(w, pos, neg), False)
@@ -85,6 +86,8 @@ def test_windows_to_walks_inverts_the_window_layout() -> None:
     walks = torch.arange(24).view(4, 6)
     rw = _windows(walks, 3)
     assert torch.equal(windows_to_walks(rw, 6), walks)
+    walk_major = walks.unfold(1, 3, 1).reshape(-1, 3)  # DGL's example cuts walks this way
+    assert torch.equal(windows_to_walks(walk_major, 6), walks)
     assert windows_to_walks(rw, None) is rw
     assert windows_to_walks(rw, 7) is rw  # 4 windows per walk do not divide 16 rows into 5-window walks
     broken = rw.clone()
