@@ -235,6 +235,28 @@ class HeteroGraph(Transfers):
         for name, value in fields.items():
             setattr(self, name, value)
 
+    @classmethod
+    def trusted(cls, nodes: Mapping[NodeType, Tuple[int, Mapping[str, Tensor]]],
+                edges: Mapping[EdgeType, Mapping[str, Tensor]],
+                graph_fields: Optional[Mapping[str, Any]] = None) -> "HeteroGraph":
+        """A graph from parts the caller guarantees (a sampler): no count, row, bounds or name checks.
+
+        ``nodes``: ``{node_type: (num_nodes, {field: tensor with num_nodes rows})}``; ``edges``:
+        ``{(src, rel, dst): {"edge_index": int64 [2, E] within the two types' counts, field: tensor with E
+        rows}}`` over node types in ``nodes``; ``graph_fields``: graph-level values. Use ``HeteroGraph(...)`` for
+        anything that comes from a user (a typed batch of ~12 stores cost as much to check as to sample).
+        """
+        h = cls()
+        for nt, (num_nodes, fields) in nodes.items():
+            store = h._nodes[nt] = NodeStore(h, nt)
+            object.__setattr__(store, "_num_nodes", num_nodes)
+            store._fields.update(fields)
+        for et, fields in edges.items():
+            store = h._edges[et] = EdgeStore(h, et)
+            store._fields.update(fields)
+        h._globals.update(graph_fields or {})
+        return h
+
     # ------------------------------------------------------------------ stores
     def node_store(self, node_type: NodeType) -> NodeStore:
         """The store of ``node_type``, created empty on first use (as ``h[node_type]``)."""

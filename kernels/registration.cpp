@@ -43,8 +43,9 @@ TORCH_LIBRARY(graphkit, m) {
       "Tensor edges_per_hop)");
   m.def(
       "sample_neighbors_typed(Tensor rowptr, Tensor col, Tensor perm, Tensor seeds, Tensor node_ptr, "
-      "Tensor rel_row_off, Tensor rel_dst_type, int[] fanouts, bool replace, int seed) -> (Tensor n_id, "
-      "Tensor rowptr_sub, Tensor edge_index, Tensor e_id, Tensor nodes_per_hop, Tensor edges_per_hop)");
+      "Tensor edge_ptr, Tensor rel_row_off, Tensor rel_src_type, Tensor rel_dst_type, int[] fanouts, bool replace, "
+      "int seed) -> (Tensor[] n_id, Tensor[] edge_index, Tensor[] e_id, Tensor nodes_per_hop, "
+      "Tensor edges_per_hop)");
   // The seed papers' samplers (cpu/random_walk.cpp, cpu/subgraph.cpp).
   m.def("random_walk(Tensor rowptr, Tensor col, Tensor start, int walk_length, float p, float q, int seed) -> "
         "(Tensor node_seq, Tensor pos_seq)");

@@ -22,18 +22,18 @@ Seeds come first within their type, in the order given.
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from graphkit.hetero import EdgeType, HeteroGraph, NodeType
-from graphkit.loader.sampler import SampleOutput, _check_fanouts
+from graphkit.loader.sampler import _check_fanouts
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
 
-__all__ = ["HeteroFanouts", "hetero_fanouts", "typed_seeds", "sample_hetero_neighbors", "to_hetero_subgraph",
-           "sample_hetero"]
+__all__ = ["HeteroFanouts", "hetero_fanouts", "typed_seeds", "TypedSampleOutput", "TypedCsr", "typed_csr",
+           "sample_hetero_neighbors", "to_hetero_subgraph", "sample_hetero"]
 
 #: A list (the same fan-outs for every relation) or ``{edge_type: [per hop]}`` covering every relation.
 HeteroFanouts = Union[Sequence[int], Mapping[EdgeType, Sequence[int]]]
@@ -85,52 +85,82 @@ def typed_seeds(graph: HeteroGraph, input_nodes: Union[NodeType, Tuple[NodeType,
     return nt, ids
 
 
+class TypedSampleOutput(NamedTuple):
+    """What one typed sampling call returns (all int64), already grouped as the batch stores it.
+
+    ``n_id[t]`` [N_t] the sampled nodes of node type ``t`` (ids within the type) in order of first reach, seeds
+    first in the order given; ``edge_index[r]`` [2, E_r] relation ``r``'s sampled edges, endpoints as positions in
+    ``n_id`` of their types; ``e_id[r]`` [E_r] their ids within the relation, in sampling order (hop, target,
+    draw); ``nodes_per_hop`` [L+1] and ``edges_per_hop`` [L] over all types (seeds first). Types and relations in
+    ``graph.metadata()`` order.
+    """
+
+    n_id: List[Tensor]
+    edge_index: List[Tensor]
+    e_id: List[Tensor]
+    nodes_per_hop: Tensor
+    edges_per_hop: Tensor
+
+
+class TypedCsr(NamedTuple):
+    """The typed sampler's view of a ``HeteroGraph``: :meth:`HeteroGraph.relation_csr` and the id ranges and end
+    types of its node types and relations (the structure arguments of ``sample_neighbors_typed``)."""
+
+    rowptr: Tensor
+    col: Tensor
+    perm: Tensor
+    node_ptr: Tensor
+    edge_ptr: Tensor
+    rel_row_off: Tensor
+    rel_src_type: Tensor
+    rel_dst_type: Tensor
+
+
+def typed_csr(graph: HeteroGraph) -> TypedCsr:
+    """:class:`TypedCsr` of ``graph``, built once and memoised with its structure (a cache hit per batch)."""
+    def build() -> TypedCsr:
+        rowptr, col, perm = graph.relation_csr()
+        index = {nt: t for t, nt in enumerate(graph.node_types)}
+        ends = torch.tensor([[index[s], index[d]] for s, _, d in graph.edge_types], dtype=torch.long).view(-1, 2)
+        return TypedCsr(rowptr, col, perm, graph.node_ptr, graph.edge_ptr, graph.relation_row_offset(),
+                        ends[:, 0].contiguous(), ends[:, 1].contiguous())
+
+    return graph.derived("typed_csr", build)
+
+
 def sample_hetero_neighbors(graph: HeteroGraph, seeds: Tensor, fanouts: List[List[int]], replace: bool = False,
-                            seed: int = 0, backend: Optional[str] = None) -> SampleOutput:
+                            seed: int = 0, backend: Optional[str] = None) -> TypedSampleOutput:
     """The raw draw: ``seeds`` are unique *global* ids (``graph.node_offset`` + id within the type);
-    ``fanouts[hop][relation]``. Returns global ``n_id`` and ``e_id`` (see :class:`SampleOutput`)."""
-    rowptr, col, perm = graph.relation_csr()
-    if rowptr.device.type != "cpu":
-        raise ValueError(f"the sampler runs on the CPU but the graph is on {rowptr.device}: keep the full graph in "
-                         "host memory and move each batch to the GPU")
+    ``fanouts[hop][relation]``. Returns the sample grouped by type and relation (see :class:`TypedSampleOutput`)."""
+    csr = typed_csr(graph)
+    if csr.rowptr.device.type != "cpu":
+        raise ValueError(f"the sampler runs on the CPU but the graph is on {csr.rowptr.device}: keep the full graph "
+                         "in host memory and move each batch to the GPU")
     flat = [k for hop in fanouts for k in hop]
-    args = (rowptr, col, perm, seeds.reshape(-1).long().cpu(), graph.node_ptr, graph.relation_row_offset(),
-            torch.tensor([graph.node_types.index(et[2]) for et in graph.edge_types], dtype=torch.long))
+    args = (csr.rowptr, csr.col, csr.perm, seeds.reshape(-1).long().cpu(), *csr[3:], flat, bool(replace), int(seed))
     with use_backend(backend) if backend is not None else contextlib.nullcontext():
-        return SampleOutput(*K.sample_neighbors_typed(*args, flat, bool(replace), int(seed)))
+        return TypedSampleOutput(*K.sample_neighbors_typed(*args))
 
 
-def to_hetero_subgraph(graph: HeteroGraph, out: SampleOutput, skip: Sequence[str] = ()) -> HeteroGraph:
-    """The sampled sub-graph with the graph's types; node/edge fields sliced, ``n_id``/``e_id`` per type."""
-    node_ptr, edge_ptr = graph.node_ptr, graph.edge_ptr
-    ntype = torch.searchsorted(node_ptr, out.n_id, right=True) - 1
-    pos_in_type = torch.empty_like(out.n_id)
-    sub = HeteroGraph()
-    for t, (nt, store) in enumerate(graph.node_items()):
-        idx = (ntype == t).nonzero().view(-1)
-        pos_in_type[idx] = torch.arange(idx.numel())
-        n_id = out.n_id[idx] - node_ptr[t]
-        part = sub.node_store(nt)
-        part.num_nodes = int(idx.numel())
-        for name, value in store:
-            if name not in skip:
-                part.set(name, value[n_id])
-        part.set("n_id", n_id)
-    etype = torch.searchsorted(edge_ptr, out.e_id, right=True) - 1
-    for r, (et, store) in enumerate(graph.edge_items()):
-        idx = (etype == r).nonzero().view(-1)
-        e_id = out.e_id[idx] - edge_ptr[r]
-        part = sub.edge_store(et)
-        part.set("edge_index", torch.stack([pos_in_type[out.src[idx]], pos_in_type[out.dst[idx]]]))
-        for name, value in store:
-            if name != "edge_index" and name not in skip:
-                part.set(name, value[e_id])
-        part.set("e_id", e_id)
-    for name, value in graph.globals().items():
-        setattr(sub, name, value)
-    sub.num_sampled_nodes = out.nodes_per_hop
-    sub.num_sampled_edges = out.edges_per_hop
-    return sub
+def to_hetero_subgraph(graph: HeteroGraph, out: TypedSampleOutput, skip: Sequence[str] = ()) -> HeteroGraph:
+    """The sampled sub-graph with the graph's types; node/edge fields sliced, ``n_id``/``e_id`` per type.
+
+    The sampler's output is correct by construction (ids in range, one row per node or edge), so the batch is
+    built trusted: no per-field checks."""
+    nodes = {}
+    for (nt, store), n_id in zip(graph.node_items(), out.n_id):
+        fields = {name: value[n_id] for name, value in store if name not in skip}
+        fields["n_id"] = n_id
+        nodes[nt] = (int(n_id.numel()), fields)
+    edges = {}
+    for (et, store), edge_index, e_id in zip(graph.edge_items(), out.edge_index, out.e_id):
+        fields = {"edge_index": edge_index}
+        fields.update((name, value[e_id]) for name, value in store if name != "edge_index" and name not in skip)
+        fields["e_id"] = e_id
+        edges[et] = fields
+    graph_fields = {**graph.globals(), "num_sampled_nodes": out.nodes_per_hop,
+                    "num_sampled_edges": out.edges_per_hop}
+    return HeteroGraph.trusted(nodes, edges, graph_fields)
 
 
 def sample_hetero(graph: HeteroGraph, input_nodes: Union[NodeType, Tuple[NodeType, Optional[Tensor]]],

@@ -81,11 +81,18 @@ def _sample_neighbors(
 
 
 def _sample_neighbors_typed(
-    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
-    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
-) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    # one fan-out per (hop, relation)
-    return _sampled(rowptr, len(fanouts) // max(int(rel_dst_type.size(0)), 1))
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, edge_ptr: Tensor, rel_row_off: Tensor,
+    rel_src_type: Tensor, rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[List[Tensor], List[Tensor], List[Tensor], Tensor, Tensor]:
+    # grouped: per node type its sampled nodes, per relation its edges; every count depends on the data
+    ctx = torch.library.get_ctx()
+    num_types, num_rel = int(node_ptr.size(0)) - 1, int(rel_dst_type.size(0))
+    new = rowptr.new_empty
+    n_id = [new((ctx.new_dynamic_size(),), dtype=torch.long) for _ in range(num_types)]
+    edges = [ctx.new_dynamic_size() for _ in range(num_rel)]
+    hops = len(fanouts) // max(num_rel, 1)
+    return (n_id, [new((2, e), dtype=torch.long) for e in edges], [new((e,), dtype=torch.long) for e in edges],
+            new((hops + 1,), dtype=torch.long), new((hops,), dtype=torch.long))
 
 
 def _random_walk(rowptr: Tensor, col: Tensor, start: Tensor, walk_length: int, p: float, q: float,

@@ -14,8 +14,10 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
 - ``arg_backward(...)``: the exact max/min gradient from ``csr_reduce``'s ``arg``.
 - ``sample_neighbors(rowptr, col, perm, seeds, fanouts, replace, seed)``: multi-hop neighbour sampling (CPU).
-- ``sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)``:
-  the same on a HeteroGraph's relation-grouped CSR, one fan-out per (hop, relation) (CPU).
+- ``sample_neighbors_typed(rowptr, col, perm, seeds, node_ptr, edge_ptr, rel_row_off, rel_src_type, rel_dst_type,
+  fanouts, replace, seed) -> (n_id [T], edge_index [R], e_id [R], nodes_per_hop, edges_per_hop)``: the same on a
+  HeteroGraph's relation-grouped CSR, one fan-out per (hop, relation), the sample returned grouped: per node type
+  the ids within the type, per relation ``[2, E_r]`` edges in per-type positions and ids within the relation (CPU).
 - ``segment_matmul(x, ptr, weight)``: ``out[ptr[s]:ptr[s+1]] = x[ptr[s]:ptr[s+1]] @ weight[s]``;
   ``segment_matmul_wgrad(x, ptr, grad)``: ``[S, F_in, F_out]``, ``x_s^T grad_s`` per segment.
 - ``gather_rows(src, index, out)``: ``out[i] = src[index[i]]`` into a caller-owned buffer (CPU).
@@ -152,10 +154,11 @@ def sample_neighbors(
 
 
 def sample_neighbors_typed(
-    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
-    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
-) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    args = (rowptr, col, perm, seeds, node_ptr, rel_row_off, rel_dst_type, fanouts, replace, seed)
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, edge_ptr: Tensor, rel_row_off: Tensor,
+    rel_src_type: Tensor, rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[List[Tensor], List[Tensor], List[Tensor], Tensor, Tensor]:
+    args = (rowptr, col, perm, seeds, node_ptr, edge_ptr, rel_row_off, rel_src_type, rel_dst_type, fanouts, replace,
+            seed)
     if backend() == "cpu-ext":
         return tuple(torch.ops.graphkit.sample_neighbors_typed(*args))
     return T.sample_neighbors_typed(*args)

@@ -10,7 +10,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["csr_reduce", "epilogue", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors", "gather_rows",
+__all__ = ["csr_reduce", "epilogue", "sddmm", "softmax_fwd", "softmax_bwd", "rows_of", "sample_neighbors",
+           "sample_neighbors_typed", "group_typed", "gather_rows",
            "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
@@ -139,7 +140,9 @@ def _draw(begin: Tensor, deg: Tensor, k: Tensor, replace: bool, gen: torch.Gener
     order = torch.sort(keys, stable=True).indices
     order = order[torch.sort(all_owner[order], stable=True).indices]  # by row, random inside
     rank = torch.arange(order.numel()) - ptr[all_owner[order]]
-    keep = order[rank < cnt[all_owner[order]]]
+    chosen = torch.zeros(all_owner.numel(), dtype=torch.bool)
+    chosen[order[rank < cnt[all_owner[order]]]] = True
+    keep = chosen.nonzero().view(-1)  # in CSR order inside each row, as the kernel takes a row it takes whole
     return all_owner[keep], begin[all_owner[keep]] + within[keep]
 
 
@@ -201,12 +204,13 @@ def sample_neighbors(
 
 
 def sample_neighbors_typed(
-    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, rel_row_off: Tensor,
-    rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
-) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, edge_ptr: Tensor, rel_row_off: Tensor,
+    rel_src_type: Tensor, rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
+) -> Tuple[List[Tensor], List[Tensor], List[Tensor], Tensor, Tensor]:
     """Vectorised twin of ``sample_neighbors_typed`` in kernels/cpu/sample_neighbors.cpp: each frontier node is
-    one row per relation into its type (``rel_row_off[r] + local id``) with that relation's fan-out; edges come
-    grouped by target, relations in order inside. Same distribution as the kernel, not the same draws."""
+    one row per relation into its type (``rel_row_off[r] + id within the type``) with that relation's fan-out; then
+    the sample is grouped by type and relation with plain torch ops (the reference construction of the kernel's
+    output). Same output structure and distribution as the kernel, not the same draws."""
     if seeds.numel() != torch.unique(seeds).numel():
         raise ValueError("seeds must be unique; got repeated node ids")
     num_rel = rel_dst_type.numel()
@@ -231,7 +235,34 @@ def sample_neighbors_typed(
         nodes_per_hop.append(n_id.numel() - fe)
         edges_per_hop.append(pos.numel())
         fs, fe = fe, n_id.numel()
-    return _assemble(n_id, srcs, dsts, eids, nodes_per_hop, edges_per_hop)
+    empty = torch.empty(0, dtype=torch.long)
+    n_ids, edge_index, e_id = group_typed(n_id, torch.cat(srcs) if srcs else empty, torch.cat(dsts) if dsts else empty,
+                                          torch.cat(eids) if eids else empty, node_ptr, edge_ptr)
+    return (n_ids, edge_index, e_id, torch.tensor(nodes_per_hop, dtype=torch.long),
+            torch.tensor(edges_per_hop, dtype=torch.long))
+
+
+def group_typed(n_id: Tensor, src: Tensor, dst: Tensor, e_id: Tensor, node_ptr: Tensor, edge_ptr: Tensor
+                ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+    """A homogeneous sample (global ``n_id``; ``src``/``dst`` local ids, ``e_id`` global edge ids) split by node
+    type and relation: ``(n_id[t], edge_index[r], e_id[r])`` with ids within the type / relation and endpoints as
+    positions within their types; every group keeps the sample's order. Stable sorts, so it is the plain-torch
+    statement of what ``sample_neighbors_typed`` returns."""
+    num_types, num_rel = node_ptr.numel() - 1, edge_ptr.numel() - 1
+    ntype = torch.searchsorted(node_ptr, n_id, right=True) - 1
+    order = torch.sort(ntype, stable=True).indices
+    per_type = torch.bincount(ntype, minlength=num_types)
+    start = torch.cumsum(per_type, 0) - per_type
+    pos = torch.empty_like(n_id)
+    pos[order] = torch.arange(n_id.numel()) - start[ntype[order]]
+    n_ids = list((n_id[order] - node_ptr[ntype[order]]).split(per_type.tolist()))
+    rel = torch.searchsorted(edge_ptr, e_id, right=True) - 1
+    eorder = torch.sort(rel, stable=True).indices
+    per_rel = torch.bincount(rel, minlength=num_rel).tolist()
+    ei = torch.stack([pos[src[eorder]], pos[dst[eorder]]])
+    edge_index = [part.contiguous() for part in ei.split(per_rel, dim=1)]
+    e_ids = list((e_id[eorder] - edge_ptr[rel[eorder]]).split(per_rel))
+    return n_ids, edge_index, e_ids
 
 
 def gather_rows(src: Tensor, index: Tensor, out: Tensor) -> Tensor:

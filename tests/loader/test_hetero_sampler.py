@@ -6,7 +6,8 @@ import torch
 
 from graphkit import HeteroGraph
 from graphkit.loader import LinkNeighborLoader, NeighborLoader
-from graphkit.loader.hetero_sampler import sample_hetero
+from graphkit.loader.hetero_sampler import hetero_fanouts, sample_hetero, sample_hetero_neighbors, typed_csr
+from graphkit.ops import _torch_kernels
 from graphkit.ops import ext_available
 from graphkit.testing import assert_raises_in_subprocess
 
@@ -77,6 +78,67 @@ def test_seed_only_reproducible(backend: str) -> None:
     assert any(not torch.equal(a[et].e_id, c[et].e_id) for et in h.edge_types)
 
 
+def check_grouped(h: HeteroGraph, out, seeds: torch.Tensor) -> None:
+    """The grouped output's own invariants, on either back end."""
+    counts = [n.numel() for n in out.n_id]
+    assert sum(counts) == int(out.nodes_per_hop.sum())
+    assert sum(e.numel() for e in out.e_id) == int(out.edges_per_hop.sum())
+    for t, (nt, n_id) in enumerate(zip(h.node_types, out.n_id)):
+        assert n_id.unique().numel() == n_id.numel()
+        assert n_id.numel() == 0 or (0 <= int(n_id.min()) and int(n_id.max()) < h.num_nodes_dict[nt])
+        # seeds first within their type, in the order given
+        off = h.node_offset[nt]
+        own = seeds[(seeds >= off) & (seeds < off + h.num_nodes_dict[nt])] - off
+        assert torch.equal(n_id[: own.numel()], own)
+    for (src_t, _, dst_t), ei, e_id in zip(h.edge_types, out.edge_index, out.e_id):
+        assert ei.shape == (2, e_id.numel()) and ei.is_contiguous()
+        if e_id.numel():
+            assert int(ei[0].max()) < counts[h.node_types.index(src_t)]
+            assert int(ei[1].max()) < counts[h.node_types.index(dst_t)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grouped_output_over_two_seed_types(backend: str) -> None:
+    h = graph()
+    # global ids of both types, as LinkNeighborLoader passes them
+    seeds = torch.tensor([3, 0, 17, 40 + 5, 40 + 59, 40 + 0])
+    out = sample_hetero_neighbors(h, seeds, hetero_fanouts(h, FANOUTS), seed=5, backend=backend)
+    check_grouped(h, out, seeds)
+    assert len(out.n_id) == 2 and len(out.edge_index) == len(out.e_id) == 3
+
+
+@pytest.mark.skipif(not ext_available(), reason="needs the compiled sampler")
+@pytest.mark.parametrize("fanouts", [[-1, -1], [1000, 1000]])
+def test_kernel_equals_the_plain_torch_construction_when_nothing_is_random(fanouts: list) -> None:
+    # all neighbours (or fan-outs above every degree): one possible sample, so the kernel's grouped output must
+    # equal the twin's, which draws with torch and groups with stable sorts (group_typed)
+    h = graph()
+    seeds = torch.tensor([40 + 7, 40 + 1, 2])
+    a = sample_hetero_neighbors(h, seeds, hetero_fanouts(h, fanouts), seed=1, backend="ext")
+    b = sample_hetero_neighbors(h, seeds, hetero_fanouts(h, fanouts), seed=1, backend="torch")
+    for name in ("n_id", "edge_index", "e_id"):
+        assert all(torch.equal(x, y) for x, y in zip(getattr(a, name), getattr(b, name))), name
+    assert torch.equal(a.nodes_per_hop, b.nodes_per_hop) and torch.equal(a.edges_per_hop, b.edges_per_hop)
+
+
+@pytest.mark.skipif(not ext_available(), reason="needs the compiled sampler")
+def test_one_type_one_relation_is_the_homogeneous_kernel_grouped() -> None:
+    # with T = R = 1 the typed kernel seeds each node's generator as the homogeneous one does, so its output is
+    # sample_neighbors' (same draws), grouped by the plain-torch construction
+    gen = torch.Generator().manual_seed(4)
+    ei = torch.randint(0, 50, (2, 600), generator=gen)
+    h = HeteroGraph({"v": 50}, {("v", "e", "v"): ei})
+    csr = typed_csr(h)
+    seeds = torch.tensor([9, 2, 31])
+    typed = sample_hetero_neighbors(h, seeds, [[4], [3]], seed=8, backend="ext")
+    n_id, _, edge_index, e_id, nph, eph = torch.ops.graphkit.sample_neighbors(csr.rowptr, csr.col, csr.perm, seeds,
+                                                                               [4, 3], False, 8)
+    want = _torch_kernels.group_typed(n_id, edge_index[0], edge_index[1], e_id, csr.node_ptr, csr.edge_ptr)
+    assert torch.equal(typed.n_id[0], want[0][0]) and torch.equal(typed.edge_index[0], want[1][0])
+    assert torch.equal(typed.e_id[0], want[2][0])
+    assert torch.equal(typed.nodes_per_hop, nph) and torch.equal(typed.edges_per_hop, eph)
+
+
 def test_all_neighbours_is_exact() -> None:
     h = graph()
     seeds = torch.tensor([1, 2])
@@ -129,23 +191,26 @@ def test_bad_typed_input() -> None:
 
 @pytest.mark.skipif(not ext_available(), reason="needs the compiled sampler")
 def test_kernel_rejects_a_corrupt_typed_csr_in_subprocess() -> None:
-    assert_raises_in_subprocess(
-        """
+    # two types (a: global 0..1, p: 2..3), relations a->p (edge ids 0..1) and p->p (edge id 2); the CSR is
+    # relation-grouped: rows 0..1 are (a->p, p0/p1), rows 2..3 (p->p, p0/p1)
+    head = """
 import torch, graphkit._C
-rowptr = torch.tensor([0, 1, 3, 5]); col = torch.tensor([0, 0, 0, 0, 0]); perm = torch.arange(5)
-torch.ops.graphkit.sample_neighbors_typed(rowptr, col, perm, torch.tensor([1]), torch.tensor([0, 2]),
-                                          torch.tensor([0, 3]), torch.tensor([0]), [1], False, 0)
-""",
-        "ValueError",
-        "relation 0 has 3 CSR rows but its target type has 2 nodes",
-    )
-    assert_raises_in_subprocess(  # a CSR entry past the nodes: found as it is read, not read out of bounds
-        """
-import torch, graphkit._C
-rowptr = torch.tensor([0, 1, 2]); col = torch.tensor([0, 99]); perm = torch.arange(2)
-torch.ops.graphkit.sample_neighbors_typed(rowptr, col, perm, torch.tensor([0, 1]), torch.tensor([0, 2]),
-                                          torch.tensor([0, 2]), torch.tensor([0]), [-1], False, 0)
-""",
-        "ValueError",
-        "col has index 99 but num_nodes is 2",
-    )
+rowptr = torch.tensor([0, 1, 2, 3, 3]); perm = torch.arange(3)
+node_ptr, edge_ptr = torch.tensor([0, 2, 4]), torch.tensor([0, 2, 3])
+row_off, src_t, dst_t = torch.tensor([0, 2, 4]), torch.tensor([0, 1]), torch.tensor([1, 1])
+def run(col, perm=perm, rowptr=rowptr, row_off=row_off, edge_ptr=edge_ptr):
+    torch.ops.graphkit.sample_neighbors_typed(rowptr, col, perm, torch.tensor([2, 3]), node_ptr, edge_ptr,
+                                              row_off, src_t, dst_t, [-1, -1], False, 0)
+"""
+    cases = [
+        ("run(torch.tensor([0, 1, 2]), row_off=torch.tensor([0, 3, 4]))",
+         "relation 0 has 3 CSR rows but its target type has 2 nodes"),
+        # a source of the wrong type (a paper in the author relation): in range of all nodes, not of its type
+        ("run(torch.tensor([0, 3, 2]))", "col has index 3 in relation 0, whose source type 0 holds the global ids [0, 2)"),
+        ("run(torch.tensor([0, 1, 99]))", "col has index 99 in relation 1, whose source type 1 holds the global ids [2, 4)"),
+        ("run(torch.tensor([0, 1, 2]), perm=torch.tensor([0, 2, 1]))",
+         "perm has edge id 2 in relation 0, which holds the edge ids [0, 2)"),
+        ("run(torch.tensor([0, 1, 2]), edge_ptr=torch.tensor([0, 2, 4]))", "edge_ptr must run from 0 to the 3 edges"),
+    ]
+    for call, message in cases:
+        assert_raises_in_subprocess(head + call, "ValueError", message)

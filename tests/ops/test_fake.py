@@ -8,7 +8,8 @@ from typing import Any, Callable, List, Tuple
 import pytest
 import torch
 
-from graphkit import Graph, ops
+from graphkit import Graph, HeteroGraph, ops
+from graphkit.loader.hetero_sampler import typed_csr
 
 pytestmark = pytest.mark.skipif(not ops.ext_available(), reason="graphkit._C is not built")
 
@@ -43,16 +44,19 @@ def _cases() -> List[Tuple[str, Callable[[], tuple]]]:
     cases.append(("arg_scatter", (col, perm, w, arg, torch.randn(9, 2, 5, dtype=torch.float64), 9)))
     cases.append(("gather_rows", (x.view(9, 10), torch.tensor([3, 1, 8]), torch.empty(3, 10, dtype=torch.float64))))
     cases.append(("sample_neighbors", (rowptr, col, perm, torch.tensor([0, 4]), [3, 2], False, 7)))
+    typed = typed_csr(HeteroGraph({"a": 5, "p": 7}, {("a", "w", "p"): torch.tensor([[0, 4, 2, 2], [6, 0, 3, 6]]),
+                                                   ("p", "c", "p"): torch.tensor([[1, 5, 6], [6, 6, 2]])}))
+    cases.append(("sample_neighbors_typed", (*typed[:3], torch.tensor([11, 5]), *typed[3:], [3, 2, 2, 1], False, 7)))
     ptr = torch.tensor([0, 4, 4, 9])
     cases.append(("segment_matmul", (x.view(9, 10), ptr, torch.randn(3, 10, 4, dtype=torch.float64))))
     cases.append(("segment_matmul_wgrad", (x.view(9, 10), ptr, torch.randn(9, 4, dtype=torch.float64))))
     return cases
 
 
-@pytest.mark.parametrize("i", range(20))
+@pytest.mark.parametrize("i", range(21))
 def test_fake_kernel_matches_cpu_kernel(i: int) -> None:
     cases = _cases()
-    assert len(cases) == 20  # the parametrisation above covers every case
+    assert len(cases) == 21  # the parametrisation above covers every case
     name, args = cases[i]
     # gather_rows writes into a caller-owned buffer and returns it (Tensor(a!)): AOT autograd cannot
     # functionalize a custom op returning an alias, so only its fake kernel is checked (a loader op, not traced)
