@@ -101,6 +101,36 @@ def _loader_steps(batches: Iterator[Any], train: Callable[[Any], None], warmup: 
     return times
 
 
+#: Dense matrix products as torch.profiler names them (Linear layers and their backward).
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation")
+
+
+def _matmul_floor(step: Callable[[], None], steps: int = 3) -> Dict[str, float]:
+    """Per step, the dense matrix products' self CPU ms and GFLOP under torch.profiler (``steps`` more steps).
+
+    Every framework runs the same Linear layers on the same rows (graphkit's trimming computes exactly the rows
+    DGL's blocks do), so these products are a floor under any of them: a step cannot take less, and no
+    framework can be faster than ``peer step / own matmul ms`` without doing less arithmetic.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        for _ in range(steps):
+            step()
+    ms = flops = 0.0
+    for ev in prof.key_averages():
+        if ev.key in MATMUL_OPS:
+            ms += ev.self_cpu_time_total / 1e3
+            flops += ev.flops
+    return {"ms": ms / steps, "gflop": flops / steps / 1e9}
+
+
+def _forever(loader: Any) -> Iterator[Any]:
+    """The loader's batches, epoch after epoch (small graphs run out of batches before the timing does)."""
+    while True:
+        yield from loader
+
+
 def _adam_step(model: torch.nn.Module, opt: torch.optim.Optimizer, out: torch.Tensor, y: torch.Tensor) -> None:
     loss = F.cross_entropy(out, y)
     opt.zero_grad(set_to_none=True)
@@ -143,7 +173,7 @@ def worker_full(framework: str, n: int, e: int, f: int, kind: str, warmup: int, 
         run = model  # type: ignore[assignment]
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     times = _steps(lambda: _adam_step(model, opt, run(), y), warmup, steps)
-    out: Dict[str, Any] = {"times": times}
+    out: Dict[str, Any] = {"times": times, "matmul": _matmul_floor(lambda: _adam_step(model, opt, run(), y))}
     if framework == "graphkit":
         out["breakdown"] = _breakdown_full(model, opt, run, y, warmup, steps)
     return out
@@ -210,7 +240,9 @@ def worker_minibatch(framework: str, n: int, e: int, f: int, kind: str, warmup: 
         def train(b: Any) -> None:
             _adam_step(model, opt, model(b.x, b, trim=trim)[: b.batch_size], b.y[: b.batch_size])
 
-        out["times"] = _loader_steps(iter(loader), train, warmup, steps)
+        batches = _forever(loader)
+        out["times"] = _loader_steps(batches, train, warmup, steps)
+        out["matmul"] = _matmul_floor(lambda: train(next(batches)))
         out["nodes_per_batch"] = None
         if framework == "graphkit":
             out["breakdown"] = _breakdown_minibatch(g, model, opt, fanouts, bs, warmup, steps)
@@ -230,9 +262,10 @@ def worker_minibatch(framework: str, n: int, e: int, f: int, kind: str, warmup: 
                    "num_sampled_edges_per_hop": b.num_sampled_edges} if hops is not None else {})
             _adam_step(model, opt, model(b.x, b.edge_index, **kw)[: b.batch_size], b.y[: b.batch_size])
 
-        batches = iter(loader)
+        batches = _forever(loader)
         out["trimmed"] = getattr(next(iter(loader)), "num_sampled_nodes", None) is not None
         out["times"] = _loader_steps(batches, train, warmup, steps)
+        out["matmul"] = _matmul_floor(lambda: train(next(batches)))
     else:
         from graphkit.testing.peers import import_dgl
 
@@ -258,7 +291,9 @@ def worker_minibatch(framework: str, n: int, e: int, f: int, kind: str, warmup: 
             _, _, blocks = item
             _adam_step(model, opt, model(blocks, blocks[0].srcdata["feat"]), blocks[-1].dstdata["label"])
 
-        out["times"] = _loader_steps(iter(loader), train, warmup, steps)
+        batches = _forever(loader)
+        out["times"] = _loader_steps(batches, train, warmup, steps)
+        out["matmul"] = _matmul_floor(lambda: train(next(batches)))
     return out
 
 
@@ -333,21 +368,27 @@ def _ms(t: float) -> str:
 
 
 def table(results: Dict[str, Dict[str, Optional[Dict[str, Any]]]]) -> str:
-    lines = ["| workload | framework | ms / step (median) | steps / s | peak RSS (MB) | graphkit vs fastest peer |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| workload | framework | ms / step (median) | steps / s | peak RSS (MB) | graphkit vs fastest peer "
+             "| dense matmul ms / step (GFLOP) | ceiling: fastest peer / own matmul ms |",
+             "|---|---|---|---|---|---|---|---|"]
     for workload, per in results.items():
         peers = [statistics.median(r["times"]) for k, r in per.items() if k in ("pyg", "dgl") and r]
         best = min(peers) if peers else None
         for fw, r in per.items():
             if r is None:
-                lines.append(f"| {workload} | {fw} | failed | | | |")
+                lines.append(f"| {workload} | {fw} | failed | | | | | |")
                 continue
             med = statistics.median(r["times"])
             ratio = f"{best / med:.2f}x" if best is not None and fw.startswith("graphkit") else ""
             name = {"pyg": "PyG 2.8.1" + (" (trim_to_layer)" if r.get("trimmed") else ""),
                     "dgl": "DGL 1.1.3", "graphkit": "graphkit",
                     "graphkit-untrimmed": "graphkit, trim=False"}[fw]
-            lines.append(f"| {workload} | {name} | {_ms(med)} | {1 / med:.2f} | {r['peak_rss_mb']:.0f} | {ratio} |")
+            mm = r.get("matmul")
+            mm_cell = f"{mm['ms']:.1f} ({mm['gflop']:.2f})" if mm else ""
+            ceiling = (f"{best * 1e3 / mm['ms']:.2f}x" if mm and mm["ms"] > 0 and best is not None
+                       and fw.startswith("graphkit") else "")
+            lines.append(f"| {workload} | {name} | {_ms(med)} | {1 / med:.2f} | {r['peak_rss_mb']:.0f} | {ratio} "
+                         f"| {mm_cell} | {ceiling} |")
     return "\n".join(lines)
 
 
