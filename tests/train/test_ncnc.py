@@ -219,6 +219,29 @@ def test_link_task_removes_the_batch_positives_from_gnn_and_predictor():
     assert not LinkTask(_toy_dataset(g, train), ncn, torch.device("cpu")).target_link_removal
 
 
+def test_target_link_removal_draws_non_edge_negatives():
+    # a dense graph (about half of all pairs are edges), where uniform pairs would often be edges
+    g = _graph(5, n=12, m=60)
+    key = torch.unique(g.edge_index[0] * g.num_nodes + g.edge_index[1])
+    und = torch.stack([key // g.num_nodes, key % g.num_nodes], 1)
+    train = und[und[:, 0] < und[:, 1]]
+    edges = set(map(tuple, g.edge_index.t().tolist()))
+    assert len(edges) > 0.4 * g.num_nodes * (g.num_nodes - 1)
+    cfg = TrainConfig(task="link", model="ncnc", hidden=8, layers=2).resolved()
+    torch.manual_seed(0)
+    task = LinkTask(_toy_dataset(g, train), cfg, torch.device("cpu"))
+    task.batch_size = 8
+    batches = list(task.batches())
+    assert sum(pos.size(0) for pos, _ in batches) == train.size(0)
+    for pos, neg in batches:
+        assert neg.shape == pos.shape
+        assert not any((i, j) in edges or i == j for i, j in neg.tolist())
+    # without target link removal the negatives stay uniform pairs, edges included
+    task.target_link_removal = False
+    neg = torch.cat([n for _, n in task.batches()])
+    assert any((i, j) in edges for i, j in neg.tolist())
+
+
 def test_ncnc_learns_on_connectome(fixtures, tmp_path):
     """Ten epochs on ogbl-connectome: test Hits@20 well above chance (a random scorer ranks a positive above
     the 20th of 1,000 negatives about 2% of the time) and above the first epoch's."""
