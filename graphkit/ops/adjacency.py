@@ -87,13 +87,17 @@ def is_sparse_adj(adj: Any) -> bool:
     return isinstance(adj, Tensor) and adj.layout != torch.strided
 
 
-def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
+def build_csr(rows: Tensor, cols: Tensor, num_rows: int, *, grouped: bool = False) -> CSR:
     """Group the pairs ``(rows[e], cols[e])`` by row: ``(rowptr [R+1], col [E], perm [E])``.
 
     ``perm[k]`` is the original position of the k-th grouped pair, so ``edge_attr[perm]`` lines up with ``col``.
     The sort is stable (pairs keep their input order inside a row), which keeps every reduction deterministic;
     torch's stable sort of a 1-D integer key is a radix sort, linear in E. Indices come back in the dtype of
     ``rows`` (int32 stays int32, which is what the kernels then read).
+
+    ``grouped=True``: the caller guarantees ``rows`` is non-decreasing (the pairs are in CSR order already). Then
+    nothing is sorted or copied: ``col`` *is* ``cols`` and ``perm`` is ``arange(E)``, which at 124M edges saves
+    the sort's two ``[E]`` temporaries and the ``[E]`` gather of ``col``.
     """
     num_rows = check_size("num_nodes", num_rows)  # before bincount allocates num_rows counters (2**40: 8 TiB)
     try:
@@ -104,8 +108,11 @@ def build_csr(rows: Tensor, cols: Tensor, num_rows: int) -> CSR:
         raise ValueError(f"a CSR over {num_rows} rows needs {8 * (num_rows + 1)} bytes for its row pointer, which "
                          f"cannot be allocated ({str(exc).splitlines()[0][:80]}); is num_nodes right?") from exc
     torch.cumsum(counts, 0, out=rowptr[1:])
-    perm = torch.sort(rows, stable=True).indices
-    col = cols[perm]
+    if grouped:
+        perm, col = torch.arange(rows.numel(), device=rows.device, dtype=rows.dtype), cols
+    else:
+        perm = torch.sort(rows, stable=True).indices
+        col = cols[perm]
     if rows.dtype == torch.int32:
         return rowptr.int(), col.int(), perm.int()
     return rowptr, col, perm
@@ -119,21 +126,32 @@ def _version(t: Tensor) -> Optional[int]:
         return None
 
 
-_WEIGHTS: Dict[Tuple[torch.dtype, int], Tensor] = {}
+_WEIGHTS: Dict[torch.dtype, Tensor] = {}
+# Weights repeat every _BLOCK entries, each block scaled by its own odd multiplier: the table stays 8 MiB however
+# long the tensor (a table as long as a 124M-edge edge_index was 2 GiB, held for the life of the process).
+_BLOCK = 1 << 20
+_MASK = (1 << 64) - 1
 
 
 def _checksum(t: Tensor) -> Optional[int]:
-    """A position-weighted sum (odd random weights, wrapping): any single changed entry changes it; CPU only."""
+    """A position-weighted sum (odd random weights, wrapping): any single changed entry changes it; CPU only.
+
+    Entry ``k`` weighs ``w[k % B] * m[k // B]`` (mod 2**64) with odd ``w`` and odd per-block ``m``: the weight is
+    odd, so a change ``d != 0`` of one entry changes the sum by ``d * odd != 0`` (mod 2**64).
+    """
     if t.device.type != "cpu" or t.numel() == 0 or t.dtype not in (torch.int64, torch.int32):
         return None
     flat = t.reshape(-1)
-    w = _WEIGHTS.get((t.dtype, 0))
-    if w is None or w.numel() < flat.numel():
+    w = _WEIGHTS.get(t.dtype)
+    if w is None:
         gen = torch.Generator().manual_seed(0x9E3779B9)
-        n = max(flat.numel(), 2 * (0 if w is None else w.numel()))
-        w = (torch.randint(-2**31, 2**31 - 1, (n,), generator=gen, dtype=torch.int64) | 1).to(t.dtype)
-        _WEIGHTS[(t.dtype, 0)] = w
-    return int(torch.dot(flat, w[: flat.numel()]))
+        w = (torch.randint(-2**31, 2**31 - 1, (_BLOCK,), generator=gen, dtype=torch.int64) | 1).to(t.dtype)
+        _WEIGHTS[t.dtype] = w
+    total = 0
+    for b, start in enumerate(range(0, flat.numel(), _BLOCK)):
+        part = flat[start:start + _BLOCK]
+        total += int(torch.dot(part, w[: part.numel()])) * (0x9E3779B97F4A7C15 * (2 * b + 1) | 1)
+    return total & _MASK
 
 
 def _stamp(t: Tensor) -> Tuple[Optional[int], int, Optional[int]]:

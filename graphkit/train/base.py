@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from graphkit.graph import Graph
+from graphkit.ops.adjacency import build_csr
 
 __all__ = ["Task", "Monitor", "TASK_CLASSES", "OPTIMIZERS", "build_optimizer", "register_task", "task_class", "structure",
            "shuffled_chunks"]
@@ -148,15 +149,27 @@ def task_class(name: str) -> Type[Task]:
 def structure(g: Graph, undirected: bool, device: torch.device) -> Graph:
     """A features-free copy of ``g``'s edges (optionally symmetrised, duplicates dropped) for message passing.
 
-    Keeping it apart from the features lets the operators reuse its cached CSR every epoch.
+    Keeping it apart from the features lets the operators reuse its cached CSR every epoch. The symmetrised
+    structure lists its edges grouped by target, sources ascending within a target (the CSR order), and comes
+    with that CSR built: ``col`` is ``edge_index[0]`` itself and ``perm`` the identity, so neither a sort nor a
+    second ``[E]`` copy of the sources is made (at ogbn-products' 124M directed edges: 3 GB less at the peak).
     """
     ei = g.edge_index
-    if undirected:
-        ei = torch.cat([ei, ei.flip(0)], dim=1)
-        n = g.num_nodes
-        key = torch.unique(ei[0] * n + ei[1])  # sorted and deduplicated
-        ei = torch.stack([key // n, key % n])
-    return Graph(edge_index=ei.to(device), num_nodes=g.num_nodes)
+    n = g.num_nodes
+    if not undirected:
+        return Graph(edge_index=ei.to(device), num_nodes=n)
+    e = ei.size(1)
+    # one int64 key per directed edge, both directions: target * n + source
+    key = torch.empty(2 * e, dtype=torch.long, device=ei.device)
+    torch.mul(ei[1], n, out=key[:e]).add_(ei[0])
+    torch.mul(ei[0], n, out=key[e:]).add_(ei[1])
+    key = torch.unique(key)  # sorted and deduplicated: grouped by target, sources ascending
+    out = torch.empty(2, key.numel(), dtype=torch.long, device=ei.device)
+    torch.remainder(key, n, out=out[0])
+    torch.div(key, n, rounding_mode="floor", out=out[1])
+    del key
+    sym = Graph.trusted(out, n, csr=build_csr(out[1], out[0], n, grouped=True))
+    return sym if sym.edge_index.device == torch.device(device) else sym.to(device)
 
 
 def shuffled_chunks(n: int, size: int) -> Iterator[Tensor]:

@@ -8,7 +8,11 @@ it yields ``graphkit.loader.NeighborLoader`` mini-batches instead (fan-out ``NEI
 training nodes, first ``batch.batch_size`` nodes of each sub-graph); the loader draws its seed from torch's
 global generator each epoch (so checkpoints capture it) and the Trainer sets the loader's epoch counter
 (``set_epoch``), so a resumed run samples the same sub-graphs.
-Evaluation stays full batch.
+Evaluation covers every node with the whole graph. A model whose layers read only each node's in-neighbourhood
+(GraphSAGE, GIN, GAT, ...: ``BasicGNN.inference_blocker()`` is ``None``) is evaluated layer by layer over chunks of
+``EVAL_BATCH`` target nodes (``BasicGNN.inference``): the same outputs up to summation order, with two
+``[N, hidden]`` layer outputs in memory instead of every layer's full-graph activations and temporaries. Other
+models, and graphs of at most ``EVAL_BATCH`` nodes, run one full-graph forward.
 """
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ from graphkit.train.models import NodeInput, build_gnn
 __all__ = ["NodeTask", "NodeModel", "NEIGHBOURS"]
 
 NEIGHBOURS = 10  # sampled in-neighbours per node and layer in mini-batch mode
+# target nodes per chunk of layer-wise evaluation: its one-hop neighbourhood's rows are gathered per chunk, so larger
+# chunks gather fewer rows twice; at ogbn-products' degree a chunk holds ~1M edges
+EVAL_BATCH = 16384
 
 
 class NodeModel(nn.Module):
@@ -47,6 +54,16 @@ class NodeModel(nn.Module):
     def forward(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
         return self.gnn(self.input(x, num_nodes, n_id), adj)
 
+    def layerwise(self) -> bool:
+        """Whether :meth:`inference` reproduces ``forward`` on the whole graph (a ``BasicGNN`` whose
+        ``inference_blocker()`` is ``None``)."""
+        blocker = getattr(self.gnn, "inference_blocker", None)
+        return callable(blocker) and blocker() is None
+
+    def inference(self, x: Any, loader: Any, num_nodes: int) -> Tensor:
+        """``forward`` over the whole graph, layer by layer in chunks of ``loader``'s one-hop batches."""
+        return self.gnn.inference(self.input(x, num_nodes), loader)
+
 
 class NodeTask(Task):
     name = "node"
@@ -61,18 +78,24 @@ class NodeTask(Task):
         self.multiclass = self.task_type == "multiclass classification"
         self.y = g.y.to(device)
         out = dataset.num_classes if self.multiclass else self.y.size(-1)
-        self.adj = structure(g, undirected=True, device=device)
+        # one symmetrised structure on the host, its CSR shared by the model (self.adj), the training loader and
+        # the evaluation loader (the samplers run on the CPU)
+        self.host_adj = structure(g, undirected=True, device=torch.device("cpu"))
+        self.adj = self.host_adj if device.type == "cpu" else self.host_adj.to(device)
+        self.device = device
         self.x = g.x.to(device) if g.x is not None else None
         self.num_nodes = g.num_nodes
         self.split = {k: v.to(device) for k, v in dataset.split.items()}
-        self.model = NodeModel(self.x, self.num_nodes, cfg, out, structure=self.adj).to(device)
+        # self.model becomes the DDP wrapper under --nproc (the Trainer wraps it); self.net stays the bare model
+        self.net = self.model = NodeModel(self.x, self.num_nodes, cfg, out, structure=self.adj).to(device)
         self.loader: Any = None
         rank, size = world()
         # Data parallel (DDP across `size` ranks): each rank's loss covers its own share of the training nodes,
         # and DDP averages the gradients, so one step still sees every training node once.
         self.train_idx = self.split["train"][rank::size] if size > 1 else self.split["train"]
         if cfg.batch_size > 0:
-            full = Graph(edge_index=self.adj.edge_index.cpu(), x=g.x, y=g.y, num_nodes=self.num_nodes)
+            fields = [(name, g.kind(name), g[name]) for name in ("x", "y") if name in g]
+            full = Graph.trusted(self.host_adj.edge_index, self.num_nodes, fields, csr=self.host_adj.csr())
             fanouts = list(fanouts) if fanouts is not None else [NEIGHBOURS] * cfg.layers
             if size > 1:  # METIS parts, halo or fetched features, the same number of steps on every rank
                 from graphkit.train.distributed import NodeBatches
@@ -113,8 +136,19 @@ class NodeTask(Task):
         mask = ~torch.isnan(target)
         return F.binary_cross_entropy_with_logits(out.float()[mask], target[mask])
 
+    def _full_output(self) -> Tensor:
+        """The model's output on every node: layer by layer in chunks when that reproduces ``forward``."""
+        if self.num_nodes <= EVAL_BATCH or not self.net.layerwise():
+            return self._forward()
+        from graphkit.loader import NeighborLoader
+
+        # every in-edge of each chunk (fan-out -1), chunks in node order; seed=0: no draw from torch's generator,
+        # which checkpoints capture for the training batches
+        loader = NeighborLoader(self.host_adj, [-1], batch_size=EVAL_BATCH, seed=0, prefetch=0, device=self.device)
+        return self.net.inference(self.x, loader, self.num_nodes)
+
     @torch.no_grad()
     def evaluate(self) -> Dict[str, Dict[str, float]]:
-        out = self._forward()
+        out = self._full_output()
         return {s: prediction_scores("ogbn", self.task_type, self.metric, self.y[idx], out[idx])
                 for s, idx in self.split.items()}

@@ -188,6 +188,7 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     asked = cfg
     cfg, device = prepare(asked, resume)
     dataset, implied = load_dataset(cfg.dataset, cfg.root)
+    dataset_name = getattr(dataset, "name", cfg.dataset)
     if implied != cfg.task:  # only a folder's data set can surprise here (its name did not say its task)
         if asked.task:
             raise RunError(f"data set {cfg.dataset} is for --task {implied}, not --task {asked.task}")
@@ -212,12 +213,14 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
     try:
         if resume:  # the saved settings win, in the folder named; only RESUME_APPLIED settings may change
             cfg, device = prepare(resume_config(run_dir, asked))
-        echo(f"graphkit train: {cfg.model} on {getattr(dataset, 'name', cfg.dataset)} ({cfg.task} prediction), "
+        echo(f"graphkit train: {cfg.model} on {dataset_name} ({cfg.task} prediction), "
              f"up to {cfg.epochs} epochs on {device}; run folder {run_dir}")
         report = None
         try:
             seed_everything(cfg.seed)
             task = task_class(cfg.task)(dataset, cfg, device)
+            # the task holds what it trains on; the rest (at ogbn-products' size the raw edge list: 1 GB) goes
+            del dataset
             own_dir = run_dir if rank == 0 else run_dir / f".rank{rank}"
             trainer = Trainer(task, cfg, own_dir, device, progress=False, echo=echo)
             if resume:
@@ -232,7 +235,7 @@ def run(cfg: TrainConfig, resume: bool = False, progress: Optional[bool] = None,
             if report is not None:
                 report.close()
             cleanup()
-        summary = {"dataset": getattr(dataset, "name", cfg.dataset), "task": cfg.task, "model": cfg.model,
+        summary = {"dataset": dataset_name, "task": cfg.task, "model": cfg.model,
                    "parameters": sum(p.numel() for p in trainer.module.parameters()), "device": str(device),
                    "run_dir": str(run_dir), "epochs": cfg.epochs, "patience": cfg.patience, **result}
         if rank == 0:

@@ -164,3 +164,32 @@ def test_csr_eid_is_none_for_edges_in_csr_order_and_ops_agree() -> None:
     for op in ("dot", "add", "mul"):
         torch.testing.assert_close(ops.sddmm(grouped, x, x, op), ops.sddmm(shuffled, x, x, op)[order])
     torch.testing.assert_close(ops.edge_softmax(grouped, s[order]), ops.edge_softmax(shuffled, s)[order])
+
+
+def test_checksum_table_is_bounded_and_sees_one_edit_anywhere() -> None:
+    # the weight table was as long as the longest edge_index (2 GiB at 124M edges), kept for the process' life
+    block = adjacency_module._BLOCK
+    t = torch.randint(0, 1000, (2, block + 7), generator=torch.Generator().manual_seed(0))
+    before = adjacency_module._checksum(t)
+    assert adjacency_module._WEIGHTS[torch.int64].numel() == block
+    for pos in (0, block - 1, block, 2 * block + 13):
+        t.view(-1)[pos] += 1
+        assert adjacency_module._checksum(t) != before
+        t.view(-1)[pos] -= 1
+        assert adjacency_module._checksum(t) == before
+    flat = t.view(-1)
+    a, b = int(flat[3]), int(flat[block + 3])
+    assert a != b
+    flat[3], flat[block + 3] = b, a  # a swap across blocks: positions weigh differently
+    assert adjacency_module._checksum(t) != before
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32])
+def test_build_csr_of_grouped_pairs_skips_the_sort(dtype: torch.dtype) -> None:
+    rows = torch.tensor([0, 0, 2, 2, 2, 4], dtype=dtype)
+    cols = torch.tensor([3, 1, 0, 4, 2, 1], dtype=dtype)
+    got = adjacency_module.build_csr(rows, cols, 6, grouped=True)
+    ref = adjacency_module.build_csr(rows, cols, 6)
+    for a, b in zip(got, ref):
+        assert a.dtype == dtype and torch.equal(a, b)
+    assert got[1] is cols  # no copy of the columns

@@ -11,16 +11,18 @@ Parameter names match PyG, so a PyG model's state_dict loads unchanged.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.batch import Batch
+from graphkit.graph import Graph
 from graphkit.nn.linear import Linear
 from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, trim_adjacency
 from graphkit.ops.adjacency import Adjacency
+from graphkit.nn.normalization.batch_norm import BatchNorm
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
@@ -149,6 +151,30 @@ class BasicGNN(torch.nn.Module):
             raise ValueError(f"num_sampled_nodes_per_hop adds up to {sum(nodes)} but x has {x.size(0)} rows")
         return layer_sizes(nodes, edges, self.num_layers)
 
+    def _hidden(self, i: int) -> bool:
+        """Whether layer ``i``'s output goes through norm -> activation -> dropout (all but a plain last conv)."""
+        return i < self.num_layers - 1 or self.jk_mode is not None
+
+    def layer(self, i: int, x: Any, adj: Any, edge_weight: Optional[Tensor] = None,
+              edge_attr: Optional[Tensor] = None, batch: Optional[Tensor] = None,
+              batch_size: Optional[int] = None) -> Tensor:
+        """Layer ``i`` alone: its conv on ``x`` (a tensor or a ``(x_src, x_dst)`` pair), then, unless it is the
+        plain last layer, norm -> activation -> dropout. ``forward`` and ``inference`` are loops over it."""
+        conv, norm = self.convs[i], self.norms[i]
+        hidden = self._hidden(i)
+        # the convs apply the ReLU (fused) where it directly follows them: no norm in between
+        relu = (self.conv_takes_relu and type(self.act) is torch.nn.ReLU and hidden
+                and isinstance(norm, torch.nn.Identity))
+        x = self.conv_call(conv, x, adj, edge_weight, edge_attr, relu)
+        if hidden:
+            if self.act is not None and self.act_first and not relu:
+                x = self.act(x)
+            x = norm(x, batch, batch_size) if takes_batch(norm) else norm(x)
+            if self.act is not None and not self.act_first and not relu:
+                x = self.act(x)
+            x = self.dropout(x)
+        return x
+
     def forward(self, x: Tensor, adj: Any, edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, batch_size: Optional[int] = None,
                 num_sampled_nodes_per_hop: Optional[Sequence[int]] = None,
@@ -166,30 +192,91 @@ class BasicGNN(torch.nn.Module):
                               num_sampled_edges_per_hop) if trim else None
         full = Adjacency.from_adj(adj, size=(x.size(0), x.size(0))) if plan is not None else None
         xs: List[Tensor] = []
-        # the convs apply the ReLU (fused) where it directly follows them: no norm in between
-        fuse_relu = self.conv_takes_relu and type(self.act) is torch.nn.ReLU
-        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            hidden = i < self.num_layers - 1 or self.jk_mode is not None
-            relu = fuse_relu and hidden and isinstance(norm, torch.nn.Identity)
+        for i in range(self.num_layers):
             if plan is not None:
                 n_src, n_dst, n_edges = plan[i]
                 a = trim_adjacency(full, n_src, n_dst, n_edges)  # type: ignore[arg-type]
                 x_in: Any = (x[:n_src], x[:n_dst]) if self.trim_input == "pair" else x[:n_src]
-                x = self.conv_call(conv, x_in, a, None if edge_weight is None else edge_weight[:n_edges],
-                                   None if edge_attr is None else edge_attr[:n_edges], relu)
                 batch = None if batch is None else batch[:n_dst]
+                x = self.layer(i, x_in, a, None if edge_weight is None else edge_weight[:n_edges],
+                               None if edge_attr is None else edge_attr[:n_edges], batch, batch_size)
             else:
-                x = self.conv_call(conv, x, adj, edge_weight, edge_attr, relu)
-            if hidden:
-                if self.act is not None and self.act_first and not relu:
-                    x = self.act(x)
-                x = norm(x, batch, batch_size) if takes_batch(norm) else norm(x)
-                if self.act is not None and not self.act_first and not relu:
-                    x = self.act(x)
-                x = self.dropout(x)
-                xs.append(x)
+                x = self.layer(i, x, adj, edge_weight, edge_attr, batch, batch_size)
+            if self._hidden(i) and self.jk_mode in ("cat", "max"):  # kept only for jumping knowledge: at full-graph
+                xs.append(x)  # scale each is an [N, hidden] tensor that would otherwise be freed after the next layer
         if plan is not None:  # trimmed layers have fewer rows each: jumping knowledge reads the last layer's
             xs = [h[: x.size(0)] for h in xs]
+        if self.jk_mode == "cat":
+            x = torch.cat(xs, dim=-1)
+        elif self.jk_mode == "max":
+            x = torch.stack(xs, dim=-1).amax(dim=-1)
+        return self.lin(x) if hasattr(self, "lin") else x
+
+    def inference_blocker(self) -> Optional[str]:
+        """Why :meth:`inference` would not reproduce ``forward`` on the full graph, or ``None`` when it does.
+
+        A chunk of targets sees all of its incoming edges, so a layer whose output row depends only on the
+        target's own row and its in-neighbours' rows is exact. Not so: a stack whose convs read more than that
+        (``trim_input`` other than ``"pair"``: GCN's normalisation reads every source's degree; PNA, DGCNN), a
+        norm with statistics over the nodes of a batch (a graph-wise ``LayerNorm``, a ``BatchNorm`` in training
+        mode or without running statistics).
+        """
+        if self.trim_input != "pair":
+            return f"{type(self).__name__} layers read more than each target's in-neighbourhood"
+        for i, norm in enumerate(self.norms):
+            if isinstance(norm, torch.nn.Identity):
+                continue
+            per_node = (isinstance(norm, BatchNorm) and not norm.training and norm.module.track_running_stats)
+            if not per_node:
+                return f"norms[{i}] ({type(norm).__name__}) normalises over the nodes of a batch"
+        return None
+
+    @torch.no_grad()
+    def inference(self, x: Tensor, loader: Iterable[Graph]) -> Tensor:
+        r"""``forward(x, graph)`` computed layer by layer over chunks of target nodes (full-neighbourhood
+        mini-batch inference, as in the GraphSAGE paper's Algorithm 1 and PyG's / DGL's ``inference``).
+
+        Layer :math:`l` runs over all nodes before layer :math:`l+1` starts:
+        :math:`H^{(l+1)}[B] = \mathrm{layer}_l\big(H^{(l)}[\mathcal{N}(B) \cup B],\ A[B, \mathcal{N}(B)]\big)`
+        for each chunk :math:`B`, so memory holds two ``[N, hidden]`` layer outputs and one chunk's rows and
+        edges, never a per-layer temporary over all ``N`` nodes or all ``E`` edges. The result equals
+        ``forward`` up to floating-point summation order (each target still reduces over all its in-edges).
+
+        Args:
+            x: ``[N, F_in]`` input of all ``N`` nodes.
+            loader: one-hop batches over all nodes, each node a seed exactly once, with *every* incoming edge of
+                its seeds: ``NeighborLoader(graph, [-1], batch_size=B, seed=0, prefetch=0)`` (a sampled
+                batch's ``n_id``, ``batch_size``, seeds first). It is iterated once per layer.
+
+        Raises ``ValueError`` when :meth:`inference_blocker` names a reason, or when the batches' seeds do not
+        add up to ``N``.
+
+        Shapes:
+            x ``(N, F_in)`` -> ``(N, F_out)``.
+        """
+        why = self.inference_blocker()
+        if why is not None:
+            raise ValueError(f"inference() cannot chunk this model: {why}; call forward() on the whole graph")
+        n = x.size(0)
+        xs: List[Tensor] = []
+        for i in range(self.num_layers):
+            out: Optional[Tensor] = None
+            seen = 0
+            for batch in loader:
+                b, n_id = int(batch.batch_size), batch.n_id.to(x.device)
+                a = trim_adjacency(batch.adj, batch.num_nodes, b, batch.num_edges)  # ValueError unless one hop
+                rows = x.index_select(0, n_id)  # the seeds first, then their in-neighbours
+                h = self.layer(i, (rows, rows[:b]), a)
+                if out is None:
+                    out = h.new_empty((n,) + tuple(h.shape[1:]))
+                out[n_id[:b]] = h
+                seen += b
+            if seen != n or out is None:
+                raise ValueError(f"inference(): the loader's batches have {seen} seeds in all but x has {n} rows; "
+                                 "every node must be a seed once (input_nodes=None)")
+            x = out
+            if self._hidden(i) and self.jk_mode in ("cat", "max"):
+                xs.append(x)
         if self.jk_mode == "cat":
             x = torch.cat(xs, dim=-1)
         elif self.jk_mode == "max":

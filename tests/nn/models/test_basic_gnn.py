@@ -47,3 +47,48 @@ def test_pna_model_reads_edge_features_like_pyg() -> None:
     assert_matches_pyg(ours, theirs, g, inputs={"x": g.x, "e": g.edge_attr},
                        call=lambda m, k: m(k["x"], g, edge_attr=k["e"]),
                        pyg_call=lambda m, k: m(k["x"], g.edge_index, edge_attr=k["e"]))
+
+
+def _one_hop_chunks(g, batch_size):
+    from graphkit.loader import NeighborLoader
+
+    return NeighborLoader(g, [-1], batch_size=batch_size, seed=0, prefetch=0)
+
+
+@pytest.mark.parametrize("name,kwargs", [("GraphSAGE", {}), ("GraphSAGE", {"aggr": "max", "jk": "cat"}),
+                                         ("GIN", {"norm": "batch_norm", "jk": "max"}), ("GAT", {"heads": 2}),
+                                         ("EdgeCNN", {})])
+def test_layerwise_inference_equals_forward(name: str, kwargs: Any) -> None:
+    g = random_graph(50, 300, 5, seed=3)
+    g.x = g.x.float()  # float32, as trained: the 1e-5 tolerance is float32 summation order
+    torch.manual_seed(0)
+    model = getattr(gnn, name)(5, 8, num_layers=3, out_channels=4, **kwargs)
+    if kwargs.get("norm"):  # running statistics that are not the initial ones
+        model.train()
+        model(g.x, g)
+    model.eval()
+    assert model.inference_blocker() is None
+    with torch.no_grad():
+        full = model(g.x, g)
+    out = model.inference(g.x, _one_hop_chunks(g, 7))  # 8 chunks, the last one short
+    torch.testing.assert_close(out, full, rtol=1e-5, atol=1e-5)
+
+
+def test_layerwise_inference_refuses_what_it_cannot_reproduce() -> None:
+    g = random_graph(20, 60, 5, seed=4)
+    g.x = g.x.float()
+    loader = _one_hop_chunks(g, 6)
+    for model, why in ((gnn.GCN(5, 8, num_layers=2), "in-neighbourhood"),
+                       (gnn.GraphSAGE(5, 8, num_layers=2, norm="layer_norm").eval(), "norms"),
+                       (gnn.GIN(5, 8, num_layers=2, norm="batch_norm").train(), "norms")):
+        assert why in model.inference_blocker()
+        with pytest.raises(ValueError, match="inference\\(\\) cannot chunk this model"):
+            model.inference(g.x, loader)
+    from graphkit.loader import NeighborLoader
+
+    partial = NeighborLoader(g, [-1], input_nodes=torch.arange(10), batch_size=6, seed=0, prefetch=0)
+    with pytest.raises(ValueError, match="10 seeds in all but x has 20 rows"):
+        gnn.GraphSAGE(5, 8, num_layers=2).inference(g.x, partial)
+    two_hop = NeighborLoader(g, [-1, -1], batch_size=6, seed=0, prefetch=0)
+    with pytest.raises(ValueError, match="not the edges into the first"):
+        gnn.GraphSAGE(5, 8, num_layers=2).inference(g.x, two_hop)
