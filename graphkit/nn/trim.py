@@ -34,7 +34,7 @@ import torch
 from graphkit.graph import Graph
 from graphkit.ops.adjacency import Adjacency
 
-__all__ = ["LayerSize", "layer_sizes", "trim_adjacency", "prefix_parent", "hop_counts"]
+__all__ = ["LayerSize", "layer_sizes", "trim_adjacency", "prefix_parent", "hop_counts", "target_block"]
 
 #: ``(num_src, num_dst, num_edges)`` of one layer's trimmed structure.
 LayerSize = Tuple[int, int, int]
@@ -106,3 +106,23 @@ def _build(full: Adjacency, num_src: int, num_dst: int, num_edges: int) -> Adjac
 def prefix_parent(adj: Adjacency) -> Optional[Adjacency]:
     """The untrimmed structure ``adj`` was cut from by :func:`trim_adjacency`, or ``None``."""
     return adj.derived(_PARENT, lambda: None) if adj.has(_PARENT) else None
+
+
+def target_block(full: Adjacency, start: int, stop: int) -> Adjacency:
+    """The incoming edges of targets ``start..stop-1`` of ``full``: a bipartite structure with ``full``'s
+    ``num_src`` sources (global ids, so a layer reads its input in place) and ``stop - start`` targets (local ids).
+
+    Its CSR is rows ``start..stop`` of ``full``'s, sliced (``col`` is a view): each target keeps every in-edge, in
+    ``full``'s CSR order. Stored values follow their edges. Used by layer-wise inference
+    (:meth:`graphkit.nn.models.basic_gnn.BasicGNN.inference`).
+    """
+    if not 0 <= start <= stop <= full.num_dst:
+        raise ValueError(f"target block [{start}, {stop}) is not within the {full.num_dst} targets")
+    rowptr, col, perm = full.csr()
+    lo, hi = int(rowptr[start]), int(rowptr[stop])
+    ptr = rowptr[start:stop + 1] - lo
+    src = col[lo:hi]
+    dst = torch.repeat_interleave(torch.arange(stop - start, device=ptr.device, dtype=ptr.dtype), ptr.diff())
+    value = None if full.value is None else full.value[perm[lo:hi]]
+    ident = torch.arange(hi - lo, device=ptr.device, dtype=ptr.dtype)
+    return Adjacency(torch.stack([src, dst]), full.num_src, stop - start, value, csr=(ptr, src, ident))

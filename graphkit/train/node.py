@@ -9,10 +9,10 @@ training nodes, first ``batch.batch_size`` nodes of each sub-graph); the loader 
 global generator each epoch (so checkpoints capture it) and the Trainer sets the loader's epoch counter
 (``set_epoch``), so a resumed run samples the same sub-graphs.
 Evaluation covers every node with the whole graph. A model whose layers read only each node's in-neighbourhood
-(GraphSAGE, GIN, GAT, ...: ``BasicGNN.inference_blocker()`` is ``None``) is evaluated layer by layer over chunks of
-``EVAL_BATCH`` target nodes (``BasicGNN.inference``): the same outputs up to summation order, with two
+(GraphSAGE, GIN, ...: ``BasicGNN.inference_blocker()`` is ``None``) is evaluated layer by layer over blocks of
+``EVAL_BATCH`` target nodes (``BasicGNN.inference``): the same outputs up to float rounding, with two
 ``[N, hidden]`` layer outputs in memory instead of every layer's full-graph activations and temporaries. Other
-models, and graphs of at most ``EVAL_BATCH`` nodes, run one full-graph forward.
+models (GCN, GAT, ...), and graphs of at most ``EVAL_BATCH`` nodes, run one full-graph forward.
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ from graphkit.train.models import NodeInput, build_gnn
 __all__ = ["NodeTask", "NodeModel", "NEIGHBOURS"]
 
 NEIGHBOURS = 10  # sampled in-neighbours per node and layer in mini-batch mode
-# target nodes per chunk of layer-wise evaluation: its one-hop neighbourhood's rows are gathered per chunk, so larger
-# chunks gather fewer rows twice; at ogbn-products' degree a chunk holds ~1M edges
+# target nodes per block of layer-wise evaluation: each block's temporaries are [EVAL_BATCH, hidden]
 EVAL_BATCH = 16384
 
 
@@ -60,9 +59,9 @@ class NodeModel(nn.Module):
         blocker = getattr(self.gnn, "inference_blocker", None)
         return callable(blocker) and blocker() is None
 
-    def inference(self, x: Any, loader: Any, num_nodes: int) -> Tensor:
-        """``forward`` over the whole graph, layer by layer in chunks of ``loader``'s one-hop batches."""
-        return self.gnn.inference(self.input(x, num_nodes), loader)
+    def inference(self, x: Any, adj: Any, num_nodes: int, batch_size: int) -> Tensor:
+        """``forward`` over the whole graph, layer by layer in blocks of ``batch_size`` targets."""
+        return self.gnn.inference(self.input(x, num_nodes), adj, batch_size)
 
 
 class NodeTask(Task):
@@ -78,11 +77,10 @@ class NodeTask(Task):
         self.multiclass = self.task_type == "multiclass classification"
         self.y = g.y.to(device)
         out = dataset.num_classes if self.multiclass else self.y.size(-1)
-        # one symmetrised structure on the host, its CSR shared by the model (self.adj), the training loader and
-        # the evaluation loader (the samplers run on the CPU)
+        # one symmetrised structure on the host, its CSR shared by the model (self.adj) and the training loader
+        # (the sampler runs on the CPU)
         self.host_adj = structure(g, undirected=True, device=torch.device("cpu"))
         self.adj = self.host_adj if device.type == "cpu" else self.host_adj.to(device)
-        self.device = device
         self.x = g.x.to(device) if g.x is not None else None
         self.num_nodes = g.num_nodes
         self.split = {k: v.to(device) for k, v in dataset.split.items()}
@@ -137,15 +135,10 @@ class NodeTask(Task):
         return F.binary_cross_entropy_with_logits(out.float()[mask], target[mask])
 
     def _full_output(self) -> Tensor:
-        """The model's output on every node: layer by layer in chunks when that reproduces ``forward``."""
+        """The model's output on every node: layer by layer in blocks when that reproduces ``forward``."""
         if self.num_nodes <= EVAL_BATCH or not self.net.layerwise():
             return self._forward()
-        from graphkit.loader import NeighborLoader
-
-        # every in-edge of each chunk (fan-out -1), chunks in node order; seed=0: no draw from torch's generator,
-        # which checkpoints capture for the training batches
-        loader = NeighborLoader(self.host_adj, [-1], batch_size=EVAL_BATCH, seed=0, prefetch=0, device=self.device)
-        return self.net.inference(self.x, loader, self.num_nodes)
+        return self.net.inference(self.x, self.adj, self.num_nodes, EVAL_BATCH)
 
     @torch.no_grad()
     def evaluate(self) -> Dict[str, Dict[str, float]]:

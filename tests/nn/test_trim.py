@@ -95,3 +95,20 @@ def test_layer_sizes_and_trim_adjacency():
     assert trim_adjacency(full, 5, 5, 4) is full
     with pytest.raises(ValueError, match="not a hop-ordered"):
         trim_adjacency(full, 3, 1, 3)
+
+
+def test_target_block_is_the_targets_rows_of_the_csr() -> None:
+    from graphkit.nn.trim import target_block
+
+    ei = torch.tensor([[1, 2, 3, 4, 0, 2, 4], [0, 0, 1, 2, 3, 3, 3]])
+    full = Adjacency(ei, 5, 5, torch.arange(7.0))
+    blk = target_block(full, 1, 4)
+    assert (blk.num_src, blk.num_dst) == (5, 3)
+    assert blk.edge_index.tolist() == [[3, 4, 0, 2, 4], [0, 1, 2, 2, 2]]  # global sources, local targets
+    assert blk.value.tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
+    assert blk.csr()[0].tolist() == [0, 1, 2, 5]
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(blk.spmm(x), full.spmm(x)[1:4])
+    assert target_block(full, 2, 2).num_edges == 0
+    with pytest.raises(ValueError, match=r"target block \[3, 6\) is not within the 5 targets"):
+        target_block(full, 3, 6)

@@ -11,16 +11,15 @@ Parameter names match PyG, so a PyG model's state_dict loads unchanged.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.batch import Batch
-from graphkit.graph import Graph
 from graphkit.nn.linear import Linear
-from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, trim_adjacency
+from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, target_block, trim_adjacency
 from graphkit.ops.adjacency import Adjacency
 from graphkit.nn.normalization.batch_norm import BatchNorm
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
@@ -83,6 +82,9 @@ class BasicGNN(torch.nn.Module):
     #: whether the convs take ``act="relu"`` and apply it themselves (GCNConv: in its spmm epilogue); the stack then
     #: hands them its ReLU when nothing stands between the conv and the activation (no norm)
     conv_takes_relu = False
+    #: whether the convs read a bipartite input's targets only through ``x_dst`` and the edges, never taking target
+    #: ``i`` to be source ``i`` (GAT's self-loops do): then :meth:`inference` can keep global source ids
+    targets_apart = True
 
     def __init__(self, in_channels: int, hidden_channels: int, num_layers: int, out_channels: Optional[int] = None,
                  dropout: float = 0.0, act: Union[str, Callable, None] = "relu", act_first: bool = False,
@@ -213,68 +215,61 @@ class BasicGNN(torch.nn.Module):
         return self.lin(x) if hasattr(self, "lin") else x
 
     def inference_blocker(self) -> Optional[str]:
-        """Why :meth:`inference` would not reproduce ``forward`` on the full graph, or ``None`` when it does.
+        """Why :meth:`inference` would not reproduce ``forward`` on the whole graph, or ``None`` when it does.
 
-        A chunk of targets sees all of its incoming edges, so a layer whose output row depends only on the
-        target's own row and its in-neighbours' rows is exact. Not so: a stack whose convs read more than that
-        (``trim_input`` other than ``"pair"``: GCN's normalisation reads every source's degree; PNA, DGCNN), a
-        norm with statistics over the nodes of a batch (a graph-wise ``LayerNorm``, a ``BatchNorm`` in training
-        mode or without running statistics).
+        A chunk of targets keeps all of its incoming edges and reads its sources from the whole layer input, so
+        a layer whose output row depends only on the target's own row and its in-neighbours' rows is exact. Not
+        so: convs that read more (``trim_input`` other than ``"pair"``: GCN's normalisation reads every source's
+        degree; PNA, DGCNN), convs that take target ``i`` to be source ``i`` (``targets_apart`` False: GAT's
+        self-loops), and norms with statistics over the nodes of a batch (a graph-wise ``LayerNorm``, a
+        ``BatchNorm`` in training mode or without running statistics).
         """
         if self.trim_input != "pair":
             return f"{type(self).__name__} layers read more than each target's in-neighbourhood"
+        if not self.targets_apart:
+            return f"{type(self).__name__} layers take target i to be source i (self-loops)"
         for i, norm in enumerate(self.norms):
             if isinstance(norm, torch.nn.Identity):
                 continue
-            per_node = (isinstance(norm, BatchNorm) and not norm.training and norm.module.track_running_stats)
+            per_node = isinstance(norm, BatchNorm) and not norm.training and norm.module.track_running_stats
             if not per_node:
                 return f"norms[{i}] ({type(norm).__name__}) normalises over the nodes of a batch"
         return None
 
     @torch.no_grad()
-    def inference(self, x: Tensor, loader: Iterable[Graph]) -> Tensor:
-        r"""``forward(x, graph)`` computed layer by layer over chunks of target nodes (full-neighbourhood
-        mini-batch inference, as in the GraphSAGE paper's Algorithm 1 and PyG's / DGL's ``inference``).
+    def inference(self, x: Tensor, adj: Any, batch_size: int = 16384) -> Tensor:
+        r"""``forward(x, adj)`` computed layer by layer over chunks of ``batch_size`` target nodes.
 
-        Layer :math:`l` runs over all nodes before layer :math:`l+1` starts:
-        :math:`H^{(l+1)}[B] = \mathrm{layer}_l\big(H^{(l)}[\mathcal{N}(B) \cup B],\ A[B, \mathcal{N}(B)]\big)`
-        for each chunk :math:`B`, so memory holds two ``[N, hidden]`` layer outputs and one chunk's rows and
-        edges, never a per-layer temporary over all ``N`` nodes or all ``E`` edges. The result equals
-        ``forward`` up to floating-point summation order (each target still reduces over all its in-edges).
+        Layer :math:`l` runs over all nodes before layer :math:`l+1` starts, one block of targets
+        :math:`B = [a, b)` at a time: :math:`H^{(l+1)}[B] = \mathrm{layer}_l\big((H^{(l)}, H^{(l)}[B]),\
+        A[B, :]\big)`, the block's rows of the CSR (:func:`graphkit.nn.trim.target_block`) with the sources
+        keeping their global ids, so the layer input is read in place. Memory then holds two ``[N, hidden]``
+        layer outputs plus one block's ``[b - a, hidden]`` temporaries, never a per-layer temporary over all
+        ``N`` nodes or all ``E`` edges; the work is ``forward``'s. Each target reduces over the same edges in the
+        same CSR order as ``forward`` does, so the result equals it up to the float rounding of the dense ops.
 
-        Args:
-            x: ``[N, F_in]`` input of all ``N`` nodes.
-            loader: one-hop batches over all nodes, each node a seed exactly once, with *every* incoming edge of
-                its seeds: ``NeighborLoader(graph, [-1], batch_size=B, seed=0, prefetch=0)`` (a sampled
-                batch's ``n_id``, ``batch_size``, seeds first). It is iterated once per layer.
-
-        Raises ``ValueError`` when :meth:`inference_blocker` names a reason, or when the batches' seeds do not
-        add up to ``N``.
+        Raises ``ValueError`` when :meth:`inference_blocker` names a reason.
 
         Shapes:
-            x ``(N, F_in)`` -> ``(N, F_out)``.
+            x ``(N, F_in)``, ``adj`` any :data:`~graphkit.typing.AdjLike` over ``N`` nodes -> ``(N, F_out)``.
         """
         why = self.inference_blocker()
         if why is not None:
             raise ValueError(f"inference() cannot chunk this model: {why}; call forward() on the whole graph")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         n = x.size(0)
+        full = Adjacency.from_adj(adj, size=(n, n))
         xs: List[Tensor] = []
         for i in range(self.num_layers):
             out: Optional[Tensor] = None
-            seen = 0
-            for batch in loader:
-                b, n_id = int(batch.batch_size), batch.n_id.to(x.device)
-                a = trim_adjacency(batch.adj, batch.num_nodes, b, batch.num_edges)  # ValueError unless one hop
-                rows = x.index_select(0, n_id)  # the seeds first, then their in-neighbours
-                h = self.layer(i, (rows, rows[:b]), a)
+            for a in range(0, n, batch_size):
+                b = min(a + batch_size, n)
+                h = self.layer(i, (x, x[a:b]), target_block(full, a, b))
                 if out is None:
                     out = h.new_empty((n,) + tuple(h.shape[1:]))
-                out[n_id[:b]] = h
-                seen += b
-            if seen != n or out is None:
-                raise ValueError(f"inference(): the loader's batches have {seen} seeds in all but x has {n} rows; "
-                                 "every node must be a seed once (input_nodes=None)")
-            x = out
+                out[a:b] = h
+            x = out if out is not None else x
             if self._hidden(i) and self.jk_mode in ("cat", "max"):
                 xs.append(x)
         if self.jk_mode == "cat":

@@ -30,6 +30,8 @@ class GAT(MultiHeadGNN):
     torch.Size([5, 3])
     """
 
+    targets_apart = False  # the convs add self-loops on the first min(num_src, num_dst) nodes
+
     supports_edge_attr = True
 
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> torch.nn.Module:
