@@ -20,10 +20,11 @@
 //
 // Layout: each relation owns two growing columns (source, edge id) that become its output tensors without a
 // copy, each type one column of ids. Per hop: (1) a serial pass gives every (frontier node, relation) pair its
-// slice of its relation's columns, (2) the parallel draw fills the slices, (3) a serial pass in (node, relation,
-// draw) order numbers the new nodes and rewrites the sources as positions within their types, through a dense map
-// from global id to that position (one lookup per edge). The targets are known per pair and written once, at the
-// end, into the second half of the grown source column. No global edge list is built and regrouped afterwards.
+// slice of its relation's columns, (2) the parallel draw fills the slices, writing each source as its position
+// within its type when an earlier hop reached it (a read of the dense map from global id to that position), (3) a
+// serial pass in (node, relation, draw) order numbers the sources first reached at this hop. The targets are known
+// per pair and written once, at the end, into the second half of the grown source column. No global edge list is
+// built and regrouped afterwards.
 // col and perm entries are checked as they are read against the relation's own ranges: a source of the wrong type
 // would be an out-of-range position in the batch.
 
@@ -152,7 +153,7 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
   };
   std::vector<int64_t> pair_ptr(F + 1, 0);
   for (int64_t i = 0; i < F; ++i) pair_ptr[i + 1] = pair_ptr[i] + (int64_t)tg.rels_into[st.type[fs + i]].size();
-  std::vector<Pair> pairs(pair_ptr[F]);
+  std::unique_ptr<Pair[]> pairs(new Pair[pair_ptr[F]]);  // every entry is written below: no zero-fill
   std::vector<int64_t> fill(R);
   for (int64_t r = 0; r < R; ++r) fill[r] = st.eid[r].size();
   constexpr int64_t kAhead = 8;  // rows are random reads into a CSR far larger than the caches
@@ -162,7 +163,7 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
       for (int64_t r : tg.rels_into[ta]) __builtin_prefetch(tg.rowptr + tg.rel_row_off[r] + gid[a] - tg.node_ptr[ta]);
     }
     const int64_t local = fs + i, t = st.type[local], v = gid[local] - tg.node_ptr[t];
-    Pair* pr = pairs.data() + pair_ptr[i];
+    Pair* pr = pairs.get() + pair_ptr[i];
     for (int64_t r : tg.rels_into[t]) {
       const int64_t row = tg.rel_row_off[r] + v;
       check_csr_row(tg.rowptr, row, tg.E);
@@ -184,9 +185,10 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
   // relation's first id, and raised below (never from inside the parallel region). The rows' col/perm entries are
   // prefetched a few pairs ahead: they are the op's cache misses.
   std::unique_ptr<BadIndex[]> bad_col(new BadIndex[R]), bad_perm(new BadIndex[R]);
+  const int32_t* map = st.fr.map.data();
   at::parallel_for(0, F, 512, [&](int64_t lo, int64_t hi) {
     std::vector<int64_t> scratch;
-    const Pair* pr = pairs.data();
+    const Pair* pr = pairs.get();
     const int64_t first = pair_ptr[lo], last = pair_ptr[hi];
     for (int64_t p = first; p < std::min(first + kAhead, last); ++p)
       __builtin_prefetch(tg.col + pr[p].begin), __builtin_prefetch(tg.perm + pr[p].begin);
@@ -204,9 +206,16 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
         sample_one(q.begin, q.deg, k[r], replace, rng, eid, scratch);
         for (int64_t j = 0; j < q.cnt; ++j) {
           int64_t s = tg.col[eid[j]] - s_lo, e = tg.perm[eid[j]] - e_lo;
-          if (__builtin_expect(uint64_t(s) >= uint64_t(s_n), 0)) bad_col[r].record(s + s_lo), s = 0;
           if (__builtin_expect(uint64_t(e) >= uint64_t(e_n), 0)) bad_perm[r].record(e + e_lo), e = 0;
-          src[j] = s + s_lo, eid[j] = e;
+          eid[j] = e;
+          if (__builtin_expect(uint64_t(s) >= uint64_t(s_n), 0)) {
+            bad_col[r].record(s + s_lo), src[j] = -1;  // raised before the relabel reads it
+            continue;
+          }
+          // a source reached at an earlier hop already has its position (the map is only read here); a new one
+          // stays ~global id for the serial pass to number
+          const int32_t m = map[s + s_lo];
+          src[j] = m >= 0 ? m : ~(s + s_lo);
         }
       }
     }
@@ -220,20 +229,18 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
                       " in relation ", r, ", which holds the edge ids [", tg.edge_ptr[r], ", ", tg.edge_ptr[r + 1],
                       ")");
   }
-  // (3) serial, in (node, relation, draw) order: new nodes are numbered, sources (global ids until here) become
-  // positions within their type. The map entries are prefetched a pair ahead (random reads for a large graph).
-  const Pair* pr = pairs.data();
+  // (3) serial, in (node, relation, draw) order: the sources first reached at this hop are numbered, in order of
+  // first appearance (each of their appearances was left ~global id by the draw, so this equals a sequential
+  // relabel of every edge, and does not depend on the threads).
+  const Pair* pr = pairs.get();
   const int64_t P = pair_ptr[F];
   for (int64_t p = 0; p < P; ++p) {
-    if (p + 1 < P) {
-      const int64_t* next = st.src[pr[p + 1].r].data() + pr[p + 1].slot;
-      for (int64_t j = 0; j < pr[p + 1].cnt; ++j) __builtin_prefetch(st.fr.map.data() + next[j]);
-    }
     const Pair& q = pr[p];
     const int32_t ts = (int32_t)tg.rel_src[q.r];
     const int64_t s_lo = tg.node_ptr[ts];
     int64_t* src = st.src[q.r].data() + q.slot;
-    for (int64_t j = 0; j < q.cnt; ++j) src[j] = st.reach(src[j], ts, s_lo);
+    for (int64_t j = 0; j < q.cnt; ++j)
+      if (src[j] < 0) src[j] = st.reach(~src[j], ts, s_lo);
   }
   return total;
 }
