@@ -46,27 +46,29 @@ def batches(graphs: Sequence[Graph], index: torch.Tensor, size: int) -> List[Bat
     return [Batch.from_graphs([graphs[j] for j in index[i:i + size].tolist()]) for i in range(0, index.numel(), size)]
 
 
-def shuffled(graphs: Sequence[Graph], index: torch.Tensor, size: int, seed: int, raw: Sequence[Graph] = (),
-             augment: Optional[Callable[[Graph], Graph]] = None) -> Callable[[], List[Batch]]:
+def shuffled(graphs: Sequence[Graph], index: torch.Tensor, size: int, seed: int,
+             augment: Optional[Callable[[int], Graph]] = None) -> Callable[[], List[Batch]]:
     """Each epoch's training batches: the graphs dealt out in a new (seeded) order, so that a batch is never one
     or two classes (the split lists graphs sorted by id, CSL's ids by class: BatchNorm's batch statistics would
-    then differ from its running ones), and with ``augment`` each graph re-patched from ``raw``."""
+    then differ from its running ones), and with ``augment`` each graph replaced by ``augment(its index)``."""
     gen = torch.Generator().manual_seed(seed)
 
     def build() -> List[Batch]:
         order = index[torch.randperm(index.numel(), generator=gen)]
-        source = graphs if augment is None else {int(i): augment(raw[int(i)]) for i in order}
+        source = graphs if augment is None else {int(i): augment(int(i)) for i in order}
         return batches(source, order, size)
 
     return build
 
 
 def fit(model: torch.nn.Module, data: Dict[str, Any], epochs: int, lr: float, loss: Callable,
-        score: Callable[[torch.Tensor, torch.Tensor], float], seed: int, patience: int = 0) -> List[Dict[str, float]]:
+        score: Callable[[torch.Tensor, torch.Tensor], float], seed: int, patience: int = 0,
+        log_every: int = 0) -> List[Dict[str, float]]:
     """Train for ``epochs``; return each epoch's score of every evaluation split (the keys of ``data`` but
     "train"). Batches of the training set in a seeded order; ``data["train"]`` may be a function that builds the
     epoch's batches (augmentation). ``patience > 0``: halve the learning rate when the training loss has not
-    improved for that many epochs (the paper's ReduceLROnPlateau, on the training loss: no split is looked at)."""
+    improved for that many epochs (the paper's ReduceLROnPlateau, on the training loss: no split is looked at).
+    ``log_every > 0``: print the training loss and the scores every that many epochs."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=patience) if patience else None
     gen = torch.Generator().manual_seed(seed)
@@ -74,7 +76,7 @@ def fit(model: torch.nn.Module, data: Dict[str, Any], epochs: int, lr: float, lo
     for _ in range(epochs):
         model.train()
         train = data["train"]() if callable(data["train"]) else data["train"]
-        total = 0.0
+        total, seen = 0.0, 0
         for j in torch.randperm(len(train), generator=gen).tolist():
             b = train[j]
             opt.zero_grad()
@@ -82,6 +84,7 @@ def fit(model: torch.nn.Module, data: Dict[str, Any], epochs: int, lr: float, lo
             value.backward()
             opt.step()
             total += float(value.detach()) * b.num_graphs
+            seen += b.num_graphs
         if plateau is not None:
             plateau.step(total)
         model.eval()
@@ -91,6 +94,9 @@ def fit(model: torch.nn.Module, data: Dict[str, Any], epochs: int, lr: float, lo
                 pred = torch.cat([model(b) for b in data[split]])
                 res[split] = score(pred, torch.cat([b.y.view(-1) for b in data[split]]))
         history.append(res)
+        if log_every and len(history) % log_every == 0:
+            print(f"    epoch {len(history)}: training loss {total / max(seen, 1):.3f}, lr {opt.param_groups[0]['lr']:.1e}, "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
     return history
 
 
@@ -108,7 +114,8 @@ def report(task: str, name: str, values: List[float], seconds: float, unit: str 
 
 # ----------------------------------------------------------------------------------------------------------- CSL
 def csl(folds: int, epochs: int, num_patches: int, hidden: int, node_rw: int, layers: int, drop_rate: float,
-        batch_size: int, patience: int, models: Sequence[str], only_folds: Sequence[int] = ()) -> None:
+        batch_size: int, patience: int, models: Sequence[str], only_folds: Sequence[int] = (), pool: int = 0,
+        log_every: int = 0) -> None:
     """The paper's CSL protocol: stratified ``folds``-fold cross-validation (120 train / 30 test graphs for 5),
     no validation set; the model is the paper's (see the module docstring)."""
     base = [AddRandomWalkPE(node_rw)(g) if node_rw else g for g in csl_dataset()]
@@ -127,9 +134,19 @@ def csl(folds: int, epochs: int, num_patches: int, hidden: int, node_rw: int, la
         for fold, (train, test) in enumerate(csl_folds(graphs, folds)):
             if only_folds and fold not in only_folds:
                 continue
-            data = {"test": batches(graphs, test, batch_size),
-                    "train": shuffled(graphs, train, batch_size, fold, base, augment)}
             torch.manual_seed(fold)
+            draw = None
+            if augment is not None:
+                # METIS costs about as much as a training step here: with `pool`, each epoch's patches are drawn
+                # from `pool` partitions per graph made up front (the paper makes a fresh one every epoch).
+                variants = {int(i): [augment(base[int(i)]) for _ in range(pool)] for i in train} if pool else {}
+                pick = torch.Generator().manual_seed(fold)
+
+                def draw(i: int) -> Graph:
+                    if not pool:
+                        return augment(base[i])
+                    return variants[i][int(torch.randint(pool, (), generator=pick))]
+            data = {"test": batches(graphs, test, batch_size), "train": shuffled(graphs, train, batch_size, fold, draw)}
             # The paper's widths: token-mixing MLP 4 C wide, channel MLP C / 2 (MLP-Mixer); feed-forward 2 C and
             # 8 heads (ViT); a final LayerNorm after the mixer blocks.
             model = GraphMLPMixer(1, hidden, 10, num_patches, num_gnn_layers=layers, num_mixer_layers=layers,
@@ -138,7 +155,7 @@ def csl(folds: int, epochs: int, num_patches: int, hidden: int, node_rw: int, la
                                   final_norm=mixer == "mlp")
             history = [r["test"] for r in fit(model, data, epochs, 1e-3,
                                               lambda out, y: F.cross_entropy(out, y.view(-1)), accuracy, fold,
-                                              patience)]
+                                              patience, log_every)]
             final.append(history[-1])
             best.append(max(history))
             print(f"  {name} fold {fold}: test accuracy {final[-1]:.3f} at the last epoch, {best[-1]:.3f} at the best "
@@ -235,6 +252,10 @@ def main() -> None:
                         help="CSL: epochs without a lower training loss before the learning rate halves (0: never)")
     parser.add_argument("--drop-rate", type=float, default=0.3,
                         help="CSL: METIS augmentation, share of edges hidden from METIS (0: fixed patches)")
+    parser.add_argument("--augment-pool", type=int, default=0,
+                        help="CSL: draw each epoch's patches from this many partitions per graph made up front "
+                             "(0: a fresh partition every epoch, as the paper)")
+    parser.add_argument("--log-every", type=int, default=0, help="CSL: print progress every this many epochs")
     parser.add_argument("--node-rw", type=int, default=8, help="CSL: node RWSE steps (0: none; the paper uses 8)")
     parser.add_argument("--limit", type=int, default=0, help="B3DB: only the first LIMIT molecules of each split")
     parser.add_argument("--models", nargs="*", default=None, choices=["GIN", *MIXERS], metavar="MODEL",
@@ -247,7 +268,7 @@ def main() -> None:
     if args.task in ("csl", "both"):
         csl(args.folds, args.epochs or (3 if args.quick else 200), args.patches or 32, args.hidden, args.node_rw,
             args.layers, args.drop_rate, args.batch_size, args.patience,
-            [m for m in (args.models or MIXERS) if m in MIXERS], args.only_folds)
+            [m for m in (args.models or MIXERS) if m in MIXERS], args.only_folds, args.augment_pool, args.log_every)
     if args.task in ("b3db", "both"):
         b3db(args.seeds, args.epochs or (1 if args.quick else 8), args.patches or 8, args.limit,
              args.models or ["GIN", *MIXERS], args.first_seed)
