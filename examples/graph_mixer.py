@@ -159,7 +159,7 @@ def csl(folds: int, epochs: int, num_patches: int, hidden: int, node_rw: int, la
             final.append(history[-1])
             best.append(max(history))
             print(f"  {name} fold {fold}: test accuracy {final[-1]:.3f} at the last epoch, {best[-1]:.3f} at the best "
-                  f"(first epoch at 100%: {history.index(1.0) if 1.0 in history else '-'})", flush=True)
+                  f"(first epoch at 100%: {history.index(1.0) + 1 if 1.0 in history else '-'})", flush=True)
         seconds = time.perf_counter() - start
         report("CSL test accuracy, last epoch", name, final, seconds, runs="fold(s)")
         report("CSL test accuracy, best epoch (the paper's metric)", name, best, seconds, runs="fold(s)")
