@@ -192,8 +192,9 @@ def sampling_steps(x_dict: Dict[str, torch.Tensor], ei_dict: Dict[Tuple[str, str
             data[et].edge_index = e
         with warnings.catch_warnings():  # without pyg-lib it warns that the torch-sparse path is deprecated
             warnings.simplefilter("ignore")
-            steps["PyG NeighborLoader (torch-sparse)"] = drain(PyGLoader(data, fan, input_nodes=("paper", seeds),
-                                                                         batch_size=SAMPLING_SEEDS))
+            pyg_loader = PyGLoader(data, fan, input_nodes=("paper", seeds), batch_size=SAMPLING_SEEDS)
+            next(iter(pyg_loader))  # without pyg-lib and torch-sparse it raises only when iterated
+            steps["PyG NeighborLoader (torch-sparse)"] = drain(pyg_loader)
     except (ImportError, RuntimeError, ValueError) as exc:
         print(f"  PyG typed sampling unavailable: {exc}", flush=True)
     dgl = import_dgl()
