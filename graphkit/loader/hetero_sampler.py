@@ -2,10 +2,11 @@
 
 Hop ``h`` takes, for every node first reached at hop ``h`` and every relation ``r`` that ends at its type, at most
 ``num_neighbors[r][h]`` of its incoming ``r`` edges (``-1``: all; PyG's ``NeighborLoader`` semantics on
-``HeteroData``). The draws run in the C++ sampler (``sample_neighbors_typed`` in kernels/cpu/sample_neighbors.cpp)
-on the graph's relation-grouped CSR (:meth:`HeteroGraph.relation_csr`), one generator per (seed, hop, node,
-relation): the result depends on the seed only, never on the thread count. The pure-torch twin serves when the
-extension is missing or ``graphkit.ops.use_backend("torch")`` is set (same distribution, other draws).
+``HeteroData``). The draws run in the C++ sampler (``sample_neighbors_typed`` in
+kernels/cpu/sample_neighbors_typed.cpp) on the graph's relation-grouped CSR (:meth:`HeteroGraph.relation_csr`), one
+generator per (seed, hop, node, relation): the result depends on the seed only, never on the thread count. The
+pure-torch twin serves when the extension is missing or ``graphkit.ops.use_backend("torch")`` is set (same
+distribution, other draws).
 
 The sub-graph keeps the graph's node and edge types. Per node type: ``n_id`` (ids within the type), the node
 fields sliced by it; per edge type: ``edge_index`` in the sub-graph's per-type ids, ``e_id`` and the edge fields.

@@ -207,7 +207,7 @@ def sample_neighbors_typed(
     rowptr: Tensor, col: Tensor, perm: Tensor, seeds: Tensor, node_ptr: Tensor, edge_ptr: Tensor, rel_row_off: Tensor,
     rel_src_type: Tensor, rel_dst_type: Tensor, fanouts: List[int], replace: bool, seed: int
 ) -> Tuple[List[Tensor], List[Tensor], List[Tensor], Tensor, Tensor]:
-    """Vectorised twin of ``sample_neighbors_typed`` in kernels/cpu/sample_neighbors.cpp: each frontier node is
+    """Vectorised twin of ``sample_neighbors_typed`` (kernels/cpu/sample_neighbors_typed.cpp): each frontier node is
     one row per relation into its type (``rel_row_off[r] + id within the type``) with that relation's fan-out; then
     the sample is grouped by type and relation with plain torch ops (the reference construction of the kernel's
     output). Same output structure and distribution as the kernel, not the same draws."""

@@ -154,8 +154,8 @@ class LinkTask(Task):
     def loss(self, batch: Any) -> Tensor:
         if isinstance(batch, Graph):
             return self._sampled_loss(batch)
-        pos, neg = batch
-        remove = pos.to(self.device) if self.target_link_removal else None
+        pos, neg = (t.to(self.device) for t in batch)  # non-edge negatives come from self.adj, on the device
+        remove = pos if self.target_link_removal else None
         if remove is None:
             h = self._embed()
             return _bce(self._score(h, pos), self._score(h, neg))

@@ -21,10 +21,15 @@ from graphkit.batch import Batch
 from graphkit.nn.linear import Linear
 from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, target_block, trim_adjacency
 from graphkit.ops.adjacency import Adjacency
-from graphkit.nn.normalization.batch_norm import BatchNorm
+from graphkit.nn.normalization import BatchNorm, DiffGroupNorm, GraphNorm, InstanceNorm, LayerNorm, PairNorm
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
 
 __all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
+
+# Norms whose statistics run over the nodes given (a block of targets would normalise over itself) ...
+_GRAPH_WISE_NORMS = (LayerNorm, GraphNorm, InstanceNorm, PairNorm, DiffGroupNorm)
+# ... and torch's batch norms, per node only in eval mode with running statistics (as graphkit's BatchNorm)
+_TORCH_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.SyncBatchNorm)
 
 class MLP(torch.nn.Module):
     """PyG's ``MLP`` layout (``lins.i``, ``norms.i``; the last layer plain): Linear -> norm -> act -> dropout.
@@ -228,12 +233,19 @@ class BasicGNN(torch.nn.Module):
             return f"{type(self).__name__} layers read more than each target's in-neighbourhood"
         if not self.targets_apart:
             return f"{type(self).__name__} layers take target i to be source i (self-loops)"
-        for i, norm in enumerate(self.norms):
-            if isinstance(norm, torch.nn.Identity):
+        # every module, not only self.norms: GIN's and EdgeCNN's MLPs carry norms of their own
+        inner = {id(m.module) for m in self.modules() if isinstance(m, BatchNorm)}
+        for name, m in self.named_modules():
+            if isinstance(m, BatchNorm):
+                stats, training = m.module.track_running_stats, m.training
+            elif isinstance(m, _TORCH_BATCH_NORMS) and id(m) not in inner:
+                stats, training = m.track_running_stats, m.training
+            elif isinstance(m, _GRAPH_WISE_NORMS):
+                stats, training = False, True
+            else:
                 continue
-            per_node = isinstance(norm, BatchNorm) and not norm.training and norm.module.track_running_stats
-            if not per_node:
-                return f"norms[{i}] ({type(norm).__name__}) normalises over the nodes of a batch"
+            if training or not stats:
+                return f"{name} ({type(m).__name__}) normalises over the nodes of a batch"
         return None
 
     @torch.no_grad()
@@ -263,13 +275,13 @@ class BasicGNN(torch.nn.Module):
         xs: List[Tensor] = []
         for i in range(self.num_layers):
             out: Optional[Tensor] = None
-            for a in range(0, n, batch_size):
+            for a in range(0, max(n, 1), batch_size):  # one (empty) block when n == 0: the output's width
                 b = min(a + batch_size, n)
                 h = self.layer(i, (x, x[a:b]), target_block(full, a, b))
                 if out is None:
                     out = h.new_empty((n,) + tuple(h.shape[1:]))
                 out[a:b] = h
-            x = out if out is not None else x
+            x = out
             if self._hidden(i) and self.jk_mode in ("cat", "max"):
                 xs.append(x)
         if self.jk_mode == "cat":

@@ -82,3 +82,27 @@ def test_layerwise_inference_refuses_what_it_cannot_reproduce() -> None:
             model.inference(g.x, g, 6)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         gnn.GraphSAGE(5, 8, num_layers=2).inference(g.x, g, 0)
+
+
+def test_layerwise_inference_sees_norms_inside_the_convs() -> None:
+    # a 1-layer GIN has no stack norm (norms[0] is Identity) but its MLP carries one: blocks would each normalise
+    # over themselves, so inference must refuse (max error against forward was 0.46 when it did not)
+    g = random_graph(40, 120, 5, seed=5)
+    g.x = g.x.float()
+    for kwargs in ({"norm": "layer"}, {"norm": "batch", "norm_kwargs": {"track_running_stats": False}}):
+        model = gnn.GIN(5, 8, num_layers=1, out_channels=3, **kwargs).eval()
+        why = model.inference_blocker()
+        assert why is not None and "convs.0" in why, why
+        with pytest.raises(ValueError, match="cannot chunk this model"):
+            model.inference(g.x, g, 7)
+    ok = gnn.GIN(5, 8, num_layers=1, out_channels=3, norm="batch").eval()  # running statistics: per node
+    assert ok.inference_blocker() is None
+    with torch.no_grad():
+        torch.testing.assert_close(ok.inference(g.x, g, 7), ok(g.x, g), rtol=1e-5, atol=1e-5)
+
+
+def test_layerwise_inference_of_an_empty_graph_has_the_output_width() -> None:
+    model = gnn.GraphSAGE(5, 8, num_layers=2, out_channels=3).eval()
+    x = torch.zeros(0, 5)
+    out = model.inference(x, torch.zeros(2, 0, dtype=torch.long), 4)
+    assert out.shape == (0, 3)
