@@ -280,7 +280,8 @@ class NCNCPredictor(NCNPredictor):
         return f"scale={self.scale}, offset={self.offset}, prior={self.prior}, alpha={self.alpha}"
 
     def ncn(self, h: Tensor, adj: AdjLike, pairs: Tensor, remove: OptTensor = None) -> Tensor:
-        r"""The completion model's logits: NCN with these weights (:math:`\hat A = \sigma` of them)."""
+        r"""The completion model's logits: NCN with these weights (:math:`\hat A` is :meth:`completion_weight` of
+        them)."""
         return NCNPredictor.forward(self, h, adj, pairs, remove)
 
     def completed_sum(self, h: Tensor, adj: AdjLike, pairs: Tensor, remove: OptTensor = None) -> Tensor:

@@ -213,6 +213,11 @@ class BasicGNN(torch.nn.Module):
                 xs.append(x)  # scale each is an [N, hidden] tensor that would otherwise be freed after the next layer
         if plan is not None:  # trimmed layers have fewer rows each: jumping knowledge reads the last layer's
             xs = [h[: x.size(0)] for h in xs]
+        return self._readout(x, xs)
+
+    def _readout(self, x: Tensor, xs: List[Tensor]) -> Tensor:
+        """The last layer's output, or jumping knowledge over the hidden ones ``xs``, then ``lin`` if any: the
+        common end of ``forward`` and ``inference``."""
         if self.jk_mode == "cat":
             x = torch.cat(xs, dim=-1)
         elif self.jk_mode == "max":
@@ -284,11 +289,7 @@ class BasicGNN(torch.nn.Module):
             x = out
             if self._hidden(i) and self.jk_mode in ("cat", "max"):
                 xs.append(x)
-        if self.jk_mode == "cat":
-            x = torch.cat(xs, dim=-1)
-        elif self.jk_mode == "max":
-            x = torch.stack(xs, dim=-1).amax(dim=-1)
-        return self.lin(x) if hasattr(self, "lin") else x
+        return self._readout(x, xs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_layers={self.num_layers})"
