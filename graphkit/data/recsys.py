@@ -135,14 +135,20 @@ def split_interactions(
     }
 
 
+DENSE_PAIRS = 1 << 26  # (users x items) cells up to which NegativeSampler looks pairs up in a bool table (64 MB)
+
+
 class NegativeSampler:
     """Uniform negative items per user, excluding the positives ``(pos_users, pos_items)``.
 
-    The sorted positive keys (``user * num_items + item``) are built once, so each call costs only the vectorised
-    rejection rounds: ``sampler(users, num_negatives)`` -> ``(B, num_negatives)`` item ids.
+    The positive pairs are indexed once, so each call costs only the vectorised rejection rounds:
+    ``sampler(users, num_negatives)`` -> ``(B, num_negatives)`` item ids. The index is a ``[U, I]`` bool table
+    when it has at most ``dense_pairs`` cells (MovieLens: 1.6M; a draw is then checked by one lookup), else the
+    sorted pair keys ``user * num_items + item`` (a binary search per draw, several times slower). Both give the
+    same draws from the same generator state.
     """
 
-    def __init__(self, num_items: int, pos_users: Tensor, pos_items: Tensor) -> None:
+    def __init__(self, num_items: int, pos_users: Tensor, pos_items: Tensor, dense_pairs: int = DENSE_PAIRS) -> None:
         if not isinstance(num_items, int) or num_items < 1:
             raise ValueError(f"num_items must be a positive int, got {num_items!r}")
         pos_users = _ids("pos_users", pos_users, 2**62, "the id limit")
@@ -150,11 +156,27 @@ class NegativeSampler:
         self.num_items = num_items
         self.keys = torch.unique(pos_users * num_items + pos_items)
         self.count = torch.bincount(self.keys // num_items) if self.keys.numel() else torch.zeros(0, dtype=torch.long)
+        cells = self.count.numel() * num_items
+        self.table: Optional[Tensor] = None
+        if cells <= dense_pairs:
+            # one cell past the last pair: the key of every user without positives is clamped onto it
+            self.table = torch.zeros(cells + 1, dtype=torch.bool)
+            self.table[self.keys] = True
+
+    def _positive(self, cand: Tensor) -> Tensor:
+        """Which keys ``user * num_items + item`` are positive pairs."""
+        keys = self.keys
+        if self.table is not None:
+            return self.table.index_select(0, cand.clamp(max=self.table.numel() - 1))
+        if keys.numel() == 0:
+            return torch.zeros_like(cand, dtype=torch.bool)
+        pos = torch.searchsorted(keys, cand).clamp(max=keys.numel() - 1)
+        return keys[pos] == cand
 
     def __call__(self, users: Tensor, num_negatives: int = 1, generator: Optional[torch.Generator] = None,
                  max_rounds: int = 100) -> Tensor:
         users = torch.as_tensor(users).long().reshape(-1)
-        keys, num_items = self.keys, self.num_items
+        num_items = self.num_items
         known = users < self.count.numel()
         full = torch.zeros_like(known)
         full[known] = self.count[users[known]] >= num_items
@@ -162,15 +184,12 @@ class NegativeSampler:
             raise ValueError(f"user {int(users[full][0])} has interacted with all {num_items} items: no negatives")
         rows = users.repeat_interleave(num_negatives)
         out = torch.randint(num_items, (rows.numel(),), generator=generator)
-        todo = torch.arange(rows.numel())
+        todo = self._positive(rows * num_items + out).nonzero().view(-1)  # the draws to redo
         for _ in range(max_rounds):
-            cand = rows[todo] * num_items + out[todo]
-            pos = torch.searchsorted(keys, cand).clamp(max=max(keys.numel() - 1, 0))
-            hit = keys[pos] == cand if keys.numel() else torch.zeros_like(cand, dtype=torch.bool)
-            todo = todo[hit]
             if todo.numel() == 0:
                 return out.view(-1, num_negatives)
             out[todo] = torch.randint(num_items, (todo.numel(),), generator=generator)
+            todo = todo[self._positive(rows[todo] * num_items + out[todo])]
         raise RuntimeError(f"negative sampling did not converge in {max_rounds} rounds ({todo.numel()} left)")
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from graphkit.data.recsys import (
+    NegativeSampler,
     interactions_to_graph,
     ndcg_at_k,
     recall_at_k,
@@ -87,6 +88,19 @@ def test_negatives_never_positive() -> None:
     with pytest.raises(ValueError, match="all 2 items"):
         sample_negatives(torch.tensor([0]), 2, torch.tensor([0, 0]), torch.tensor([0, 1]))
 
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_negatives_table_and_search_draw_the_same(seed: int) -> None:
+    users, items, nu, ni = _random_interactions(seed, i=20, m=60)
+    query = torch.cat([torch.arange(nu + 3), users])  # users past the last positive's id have no positives
+    dense, search = NegativeSampler(ni, users, items), NegativeSampler(ni, users, items, dense_pairs=0)
+    assert dense.table is not None and search.table is None
+    a = dense(query, 7, generator=torch.Generator().manual_seed(seed))
+    b = search(query, 7, generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(a, b)
+    pos = set(zip(users.tolist(), items.tolist()))
+    assert not any((int(u), int(i)) in pos for u, row in zip(query, a) for i in row)
 
 def _brute_metrics(topk: np.ndarray, truth: dict, k: int) -> tuple:
     recalls, ndcgs = [], []

@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphkit.nn.models.pair_scores import pair_scores
+
 __all__ = ["UltraGCN", "ultragcn_betas", "item_item_constraints"]
 
 
@@ -87,7 +89,9 @@ class UltraGCN(torch.nn.Module):
     point of infinitely many (normalised, self-looped) graph convolutions; :math:`S(i)` are the ``num_neighbours``
     item-item neighbours of :func:`item_item_constraints`; :math:`N` negatives per positive, weighted by
     :math:`\nu` (``negative_weight``). Defaults are the paper's MovieLens-1M setting. A pair's score is
-    :math:`\mathbf{e}_u^\top \mathbf{e}_i`.
+    :math:`\mathbf{e}_u^\top \mathbf{e}_i`; a step's :math:`B (1 + N + K)` scores come from one
+    :func:`~graphkit.nn.models.pair_scores.pair_scores` call (one sort, an SDDMM forward, two SpMMs backward, no
+    per-pair gradient rows scattered into the tables).
 
     Shapes:
         users ``(B,)``, pos_items ``(B,)``, neg_items ``(B, N)`` -> scalar loss; :meth:`scores` -> ``(U, I)``.
@@ -121,22 +125,26 @@ class UltraGCN(torch.nn.Module):
         torch.nn.init.normal_(self.item_emb.weight, std=self.init_std)
 
     def forward(self, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
-        if neg_items.dim() != 2 or neg_items.size(0) != users.numel() or pos_items.shape != users.shape:
+        if neg_items.dim() != 2 or neg_items.size(0) != users.numel() or pos_items.shape != users.shape or \
+                users.dim() != 1 or neg_items.size(1) == 0:
             raise ValueError(f"users {list(users.shape)}, pos_items {list(pos_items.shape)} and neg_items "
-                             f"{list(neg_items.shape)} must be (B,), (B,), (B, N)")
-        eu = self.user_emb(users)
-        pos = (eu * self.item_emb(pos_items)).sum(-1)
-        neg = (eu.unsqueeze(1) * self.item_emb(neg_items)).sum(-1)
+                             f"{list(neg_items.shape)} must be (B,), (B,), (B, N >= 1)")
+        users, pos_items, neg_items = users.long(), pos_items.long(), neg_items.long()
+        n, k = neg_items.size(1), self.ii_neighbours.size(1)
+        # every score of the step in one [B, 1 + N + K] block: the positive, the negatives, the item neighbours
+        items = torch.cat([pos_items.unsqueeze(1), neg_items, self.ii_neighbours[pos_items]], 1)
+        s = pair_scores(self.user_emb.weight, self.item_emb.weight, users.unsqueeze(1).expand_as(items), items)
         bu = self.beta_user[users]
         w_pos = self.w1 + self.w2 * bu * self.beta_item[pos_items]
         w_neg = self.w3 + self.w4 * bu.unsqueeze(1) * self.beta_item[neg_items]
-        loss_o = (F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos), weight=w_pos, reduction="sum")
-                  + self.negative_weight * F.binary_cross_entropy_with_logits(
-                      neg, torch.zeros_like(neg), weight=w_neg, reduction="none").mean(-1).sum())
-        nbr = self.item_emb(self.ii_neighbours[pos_items])  # [B, K, d]
-        loss_i = -(self.ii_weights[pos_items] * F.logsigmoid((eu.unsqueeze(1) * nbr).sum(-1))).sum()
+        weight = torch.cat([w_pos.unsqueeze(1), (self.negative_weight / n) * w_neg,
+                            self.lambda_ * self.ii_weights[pos_items]], 1)
+        # -ln sigma(s) for the positive and the neighbours, -ln sigma(-s) = -ln(1 - sigma(s)) for the negatives
+        sign = s.new_ones(1 + n + k)
+        sign[1:1 + n] = -1
+        loss = -(weight * F.logsigmoid(s * sign)).sum()
         norm = sum(p.pow(2).sum() for p in self.parameters()) / 2
-        return loss_o + self.lambda_ * loss_i + self.gamma * norm
+        return loss + self.gamma * norm
 
     @torch.no_grad()
     def scores(self) -> Tensor:

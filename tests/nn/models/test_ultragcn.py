@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from graphkit.nn import UltraGCN
+from graphkit.nn.models.pair_scores import pair_scores
 from graphkit.nn.models.ultragcn import item_item_constraints, ultragcn_betas
 
 
@@ -90,3 +91,52 @@ def test_bad_inputs_name_the_field() -> None:
     m = UltraGCN(nu, ni, 4, u, i, num_neighbours=2)
     with pytest.raises(ValueError, match="neg_items"):
         m(u[:3], i[:3], i[:3])
+
+
+def plain_loss(m: UltraGCN, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """The loss written out with gathers, broadcast products and BCE: what the fused forward must equal."""
+    eu = m.user_emb(users)
+    s_pos = (eu * m.item_emb(pos)).sum(-1)
+    s_neg = (eu.unsqueeze(1) * m.item_emb(neg)).sum(-1)
+    bu = m.beta_user[users]
+    w_pos = m.w1 + m.w2 * bu * m.beta_item[pos]
+    w_neg = m.w3 + m.w4 * bu.unsqueeze(1) * m.beta_item[neg]
+    loss_o = (F.binary_cross_entropy_with_logits(s_pos, torch.ones_like(s_pos), weight=w_pos, reduction="sum")
+              + m.negative_weight * F.binary_cross_entropy_with_logits(
+                  s_neg, torch.zeros_like(s_neg), weight=w_neg, reduction="none").mean(-1).sum())
+    nbr = m.item_emb(m.ii_neighbours[pos])
+    loss_i = -(m.ii_weights[pos] * F.logsigmoid((eu.unsqueeze(1) * nbr).sum(-1))).sum()
+    norm = sum(p.pow(2).sum() for p in m.parameters()) / 2
+    return loss_o + m.lambda_ * loss_i + m.gamma * norm
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fused_loss_and_gradients_equal_the_plain_construction(seed: int) -> None:
+    u, i, nu, ni = interactions(seed, nu=15, ni=30, m=120)
+    torch.manual_seed(seed)
+    m = UltraGCN(nu, ni, 6, u, i, num_neighbours=3, w1=0.1, w2=1.0, w3=0.2, w4=0.5, negative_weight=3.0,
+                 gamma=0.01, lambda_=0.5, init_std=2.0).double()  # large scores: saturated sigmoids too
+    gen = torch.Generator().manual_seed(seed + 10)
+    # repeated users, and repeated items within a row (a negative drawn twice, or equal to a neighbour)
+    users = torch.randint(nu, (40,), generator=gen)
+    pos, neg = torch.randint(ni, (40,), generator=gen), torch.randint(ni, (40, 8), generator=gen)
+    got = m(users, pos, neg)
+    g_user, g_item = torch.autograd.grad(got, [m.user_emb.weight, m.item_emb.weight])
+    want = plain_loss(m, users, pos, neg)
+    w_user, w_item = torch.autograd.grad(want, [m.user_emb.weight, m.item_emb.weight])
+    assert torch.allclose(got, want, rtol=1e-12, atol=0)
+    assert torch.allclose(g_user, w_user, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(g_item, w_item, rtol=1e-10, atol=1e-12)
+
+
+def test_pair_scores_gradcheck_and_bad_ids() -> None:
+    gen = torch.Generator().manual_seed(0)
+    left = torch.randn(5, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    right = torch.randn(7, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    rows, cols = torch.randint(5, (4, 6), generator=gen), torch.randint(7, (4, 6), generator=gen)
+    assert torch.allclose(pair_scores(left, right, rows, cols), (left[rows] * right[cols]).sum(-1), rtol=1e-14)
+    assert torch.autograd.gradcheck(lambda a, b: pair_scores(a, b, rows, cols), (left, right))
+    with pytest.raises(ValueError, match=r"cols ids must lie in \[0, 7\), got \[0, 9\]"):
+        pair_scores(left, right, rows, cols.clamp(max=6) + (cols == 6) * 3)
+    with pytest.raises(ValueError, match="one shape"):
+        pair_scores(left, right, rows, cols[:, :2])
