@@ -17,5 +17,7 @@ class GraphSAGE(BasicGNN):
         x ``(|V|, F_in)`` -> ``(|V|, out_channels or hidden_channels)``.
     """
 
+    conv_takes_relu = True  # SAGEConv applies it in place on its own output
+
     def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> SAGEConv:
         return SAGEConv(in_channels, out_channels, **kwargs)

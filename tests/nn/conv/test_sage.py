@@ -43,3 +43,19 @@ def test_sage_lstm_aggregation_matches_pyg(pyg_sage) -> None:
     order = torch.argsort(g.edge_index[1], stable=True)
     g = type(g)(x=g.x, edge_index=g.edge_index[:, order])
     assert_matches_pyg(gnn.SAGEConv(5, 4, aggr="lstm"), pyg_sage(5, 4, aggr="lstm"), g)
+
+
+def test_sage_act_relu_is_relu_of_the_output_with_gradients(undirected_graph) -> None:
+    """``act="relu"`` (what GraphSAGE passes) and the root term accumulated in place: same values and gradients
+    as the plain layer followed by ``torch.relu``, in float64."""
+    g = undirected_graph(20, 50, 6)
+    conv = gnn.SAGEConv(6, 4).double()
+    x = g.x.double().requires_grad_()
+    plain = torch.relu(conv(x, g))
+    gx, gw = torch.autograd.grad(plain.sum(), (x, conv.lin_r.weight))
+    fused = conv(x, g, act="relu")
+    fx, fw = torch.autograd.grad(fused.sum(), (x, conv.lin_r.weight))
+    torch.testing.assert_close(fused, plain, atol=1e-12, rtol=0)
+    torch.testing.assert_close((fx, fw), (gx, gw), atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="act must be None or 'relu', got 'tanh'"):
+        conv(x, g, act="tanh")
