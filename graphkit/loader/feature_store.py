@@ -312,7 +312,8 @@ class RingBuffer:
     """``depth`` reusable output buffers, handed out in turn and grown to the largest request seen.
 
     A slot is reused only when nothing outside the ring still uses it: a batch (or a view of its rows) that the
-    consumer kept, e.g. by ``list(loader)``, keeps its memory, and the ring replaces that slot with a fresh one.
+    consumer kept, e.g. by ``list(loader)``, keeps its memory, and the ring hands out another free slot (a fresh
+    one once every slot is held, replacing the kept one).
     Kept batches therefore stay valid; a loop that drops each batch before the next costs no allocation. Slots
     are pinned when CUDA exists, so the copy to the GPU is an asynchronous DMA; ``depth`` covers the batches in
     flight between the producer thread and the consumer (see ``neighbor_loader.ring_slots``).
@@ -328,12 +329,19 @@ class RingBuffer:
         self.replaced = 0  # slots given up to a consumer that kept their batch (a fresh one took their place)
 
     def next(self, rows: int) -> Tensor:
-        """The next slot, ``rows`` long; waits for a copy to the GPU that may still be reading it."""
-        i = self._next
+        """The next free slot in turn, ``rows`` long; waits for a copy to the GPU that may still be reading it.
+
+        A slot is allocated only when every allocated one is still held: a loop that keeps at most ``k`` batches
+        alive touches ``k + 1`` slots, however deep the ring (with prefetch 1, three of the loader's four).
+        """
+        order = [(self._next + k) % self.depth for k in range(self.depth)]
+        free = [j for j in order if self._slots[j] is not None and not _held_elsewhere(self._slots[j])]
+        empty = [j for j in order if self._slots[j] is None]
+        i = free[0] if free else empty[0] if empty else order[0]
         self._next = (i + 1) % self.depth
         slot = self._slots[i]
-        if slot is not None and _held_elsewhere(slot):
-            self._slots[i], slot = None, None  # the consumer keeps it; the ring lets go of it
+        if slot is not None and _held_elsewhere(slot):  # every slot is held: the consumer keeps this one
+            self._slots[i], slot = None, None
             self.replaced += 1
         if slot is not None:
             _wait_dma(slot)

@@ -95,10 +95,10 @@ def _build(full: Adjacency, num_src: int, num_dst: int, num_edges: int) -> Adjac
                          f"(the CSR has {int(rowptr[min(num_dst, full.num_dst)])}): not a hop-ordered sampled batch")
     value = None if full.value is None else full.value[:num_edges]
     csr = None
-    if full.derived("trim:csr_in_order", lambda: bool(torch.equal(perm, torch.arange(perm.numel(),
-                                                                                       device=perm.device)))):
+    in_order = full.csr_eid() is None  # checked once per batch; its prefixes inherit it
+    if in_order:
         csr = (rowptr[: num_dst + 1], col[:num_edges], perm[:num_edges])
-    out = Adjacency(full.edge_index[:, :num_edges], num_src, num_dst, value, csr=csr)
+    out = Adjacency(full.edge_index[:, :num_edges], num_src, num_dst, value, csr=csr, csr_in_order=in_order)
     out.derived(_PARENT, lambda: full)
     return out
 

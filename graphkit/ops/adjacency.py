@@ -207,14 +207,17 @@ class Adjacency:
     __slots__ = ("edge_index", "num_src", "num_dst", "value", "_memo", "__weakref__")
 
     def __init__(self, edge_index: Tensor, num_src: int, num_dst: int, value: Optional[Tensor] = None, *,
-                 csr: Optional[CSR] = None) -> None:
+                 csr: Optional[CSR] = None, csr_in_order: bool = False) -> None:
         """A structure trusted as given (no bounds check: call :meth:`check_bounds`). ``csr`` seeds the memo
-        with an incoming-edge CSR the caller already has (the sampler emits one)."""
+        with an incoming-edge CSR the caller already has (the sampler emits one); ``csr_in_order`` says that its
+        ``perm`` is the identity, so :meth:`csr_eid` is ``None`` without the check (a prefix of a checked CSR)."""
         self.edge_index, self.num_src, self.num_dst = edge_index, int(num_src), int(num_dst)
         self.value = value
         self._memo = _Memo()
         if csr is not None:
             self._memo.values["csr"] = csr
+            if csr_in_order:
+                self._memo.values["csr_eid"] = None
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -71,6 +71,16 @@ def test_ring_buffer_reuses_and_grows() -> None:
     assert d.shape == (50, 4) and d.data_ptr() != b_ptr and ring.replaced == 0
 
 
+def test_ring_buffer_allocates_only_when_every_slot_is_held() -> None:
+    ring = RingBuffer(4, torch.float32, depth=4, pin=False)
+    live = [ring.next(8), ring.next(8)]
+    ptrs = {t.data_ptr() for t in live}
+    for _ in range(8):  # two buffers alive at each request: three slots of the four are ever made
+        live = live[1:] + [ring.next(8)]
+        ptrs.add(live[-1].data_ptr())
+    assert len(ptrs) == 3 and ring.replaced == 0
+
+
 def test_ring_buffer_never_overwrites_a_kept_slot() -> None:  # k13 at the buffer level
     ring = RingBuffer(3, torch.float32, depth=2, pin=False)
     kept = [ring.next(4).fill_(i) for i in range(6)]
