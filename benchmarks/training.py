@@ -19,7 +19,8 @@ Workloads (issue 17):
   ``NeighborSampler`` that prefetches features and labels, and ``SAGEConv`` on its blocks.
 
 Each (framework, workload) runs in a fresh child process (``--worker``) that builds the graph itself from the same
-generator and seed, so peak RSS (``ru_maxrss``) is that process's own. Step times are medians of ``--steps`` steps
+generator and seed, so peak RSS (``ru_maxrss``) is that process's own (graphkit's is read before its breakdown
+pass, which builds a feature ring of its own). Step times are medians of ``--steps`` steps
 after ``--warmup``. graphkit's step is also broken down (a separate pass in the caller's thread, no prefetch):
 sampling, feature gather, forward, backward, optimizer, and the rest (batch assembly, loss, Python).
 
@@ -102,7 +103,7 @@ def _loader_steps(batches: Iterator[Any], train: Callable[[Any], None], warmup: 
 
 
 #: Dense matrix products as torch.profiler names them (Linear layers and their backward).
-MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation")
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::addmm_", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation")
 
 
 def _matmul_floor(step: Callable[[], None], steps: int = 3) -> Dict[str, float]:
@@ -114,15 +115,28 @@ def _matmul_floor(step: Callable[[], None], steps: int = 3) -> Dict[str, float]:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True, record_shapes=True) as prof:
         for _ in range(steps):
             step()
     ms = flops = 0.0
-    for ev in prof.key_averages():
+    for ev in prof.key_averages(group_by_input_shape=True):
         if ev.key in MATMUL_OPS:
             ms += ev.self_cpu_time_total / 1e3
-            flops += ev.flops
+            flops += ev.flops or _addmm_flops(ev.key, ev.input_shapes) * ev.count
     return {"ms": ms / steps, "gflop": flops / steps / 1e9}
+
+
+def _addmm_flops(op: str, shapes: Any) -> float:
+    """``2 M K N`` of an in-place ``addmm_(mat1 [M, K], mat2 [K, N])``, which the profiler counts as 0."""
+    if op != "aten::addmm_" or not shapes or len(shapes) < 3 or len(shapes[1]) != 2 or len(shapes[2]) != 2:
+        return 0.0
+    (m, k), (_, n) = shapes[1], shapes[2]
+    return 2.0 * m * k * n
+
+
+def _peak_rss_mb() -> float:
+    """This process's resident high-water mark so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _forever(loader: Any) -> Iterator[Any]:
@@ -175,6 +189,7 @@ def worker_full(framework: str, n: int, e: int, f: int, kind: str, warmup: int, 
     times = _steps(lambda: _adam_step(model, opt, run(), y), warmup, steps)
     out: Dict[str, Any] = {"times": times, "matmul": _matmul_floor(lambda: _adam_step(model, opt, run(), y))}
     if framework == "graphkit":
+        out["peak_rss_mb"] = _peak_rss_mb()
         out["breakdown"] = _breakdown_full(model, opt, run, y, warmup, steps)
     return out
 
@@ -245,6 +260,8 @@ def worker_minibatch(framework: str, n: int, e: int, f: int, kind: str, warmup: 
         out["matmul"] = _matmul_floor(lambda: train(next(batches)))
         out["nodes_per_batch"] = None
         if framework == "graphkit":
+            # the breakdown pass below is a diagnostic with a ring and a store of its own: not the user's run
+            out["peak_rss_mb"] = _peak_rss_mb()
             out["breakdown"] = _breakdown_minibatch(g, model, opt, fanouts, bs, warmup, steps)
     elif framework == "pyg":
         from torch_geometric.data import Data
@@ -331,8 +348,8 @@ def run_worker(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     fn = worker_full if args.workload == "full" else worker_minibatch
     res = fn(args.worker, n, e, f, kind, args.warmup, args.steps)
-    res.update(wall=time.perf_counter() - t0, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               n=n, e=e, f=f, kind=kind)
+    res.setdefault("peak_rss_mb", _peak_rss_mb())
+    res.update(wall=time.perf_counter() - t0, n=n, e=e, f=f, kind=kind)
     print("RESULT " + json.dumps(res))
 
 
