@@ -33,6 +33,9 @@ TORCH_LIBRARY(graphkit, m) {
   m.def("edge_softmax_bwd(Tensor rowptr, Tensor? eid, Tensor y, Tensor grad) -> Tensor");
   m.def("arg_scatter(Tensor? col, Tensor? eid, Tensor? weight, Tensor arg, Tensor grad, int num_src) -> Tensor");
   m.def("arg_scatter_weight(Tensor? col, Tensor? eid, Tensor x, Tensor arg, Tensor grad, int num_weights) -> Tensor");
+  // Dense products and the ReLU backward with their large outputs on reused huge pages (cpu/dense.cpp)
+  m.def("dense_mm(Tensor a, Tensor b) -> Tensor");
+  m.def("relu_backward(Tensor grad, Tensor out) -> Tensor");
   m.def("segment_matmul(Tensor x, Tensor ptr, Tensor weight) -> Tensor");
   m.def("segment_matmul_wgrad(Tensor x, Tensor ptr, Tensor grad) -> Tensor");
   m.def("gather_rows(Tensor src, Tensor index, Tensor(a!) out) -> Tensor(a!)");

@@ -9,6 +9,8 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
   ``csr_reduce`` whose rows leave as ``act(out[r] + diag[r] * x[r] + bias)`` (``diag [D]`` for ``r < D``,
   ``bias [H * F]``, ``act`` ``"none"``/``"relu"``), in one pass on the CPU; elsewhere the reduce, then the epilogue
   as torch ops (there is no CUDA epilogue kernel).
+- ``dense_mm(a, b)``, ``relu_backward(grad, out)``: ``a @ b`` and the ReLU's backward, large results on reused
+  huge pages on the CPU (``graphkit.ops.linear``); torch's ``mm`` / ``threshold_backward`` elsewhere.
 - ``sddmm(rowptr, col, eid, a, b, op)``: per CSR position ``k`` in row ``r``: ``op(a[r], b[col[k]])`` written to
   ``out[eid[k]]``; ``dot`` gives ``[E, H]``, ``add``/``mul`` ``[E, H, F]``.
 - ``softmax_fwd(rowptr, eid, scores)`` / ``softmax_bwd(rowptr, eid, y, grad)`` on ``[E, H]`` per row.
@@ -27,6 +29,7 @@ This module is the one back-end switch (``_backend``): nothing else in graphkit 
 """
 from __future__ import annotations
 
+import functools
 from typing import List, Optional, Tuple
 
 import torch
@@ -35,7 +38,7 @@ from torch import Tensor
 from graphkit.ops import _torch_kernels as T
 from graphkit.ops._backend import backend, use_ext
 
-__all__ = ["csr_reduce", "csr_reduce_epilogue", "epilogue", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
+__all__ = ["csr_reduce", "csr_reduce_epilogue", "epilogue", "dense_mm", "relu_backward", "sddmm", "softmax_fwd", "softmax_bwd", "arg_backward", "sample_neighbors", "sample_neighbors_typed", "gather_rows", "gather_rows_uva",
            "random_walk", "induced_subgraph", "saint_sample", "shadow_k_hop", "segment_matmul", "segment_matmul_wgrad"]
 
 
@@ -60,6 +63,26 @@ def csr_reduce_epilogue(
 def epilogue(out: Tensor, x: Tensor, diag: Optional[Tensor], bias: Optional[Tensor], act: str) -> Tensor:
     """``csr_reduce_epilogue``'s epilogue as differentiable torch ops, on an already reduced ``out``."""
     return T.epilogue(out, x, diag, bias, act)
+
+
+@functools.lru_cache(maxsize=None)
+def _has_op(name: str) -> bool:
+    # an older build of _C may lack a newer op: then its callers take the torch path
+    return hasattr(torch.ops.graphkit, name)
+
+
+def dense_mm(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b``; on the CPU extension a large result lives on its reused huge pages (no page faults per call)."""
+    if use_ext(a) and not a.is_cuda and _has_op("dense_mm"):
+        return torch.ops.graphkit.dense_mm(a, b)
+    return torch.mm(a, b)
+
+
+def relu_backward(grad: Tensor, out: Tensor) -> Tensor:
+    """The gradient through ``out = relu(z)``: ``grad`` where ``out > 0`` (or NaN), else 0; placed as ``dense_mm``."""
+    if use_ext(grad) and not grad.is_cuda and _has_op("relu_backward"):
+        return torch.ops.graphkit.relu_backward(grad, out)
+    return torch.ops.aten.threshold_backward(grad, out, 0)
 
 
 def sddmm(rowptr: Tensor, col: Tensor, eid: Optional[Tensor], a: Tensor, b: Tensor, op: str) -> Tensor:

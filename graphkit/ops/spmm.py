@@ -23,7 +23,7 @@ class _SpMM(torch.autograd.Function):
         ctx: Any, adj: Adjacency, x: Tensor, w: Optional[Tensor], reduce: str
     ) -> Tensor:
         rowptr, col, _ = adj.csr()
-        out, arg = K.csr_reduce(rowptr, col, adj.csr_eid() if w is not None else None, w, x, reduce)
+        out, arg = K.csr_reduce(rowptr, col, *adj.kernel_weights(w), x, reduce)
         ctx.adj, ctx.reduce = adj, reduce
         ctx.save_for_backward(x, w, arg)
         return out
@@ -45,8 +45,8 @@ class _SpMM(torch.autograd.Function):
             grad = (grad / deg.view(-1, 1, 1)).to(grad.dtype)
         gx = gw = None
         if need_x:  # d out[t] / d x[s] = w_e: a sum-SpMM over the transpose (outgoing edges by source)
-            rowptr_t, col_t, perm_t = adj.csr_t()
-            gx = K.csr_reduce(rowptr_t, col_t, perm_t if w is not None else None, w, grad, "sum")[0]
+            rowptr_t, col_t, _ = adj.csr_t()
+            gx = K.csr_reduce(rowptr_t, col_t, *adj.kernel_weights(w, transpose=True), grad, "sum")[0]
         if need_w:  # d out[t] / d w_e = x[s]: an SDDMM of grad and x along the edges
             gw = K.sddmm(rowptr, col, eid, grad, x, "dot")
         return None, gx, gw, None
@@ -61,8 +61,7 @@ class _SpMMEpilogue(torch.autograd.Function):
         bias: Optional[Tensor], act: str
     ) -> Tensor:
         rowptr, col, _ = adj.csr()
-        out = K.csr_reduce_epilogue(rowptr, col, adj.csr_eid() if w is not None else None, w, x, reduce, diag, bias,
-                                    act)
+        out = K.csr_reduce_epilogue(rowptr, col, *adj.kernel_weights(w), x, reduce, diag, bias, act)
         ctx.adj, ctx.reduce, ctx.act = adj, reduce, act
         ctx.save_for_backward(x, w, diag, out if act == "relu" else None)
         return out
@@ -91,8 +90,8 @@ class _SpMMEpilogue(torch.autograd.Function):
         else:
             edge_grad = grad
         if need_x:  # A^T edge_grad + diag * grad[:D]: the transpose SpMM with the diagonal term as its epilogue
-            rowptr_t, col_t, perm_t = adj.csr_t()
-            gx = K.csr_reduce_epilogue(rowptr_t, col_t, perm_t if w is not None else None, w, edge_grad, "sum",
+            rowptr_t, col_t, _ = adj.csr_t()
+            gx = K.csr_reduce_epilogue(rowptr_t, col_t, *adj.kernel_weights(w, transpose=True), edge_grad, "sum",
                                        diag_t, None, "none")
         if need_w:
             rowptr, col, _ = adj.csr()

@@ -101,6 +101,12 @@ EXT_CASES = [
      "eid[2] = 1 repeats an earlier entry"),
     ("torch.ops.graphkit.edge_softmax_bwd(T([0, 2, 4]).int(), T([3, 2, 1, 3]).int(), torch.rand(4, 1), "
      "torch.randn(4, 1))", "ValueError", "eid must be a permutation of the 4 edge ids"),
+    ("torch.ops.graphkit.dense_mm(torch.randn(3, 4), torch.randn(5, 2))", "ValueError",
+     "dense_mm: a has 4 columns but b has 5 rows"),
+    ("torch.ops.graphkit.dense_mm(torch.randn(3, 4), torch.randn(4, 2, dtype=torch.float64))", "TypeError",
+     "dense_mm: a has dtype Float but b has dtype Double"),
+    ("torch.ops.graphkit.relu_backward(torch.randn(3, 4), torch.randn(4, 3))", "ValueError",
+     "relu_backward: grad has shape [3, 4] but out has shape [4, 3]"),
     # k10 at the op level: out may not overlap src
     ("s = torch.arange(8.0).view(8, 1).repeat(1, 4)\ntorch.ops.graphkit.gather_rows(s, T([1, 2, 3, 4, 5, 6, 7, 0]), s)",
      "ValueError", "gather_rows: out overlaps src"),

@@ -50,13 +50,16 @@ def _cases() -> List[Tuple[str, Callable[[], tuple]]]:
     ptr = torch.tensor([0, 4, 4, 9])
     cases.append(("segment_matmul", (x.view(9, 10), ptr, torch.randn(3, 10, 4, dtype=torch.float64))))
     cases.append(("segment_matmul_wgrad", (x.view(9, 10), ptr, torch.randn(9, 4, dtype=torch.float64))))
+    a = torch.randn(9, 10, dtype=torch.float64)
+    cases.append(("dense_mm", (a, torch.randn(4, 10, dtype=torch.float64).t())))
+    cases.append(("relu_backward", (a, torch.relu(torch.randn(9, 10, dtype=torch.float64)))))
     return cases
 
 
-@pytest.mark.parametrize("i", range(21))
+@pytest.mark.parametrize("i", range(23))
 def test_fake_kernel_matches_cpu_kernel(i: int) -> None:
     cases = _cases()
-    assert len(cases) == 21  # the parametrisation above covers every case
+    assert len(cases) == 23  # the parametrisation above covers every case
     name, args = cases[i]
     # gather_rows writes into a caller-owned buffer and returns it (Tensor(a!)): AOT autograd cannot
     # functionalize a custom op returning an alias, so only its fake kernel is checked (a loader op, not traced)

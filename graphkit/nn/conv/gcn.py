@@ -6,16 +6,18 @@ from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch.nn.parameter import is_lazy
 
 from graphkit.nn.aggr import SumAggregation
 from graphkit.nn.inits import zeros
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.trim import prefix_parent
 from graphkit.ops.adjacency import Adjacency, is_compiling
+from graphkit.ops.linear import linear
 from graphkit.typing import AdjLike
 from graphkit.nn.linear import Linear
 
-__all__ = ["GCNConv", "gcn_norm", "Normalized"]
+__all__ = ["GCNConv", "gcn_norm", "Normalized", "aggregate_first"]
 
 #: ``(adj, edge weights [E], self-loop weights [N] or None)``: self-loops are kept apart from the edges so that
 #: the graph (and its cached CSR) stays the one the user passed; a loop term is ``loop[i] * x[i]``.
@@ -148,15 +150,48 @@ class GCNConv(MessagePassing):
         if act not in (None, "relu"):
             raise ValueError(f"act must be None or 'relu', got {act!r}")
         adj_, w, loop = self.normalized(adj, x, edge_weight)
-        # A (X W) = (A X) W: the sparse product runs on the narrower side of the linear map (fewer bytes gathered
-        # per edge), and the dense one then has num_dst rows, not num_src, on a trimmed batch.
-        if x.size(-1) < self.out_channels:
-            out = self.lin(propagate_with_loops(self, adj_, x, w, loop))
-            # in place: out is mm's fresh output, which no backward reads (one N x F buffer less)
-            out = out if self.bias is None else out.add_(self.bias)
-            return out if act is None else torch.relu(out)
+        if aggregate_first(x, self.lin, self.out_channels):
+            return self._linear(propagate_with_loops(self, adj_, x, w, loop), self.bias, act)
         # the loop term, the bias and the activation ride in the spmm's epilogue where the layer takes the fused path
-        return propagate_with_loops(self, adj_, self.lin(x), w, loop, self.bias, act)
+        return propagate_with_loops(self, adj_, self._linear(x), w, loop, self.bias, act)
+
+    def _linear(self, x: Tensor, bias: Optional[Tensor] = None, act: Optional[str] = None) -> Tensor:
+        # ops.linear: self.lin's map with the bias and ReLU in place, its N x F results on reused huge pages
+        if is_lazy(self.lin.weight):
+            self.lin(x[:0])  # a lazy layer's first call sizes and initialises its weight
+        return linear(x, self.lin.weight, bias, act)
+
+
+def aggregate_first(x: Tensor, lin: torch.nn.Module, out_channels: int) -> bool:
+    r"""Whether a layer computing :math:`\hat A X W` (``W`` the weight of ``lin``) should aggregate first,
+    :math:`(\hat A X) W`, rather than :math:`\hat A (X W)`. The two are equal; the order picks the width the
+    sparse products run at, forward and backward.
+
+    * Without a backward, or when ``x`` needs a gradient: the narrower side (fewer bytes gathered per edge). A tie
+      goes to :math:`\hat A (X W)`, whose bias and activation ride in the ``spmm`` epilogue.
+    * When ``x`` needs no gradient (the first layer's input features) but ``W`` does: :math:`\hat A (X W)` pays a
+      transposed SpMM in the backward too (for the gradient of :math:`X W`, which :math:`W`'s needs), while
+      :math:`(\hat A X) W` pays no sparse product in the backward at all. One SpMM at ``F_in`` beats two at
+      ``F_out`` up to ``F_in = 2 F_out`` (an SpMM's time grows about linearly with the width, plus a fixed cost
+      per edge).
+
+    Aggregating first also leaves the dense product ``num_dst`` rows instead of ``num_src`` on a trimmed batch.
+
+    >>> lin = torch.nn.Linear(64, 64, bias=False)
+    >>> aggregate_first(torch.randn(4, 64), lin, 64)  # the first layer of a 64 -> 64 GCN, training
+    True
+    >>> aggregate_first(torch.randn(4, 64, requires_grad=True), lin, 64)
+    False
+    >>> with torch.no_grad():
+    ...     aggregate_first(torch.randn(4, 64), lin, 64)
+    False
+    """
+    f_in = x.size(-1)
+    w = getattr(lin, "weight", None)
+    weight_grad = torch.is_grad_enabled() and isinstance(w, Tensor) and w.requires_grad
+    if weight_grad and not x.requires_grad:
+        return f_in <= 2 * out_channels
+    return f_in < out_channels
 
 
 def propagate_with_loops(layer: MessagePassing, adj: Adjacency, x: Tensor, w: Optional[Tensor],
