@@ -5,6 +5,7 @@ when it is built and loadable, else to an equivalent pure-torch path. ``backend(
 ``use_backend("torch")`` or ``GRAPHKIT_FORCE_TORCH=1`` forces the fallback.
 """
 from graphkit.ops._backend import backend, ext_available, load_error, use_backend
+from graphkit.ops.linear import linear
 from graphkit.ops.reorder import reorder
 from graphkit.ops.scatter import scatter, segment
 from graphkit.ops.segment_matmul import relation_groups, relation_matmul, relation_spmm, segment_matmul
@@ -16,6 +17,7 @@ __all__ = [
     "scatter",
     "segment",
     "spmm",
+    "linear",
     "sddmm",
     "edge_softmax",
     "reorder",
