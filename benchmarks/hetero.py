@@ -46,12 +46,17 @@ F = 128
 Step = Callable[[], object]
 
 
-def mag_like_typed(scale: float, seed: int = 0) -> Tuple[Dict[str, torch.Tensor], Dict[Tuple[str, str, str],
-                                                                                    torch.Tensor]]:
-    """``(x_dict, edge_index_dict)``: ogbn-mag's shape times ``scale``, each relation with its reverse."""
-    gen = torch.Generator().manual_seed(seed)
+def mag_like_typed(scale: float, seed: int = 0, features: bool = True
+                   ) -> Tuple[Dict[str, torch.Tensor], Dict[Tuple[str, str, str], torch.Tensor]]:
+    """``(x_dict, edge_index_dict)``: ogbn-mag's shape times ``scale``, each relation with its reverse.
+
+    ``features=False`` (the sampling rows: structure only) gives ``[n, 0]`` placeholders that carry the counts
+    without the ``[n, 128]`` features (1 GB at scale 1); the edges have their own generator, so they are the same
+    either way."""
     counts = {t: max(1, int(n * scale)) for t, n in NODES.items()}
-    x_dict = {t: torch.randn(n, F, generator=gen) for t, n in counts.items()}
+    xgen = torch.Generator().manual_seed(seed)
+    x_dict = {t: torch.randn(n, F, generator=xgen) if features else torch.empty(n, 0) for t, n in counts.items()}
+    gen = torch.Generator().manual_seed(seed + 1)
     ei_dict = {}
     for s, rel, d, e in RELATIONS:
         e = max(1, int(e * scale))
@@ -233,7 +238,7 @@ def typed_sampling_rows(scale: float, rounds: int = 5, args: Optional[argparse.N
     """Rows ``| typed neighbour sampling | <impl> | <ms> | <MiB> | <time / graphkit> | <memory / graphkit> |`` for
     graphkit's, PyG's and DGL's typed samplers on ``mag_like_typed(scale)`` (see :func:`sampling_steps`), timed in
     interleaved rounds; peak memory from :func:`peak_in_subprocess` when ``args`` is given, else ``-``."""
-    x_dict, ei_dict = mag_like_typed(scale)
+    x_dict, ei_dict = mag_like_typed(scale, features=False)
     steps = sampling_steps(x_dict, ei_dict)
     times = interleaved_medians(steps, rounds)
     peaks = {name: peak_in_subprocess(name, args) if args is not None else float("nan") for name in steps}
@@ -292,11 +297,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     load = os.getloadavg()
-    x_dict, ei_dict = mag_like_typed(args.scale)
-    x, ei, et, _ = homogeneous(x_dict, ei_dict)
+    sampling_only = args.only == "sampling" or args.peak_worker in SAMPLING_NAMES
+    x_dict, ei_dict = mag_like_typed(args.scale, features=not sampling_only)
     r = len(ei_dict)
+    num_nodes, num_edges = sum(x.size(0) for x in x_dict.values()), sum(e.size(1) for e in ei_dict.values())
 
     def all_steps() -> Dict[str, Dict[str, Step]]:
+        x, ei, et, _ = homogeneous(x_dict, ei_dict)
         return {"R-GCN fwd+bwd": rgcn_steps(x, ei, et, r, args.fast_rgcn_max_gib),
                 f"HGT fwd+bwd ({args.heads} heads)": hgt_steps(x_dict, ei_dict, args.heads)}
 
@@ -308,8 +315,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         step()  # warm-up: memoised structures and lazy state are not the step's
         print(f"PEAK {step_peak_rss_mb(step):.1f}", flush=True)
         return
-    print(f"scale {args.scale}: {x.size(0):,} nodes, {ei.size(1):,} edges, {r} relations, load {load}", flush=True)
+    print(f"scale {args.scale}: {num_nodes:,} nodes, {num_edges:,} edges, {r} relations, load {load}", flush=True)
     if args.only == "sampling":
+        del x_dict, ei_dict  # typed_sampling_rows makes its own (structure-only) copy
         print("\n".join(typed_sampling_rows(args.scale, args.rounds, args)), flush=True)
         print(f"load average at end {os.getloadavg()}", flush=True)
         return
@@ -322,7 +330,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     body = (
         "## Heterogeneous operators (`benchmarks/hetero.py`)\n\n"
         f"`PYTHONPATH=. python benchmarks/hetero.py --scale {args.scale} --rounds {args.rounds} --threads "
-        f"{args.threads}`: ogbn-mag's shape times {args.scale} ({x.size(0):,} nodes in 4 types, {ei.size(1):,} "
+        f"{args.threads}`: ogbn-mag's shape times {args.scale} ({num_nodes:,} nodes in 4 types, {num_edges:,} "
         f"edges in {r} relations incl. reverses, {F} features); one 128 -> 128 layer, forward + backward, "
         f"median of {args.rounds} interleaved rounds; peak = extra resident memory (VmHWM) of one step after a warm-up, each implementation alone in a fresh process. Load average "
         f"{load[0]:.1f} at start, {end[0]:.1f} at end. {machine_line()}\n\n"

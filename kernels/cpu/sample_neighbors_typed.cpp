@@ -22,7 +22,10 @@
 // copy, each type one column of ids. Per hop: (1) a serial pass gives every (frontier node, relation) pair its
 // slice of its relation's columns, (2) the parallel draw fills the slices, writing each source as its position
 // within its type when an earlier hop reached it (a read of the dense map from global id to that position), (3) a
-// serial pass in (node, relation, draw) order numbers the sources first reached at this hop. The targets are known
+// serial pass in (node, relation, draw) order numbers the sources first reached at this hop. (2) and (3) walk the
+// pairs in blocks of ~64 edges, each block's random reads (col/perm lines, map entries) prefetched in a pass of
+// their own before the pass that uses them, so their misses overlap: on ogbn-mag's shape this made a batch ~1.6x
+// faster (benchmarks/RESULTS.md, "Typed neighbour sampling at larger scales"). The targets are known
 // per pair and written once, at the end, into the second half of the grown source column. No global edge list is
 // built and regrouped afterwards.
 // col and perm entries are checked as they are read against the relation's own ranges: a source of the wrong type
@@ -44,6 +47,13 @@
 
 #include "../include/sampling.h"
 #include "../include/validate.h"
+
+#ifndef GK_TYPED_AHEAD
+#define GK_TYPED_AHEAD 16
+#endif
+#ifndef GK_TYPED_BLOCK
+#define GK_TYPED_BLOCK 64
+#endif
 
 namespace graphkit {
 namespace sampler {
@@ -70,6 +80,11 @@ class Column {
     if (base + n > cap_) reserve(exact ? base + n : std::max<int64_t>(base + n, 2 * cap_ + 16));
     size_ = base + n;
     return base;
+  }
+  // Room for n more values without moving the buffer again. An upper bound costs no memory beyond what is written:
+  // the pages past it are never touched (geometric growth would hold the old and the new copy at its peak).
+  void reserve_more(int64_t n) {
+    if (size_ + n > cap_) reserve(size_ + n);
   }
   void push(int64_t v) {
     const int64_t i = extend(1, false);  // before reading data_: extend may move the buffer
@@ -117,7 +132,7 @@ struct Run {
 struct TypedSample {
   Frontier fr;
   std::vector<int32_t> type;
-  std::vector<int64_t> pos;
+  std::vector<int32_t> pos;  // < 2^31: the node count is checked
   std::vector<Column> n_id, src, eid;
   std::vector<Run> runs;
   TypedSample(int64_t N, int64_t T, int64_t R) : fr(N), n_id(T), src(R), eid(R) {}
@@ -149,14 +164,15 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
   // (1) pairs: node i's are pair_ptr[i] .. pair_ptr[i+1] (its type's relations in order); pair p draws cnt of the
   // deg edges at CSR positions begin.. into slots slot.. of relation r's columns. Every CSR row read is checked.
   struct Pair {
-    int64_t begin, deg, slot, cnt, r;
+    int64_t begin, deg, slot, cnt, r, stream;  // stream: the generator's item, local id * R + r
   };
   std::vector<int64_t> pair_ptr(F + 1, 0);
   for (int64_t i = 0; i < F; ++i) pair_ptr[i + 1] = pair_ptr[i] + (int64_t)tg.rels_into[st.type[fs + i]].size();
   std::unique_ptr<Pair[]> pairs(new Pair[pair_ptr[F]]);  // every entry is written below: no zero-fill
   std::vector<int64_t> fill(R);
   for (int64_t r = 0; r < R; ++r) fill[r] = st.eid[r].size();
-  constexpr int64_t kAhead = 8;  // rows are random reads into a CSR far larger than the caches
+  constexpr int64_t kAhead = GK_TYPED_AHEAD;  // rows are random reads into a CSR far larger than the caches
+  constexpr int64_t kBlockEdges = GK_TYPED_BLOCK;  // edges per block of the draw (2)
   for (int64_t i = 0; i < F; ++i) {
     if (i + kAhead < F) {
       const int64_t a = fs + i + kAhead, ta = st.type[a];
@@ -168,56 +184,80 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
       const int64_t row = tg.rel_row_off[r] + v;
       check_csr_row(tg.rowptr, row, tg.E);
       const int64_t begin = tg.rowptr[row], deg = tg.rowptr[row + 1] - begin, c = sample_count(deg, k[r], replace);
-      *pr++ = Pair{begin, deg, fill[r], c, r};
+      *pr++ = Pair{begin, deg, fill[r], c, r, local * R + r};
       if (c) st.runs.push_back(Run{fill[r], c, (int32_t)st.pos[local], (int32_t)r});
       fill[r] += c;
     }
   }
   int64_t total = 0;
+  std::vector<int64_t> hop_edges(R);  // this hop's edges per relation
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t n = fill[r] - st.eid[r].size();
+    const int64_t n = hop_edges[r] = fill[r] - st.eid[r].size();
     total += n;
     TORCH_CHECK_VALUE(fill[r] <= kMaxSampledEdges, "sample_neighbors_typed: hop ", hop, " would sample ", n,
                       " edges of relation ", r, " (", fill[r], " in all); at most ", kMaxSampledEdges, " per call");
     st.src[r].extend(n, true), st.eid[r].extend(n, true);
   }
   // (2) the draws, in parallel: disjoint slices. A bad col/perm entry is recorded per relation, replaced by the
-  // relation's first id, and raised below (never from inside the parallel region). The rows' col/perm entries are
-  // prefetched a few pairs ahead: they are the op's cache misses.
+  // relation's first id, and raised below (never from inside the parallel region). Every col/perm/map read is a
+  // cache miss on a large graph, so a thread's pairs go in blocks of about kBlockEdges edges through three passes,
+  // each prefetching what the next one reads: (a) draw the positions (the generator only) and prefetch their
+  // col/perm lines; (b) read col/perm, check them, prefetch the sources' map entries; (c) read the map. The
+  // misses of a block overlap instead of each waiting its turn. The draws and what is written are those of a
+  // single pass, so the batch does not change.
   std::unique_ptr<BadIndex[]> bad_col(new BadIndex[R]), bad_perm(new BadIndex[R]);
   const int32_t* map = st.fr.map.data();
   at::parallel_for(0, F, 512, [&](int64_t lo, int64_t hi) {
     std::vector<int64_t> scratch;
     const Pair* pr = pairs.get();
-    const int64_t first = pair_ptr[lo], last = pair_ptr[hi];
-    for (int64_t p = first; p < std::min(first + kAhead, last); ++p)
-      __builtin_prefetch(tg.col + pr[p].begin), __builtin_prefetch(tg.perm + pr[p].begin);
-    for (int64_t i = lo; i < hi; ++i) {
-      const int64_t local = fs + i;
-      for (int64_t p = pair_ptr[i]; p < pair_ptr[i + 1]; ++p) {
-        if (p + kAhead < last)
-          __builtin_prefetch(tg.col + pr[p + kAhead].begin), __builtin_prefetch(tg.perm + pr[p + kAhead].begin);
-        const Pair& q = pr[p];
+    const int64_t last = pair_ptr[hi];
+    for (int64_t p0 = pair_ptr[lo]; p0 < last;) {
+      int64_t p1 = p0;
+      for (int64_t drawn = 0; p1 < last && drawn < kBlockEdges; ++p1) {  // (a)
+        const Pair& q = pr[p1];
         if (q.cnt == 0) continue;
+        int64_t* pos = st.eid[q.r].data() + q.slot;
+        Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)q.stream);
+        sample_one(q.begin, q.deg, k[q.r], replace, rng, pos, scratch);
+        if (q.cnt == q.deg) {  // the whole row: its lines, once each
+          for (int64_t e = q.begin & ~int64_t(7); e < q.begin + q.deg; e += 8)
+            __builtin_prefetch(tg.col + e), __builtin_prefetch(tg.perm + e);
+        } else {
+          for (int64_t j = 0; j < q.cnt; ++j) __builtin_prefetch(tg.col + pos[j]), __builtin_prefetch(tg.perm + pos[j]);
+        }
+        drawn += q.cnt;
+      }
+      for (int64_t p = p0; p < p1; ++p) {  // (b): src holds the global source, or -1 for a bad one
+        const Pair& q = pr[p];
         const int64_t r = q.r, s_lo = tg.node_ptr[tg.rel_src[r]], s_n = tg.node_ptr[tg.rel_src[r] + 1] - s_lo;
         const int64_t e_lo = tg.edge_ptr[r], e_n = tg.edge_ptr[r + 1] - e_lo;
         int64_t *eid = st.eid[r].data() + q.slot, *src = st.src[r].data() + q.slot;
-        Rng rng((uint64_t)seed, (uint64_t)hop, (uint64_t)(local * R + r));
-        sample_one(q.begin, q.deg, k[r], replace, rng, eid, scratch);
         for (int64_t j = 0; j < q.cnt; ++j) {
-          int64_t s = tg.col[eid[j]] - s_lo, e = tg.perm[eid[j]] - e_lo;
+          const int64_t s = tg.col[eid[j]] - s_lo;
+          int64_t e = tg.perm[eid[j]] - e_lo;
           if (__builtin_expect(uint64_t(e) >= uint64_t(e_n), 0)) bad_perm[r].record(e + e_lo), e = 0;
           eid[j] = e;
           if (__builtin_expect(uint64_t(s) >= uint64_t(s_n), 0)) {
             bad_col[r].record(s + s_lo), src[j] = -1;  // raised before the relabel reads it
             continue;
           }
-          // a source reached at an earlier hop already has its position (the map is only read here); a new one
-          // stays ~global id for the serial pass to number
-          const int32_t m = map[s + s_lo];
-          src[j] = m >= 0 ? m : ~(s + s_lo);
+          src[j] = s + s_lo;
+          __builtin_prefetch(map + s + s_lo);
         }
       }
+      for (int64_t p = p0; p < p1; ++p) {  // (c)
+        const Pair& q = pr[p];
+        int64_t* src = st.src[q.r].data() + q.slot;
+        for (int64_t j = 0; j < q.cnt; ++j) {
+          // a source reached at an earlier hop already has its position (the map is only read here); a new one
+          // stays ~global id for the serial pass to number
+          const int64_t g = src[j];
+          if (__builtin_expect(g < 0, 0)) continue;
+          const int32_t m = map[g];
+          src[j] = m >= 0 ? m : ~g;
+        }
+      }
+      p0 = p1;
     }
   });
   for (int64_t r = 0; r < R; ++r) {
@@ -231,16 +271,37 @@ static int64_t sample_hop_typed(const TypedCsr& tg, TypedSample& st, int64_t fs,
   }
   // (3) serial, in (node, relation, draw) order: the sources first reached at this hop are numbered, in order of
   // first appearance (each of their appearances was left ~global id by the draw, so this equals a sequential
-  // relabel of every edge, and does not depend on the threads).
+  // relabel of every edge, and does not depend on the threads). At most one new node per edge: room for that
+  // many up front, so the per-node arrays never grow by copying (their peak stays what they hold).
+  {
+    std::vector<int64_t> per_type(tg.T, 0);
+    for (int64_t r = 0; r < R; ++r) per_type[tg.rel_src[r]] += hop_edges[r];
+    for (int64_t t = 0; t < tg.T; ++t) st.n_id[t].reserve_more(per_type[t]);
+    const size_t most = st.fr.n_id.size() + (size_t)total;
+    st.fr.n_id.reserve(most), st.type.reserve(most), st.pos.reserve(most);
+  }
+  // Blocks of about kBlockEdges edges: the map entries of a block's new sources are prefetched first (random
+  // reads, the pass's misses), then numbered.
   const Pair* pr = pairs.get();
   const int64_t P = pair_ptr[F];
-  for (int64_t p = 0; p < P; ++p) {
-    const Pair& q = pr[p];
-    const int32_t ts = (int32_t)tg.rel_src[q.r];
-    const int64_t s_lo = tg.node_ptr[ts];
-    int64_t* src = st.src[q.r].data() + q.slot;
-    for (int64_t j = 0; j < q.cnt; ++j)
-      if (src[j] < 0) src[j] = st.reach(~src[j], ts, s_lo);
+  for (int64_t p0 = 0; p0 < P;) {
+    int64_t p1 = p0;
+    for (int64_t seen = 0; p1 < P && seen < kBlockEdges; ++p1) {
+      const Pair& q = pr[p1];
+      const int64_t* src = st.src[q.r].data() + q.slot;
+      for (int64_t j = 0; j < q.cnt; ++j)
+        if (src[j] < 0) __builtin_prefetch(map + ~src[j]);
+      seen += q.cnt;
+    }
+    for (int64_t p = p0; p < p1; ++p) {
+      const Pair& q = pr[p];
+      const int32_t ts = (int32_t)tg.rel_src[q.r];
+      const int64_t s_lo = tg.node_ptr[ts];
+      int64_t* src = st.src[q.r].data() + q.slot;
+      for (int64_t j = 0; j < q.cnt; ++j)
+        if (src[j] < 0) src[j] = st.reach(~src[j], ts, s_lo);
+    }
+    p0 = p1;
   }
   return total;
 }

@@ -139,6 +139,32 @@ def test_one_type_one_relation_is_the_homogeneous_kernel_grouped() -> None:
     assert torch.equal(typed.nodes_per_hop, nph) and torch.equal(typed.edges_per_hop, eph)
 
 
+@pytest.mark.skipif(not ext_available(), reason="needs the compiled sampler")
+@pytest.mark.parametrize("threads", [1, 3])
+def test_many_blocks_and_threads_equal_the_homogeneous_kernel(threads: int) -> None:
+    # the draw and the numbering pass walk the pairs in blocks of ~64 edges, per thread chunk of 512 frontier
+    # nodes: a batch spanning many blocks and chunks (and replacement draws) still equals sample_neighbors grouped
+    gen = torch.Generator().manual_seed(5)
+    ei = torch.randint(0, 4000, (2, 60_000), generator=gen)
+    h = HeteroGraph({"v": 4000}, {("v", "e", "v"): ei})
+    csr = typed_csr(h)
+    seeds = torch.randperm(4000, generator=gen)[:700]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        for replace in (False, True):
+            typed = sample_hetero_neighbors(h, seeds, [[7], [4]], replace=replace, seed=2, backend="ext")
+            n_id, _, edge_index, e_id, nph, eph = torch.ops.graphkit.sample_neighbors(
+                csr.rowptr, csr.col, csr.perm, seeds, [7, 4], replace, 2)
+            want = _torch_kernels.group_typed(n_id, edge_index[0], edge_index[1], e_id, csr.node_ptr,
+                                              csr.edge_ptr)
+            assert int(eph.sum()) > 4000 and int(nph[1:].sum()) > 2000  # many blocks, several chunks
+            assert torch.equal(typed.n_id[0], want[0][0]) and torch.equal(typed.edge_index[0], want[1][0])
+            assert torch.equal(typed.e_id[0], want[2][0])
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_all_neighbours_is_exact() -> None:
     h = graph()
     seeds = torch.tensor([1, 2])
