@@ -27,14 +27,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphkit.graph import Graph
-from graphkit.train.base import Task, shuffled_chunks, structure
+from graphkit.train.base import Task, build_optimizer, shuffled_chunks, structure
 from graphkit.train.config import TrainConfig
 from graphkit.train.metrics import link_scores, metric_mode
 from graphkit.train.models import NodeInput, build_gnn
 from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor, outside_pairs
 from graphkit.utils.negative_sampling import negative_sampling
 
-__all__ = ["LinkTask", "LinkModel", "positive_pairs", "without_pairs", "PREDICTORS", "FULL_BATCH_PAIRS",
+__all__ = ["LinkTask", "LinkModel", "alpha_ramp_factor", "positive_pairs", "without_pairs", "PREDICTORS", "FULL_BATCH_PAIRS",
            "NEIGHBOURS"]
 
 _SCORE_CHUNK = 65536
@@ -65,6 +65,16 @@ def without_pairs(g: Graph, pairs: Tensor) -> Graph:
     return Graph(edge_index=g.edge_index[:, outside_pairs(g.edge_index, g.num_nodes, pairs)], num_nodes=g.num_nodes)
 
 
+def alpha_ramp_factor(epoch: int) -> float:
+    """The NCNC authors' ``increasealpha`` schedule of the completion weight, for the 0-based ``epoch``: 0 for the
+    first five epochs, then 0.1, 0.2, ... up to 1 from the 15th on.
+
+    >>> [alpha_ramp_factor(e) for e in (0, 4, 5, 9, 14, 40)]
+    [0.0, 0.0, 0.1, 0.5, 1.0, 1.0]
+    """
+    return min(max(epoch - 4, 0), 10) / 10
+
+
 def _bce(pos_out: Tensor, neg_out: Tensor) -> Tensor:
     pos_out, neg_out = pos_out.float(), neg_out.float()
     return (F.binary_cross_entropy_with_logits(pos_out, torch.ones_like(pos_out))
@@ -79,13 +89,16 @@ class LinkModel(nn.Module):
         output: ``(P,)`` logits
     """
 
-    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, structure: Any = None):
+    def __init__(self, x: Any, num_nodes: int, cfg: TrainConfig, structure: Any = None,
+                 predictor_options: Optional[Dict[str, Any]] = None):
         super().__init__()
         predictor = PREDICTORS.get(cfg.model.lower())
+        if predictor_options and predictor is None:
+            raise ValueError(f"predictor_options are for the NCN / NCNC predictors, got model {cfg.model!r}")
         self.input = NodeInput(x, num_nodes, cfg.hidden)
         self.gnn = build_gnn("gcn" if predictor else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
                              cfg.hidden, cfg.dropout, structure)
-        self.predictor = (predictor or MLPPredictor)(cfg.hidden, cfg.dropout)
+        self.predictor = (predictor or MLPPredictor)(cfg.hidden, cfg.dropout, **(predictor_options or {}))
 
     def embed(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
         """``n_id``: the global ids of a sampled sub-graph's nodes (featureless graphs look their rows up)."""
@@ -96,9 +109,18 @@ class LinkTask(Task):
     name = "link"
 
     def __init__(self, dataset: Any, cfg: TrainConfig, device: torch.device,
-                 fanouts: Optional[Sequence[int]] = None):
+                 fanouts: Optional[Sequence[int]] = None, predictor_options: Optional[Dict[str, Any]] = None,
+                 gnn_lr: Optional[float] = None, predictor_lr: Optional[float] = None, alpha_ramp: bool = False):
         """``fanouts``: sampled neighbours per hop in mini-batch mode (default ``NEIGHBOURS`` per layer; ``-1``
-        takes every neighbour)."""
+        takes every neighbour). ``predictor_options``: keyword arguments of the NCN / NCNC predictor (its layout
+        and, for NCNC, its calibration). ``gnn_lr`` / ``predictor_lr``: the learning rates of the node input and
+        GNN / of the predictor (default ``cfg.lr`` each; the NCNC authors tune them apart as ``gnnlr`` /
+        ``prelr``; ``gnn_lr=0`` freezes the GNN). ``alpha_ramp``: NCNC's completion weights are scaled by
+        :func:`alpha_ramp_factor` of the epoch (the authors' ``increasealpha``: no completion for 5 epochs,
+        then a tenth more each epoch)."""
+        for field, value in (("gnn_lr", gnn_lr), ("predictor_lr", predictor_lr)):
+            if value is not None and not value >= 0:
+                raise ValueError(f"{field} must be non-negative, got {value}")
         g = dataset.graph
         if isinstance(g, dict):
             raise ValueError(f"{dataset.name} is a heterogeneous knowledge graph; --task link supports "
@@ -110,8 +132,13 @@ class LinkTask(Task):
         self.x = g.x.to(device) if g.x is not None else None
         self.split = dataset.split
         self.train_pos = positive_pairs(self.split["train"])
-        self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj).to(device)
+        self.model = LinkModel(self.x, self.num_nodes, cfg, structure=self.adj,
+                               predictor_options=predictor_options).to(device)
         self.target_link_removal = cfg.model.lower() in _TARGET_LINK_REMOVAL
+        self.lrs = (gnn_lr, predictor_lr)
+        if alpha_ramp and not isinstance(self.model.predictor, NCNCPredictor):
+            raise ValueError(f"alpha_ramp is for NCNC, got model {cfg.model!r}")
+        self.alpha = self.model.predictor.alpha if alpha_ramp else None  # the completion weight at full ramp
         self.loader: Any = None
         if cfg.batch_size > 0:
             from graphkit.loader import LinkNeighborLoader
@@ -122,9 +149,22 @@ class LinkTask(Task):
                                              neg_sampling_ratio=1.0, batch_size=cfg.batch_size, shuffle=True,
                                              prefetch=0, device=device)
 
+    def configure_optimizers(self, cfg: Any) -> torch.optim.Optimizer:
+        gnn_lr, predictor_lr = self.lrs
+        if gnn_lr is None and predictor_lr is None:
+            return super().configure_optimizers(cfg)
+        predictor = list(self.model.predictor.parameters())
+        ids = {id(p) for p in predictor}
+        rest = [p for p in self.model.parameters() if id(p) not in ids]
+        groups = [{"params": rest, "lr": cfg.lr if gnn_lr is None else gnn_lr},
+                  {"params": predictor, "lr": cfg.lr if predictor_lr is None else predictor_lr}]
+        return build_optimizer(groups, cfg.optimizer, cfg.lr, cfg.weight_decay)
+
     def set_epoch(self, epoch: int) -> None:
         if self.loader is not None:  # the sampled sub-graphs are a function of (seed, epoch): resume replays them
             self.loader.epoch = epoch
+        if self.alpha is not None:  # a function of the epoch alone, so a resumed run ramps as the first did
+            self.model.predictor.alpha = self.alpha * alpha_ramp_factor(epoch)
 
     def _embed(self, adj: Any = None) -> Tensor:
         return self.model.embed(self.x, self.adj if adj is None else adj, self.num_nodes)

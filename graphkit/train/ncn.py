@@ -12,7 +12,7 @@ structure their common neighbours are read from (target link removal, :func:`wit
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from graphkit.ops.adjacency import resolve
 from graphkit.typing import AdjLike, OptTensor
 
-__all__ = ["outside_pairs", "NCNPredictor", "NCNCPredictor", "MLPPredictor", "common_neighbours",
+__all__ = ["LAYOUTS", "outside_pairs", "NCNPredictor", "NCNCPredictor", "MLPPredictor", "common_neighbours",
            "sparse_adjacency", "cn_structure", "without_edges", "neighbour_differences"]
 
 # Graphs up to this many nodes keep a dense 0/1 adjacency next to the sparse one (N^2 floats: 400 MB at 10k);
@@ -29,6 +29,8 @@ _DENSE_NODES = 10_000
 _DENSE_ENTRIES = 1 << 24
 
 Structure = Tuple[Tensor, Optional[Tensor]]
+# how NCN's two branches meet: graphkit's concatenation, or the authors' beta-weighted sum (their CNLinkPredictor)
+LAYOUTS = ("concat", "authors")
 
 
 def sparse_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
@@ -178,17 +180,58 @@ class NCNPredictor(nn.Module):
 
     ``remove`` (``(R, 2)`` pairs, optional) scores on the structure without those pairs (:func:`without_edges`).
 
+    ``layout="authors"`` builds the MLPs as the authors' code does (GraphPKU/NeuralCommonNeighbor,
+    ``CNLinkPredictor``): the branches meet in a sum, :math:`\mathrm{MLP}_{out}(\beta\, \mathrm{MLP}_{cn}(c_{ij})
+    + \mathrm{MLP}_{pair}(h_i \odot h_j))` with a learnable :math:`\beta` (initial ``beta``), a three-layer
+    :math:`\mathrm{MLP}_{cn}`, and dropout after every hidden layer; its options are theirs: ``norm`` (``lnnn``:
+    LayerNorm before each hidden activation), ``tail_act`` (``tailact``: both branches end in their ReLU),
+    ``two_layer_out`` (``twolayerlin``: one more hidden layer in :math:`\mathrm{MLP}_{out}`), ``feature_mlp``
+    (``use_xlin``: a common neighbour contributes :math:`h_k + \mathrm{MLP}(h_k)`). The default ``"concat"``
+    is graphkit's original layout and takes none of them.
+
     Shapes:
         input: ``h`` ``(|V|, F)``, ``adj`` the structure (``Graph``, ``Adjacency`` or ``[2, E]`` edge_index; its
         common neighbours are read off the sparse adjacency kept in its memo), ``pairs`` ``(P, 2)``
         output: ``(P,)`` logits
     """
 
-    def __init__(self, hidden: int, dropout: float = 0.0):
+    def __init__(self, hidden: int, dropout: float = 0.0, layout: str = "concat", norm: bool = False,
+                 tail_act: bool = False, two_layer_out: bool = False, beta: float = 1.0, feature_mlp: bool = False):
         super().__init__()
-        self.pair = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.cn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.out = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout = layout
+        if layout == "concat":
+            given = [name for name, value, default in (("norm", norm, False), ("tail_act", tail_act, False),
+                                                       ("two_layer_out", two_layer_out, False), ("beta", beta, 1.0),
+                                                       ("feature_mlp", feature_mlp, False)) if value != default]
+            if given:
+                raise ValueError(f"{', '.join(given)} need layout='authors', got layout='concat'")
+            self.pair = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+            self.cn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+            self.out = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                     nn.Linear(hidden, 1))
+            self.beta, self.features = None, None
+            return
+
+        def lin() -> nn.Module:
+            return nn.Linear(hidden, hidden)
+
+        def act() -> list:  # [LayerNorm,] Dropout, ReLU: the authors' order (normalise, drop, then rectify)
+            return ([nn.LayerNorm(hidden)] if norm else []) + [nn.Dropout(dropout), nn.ReLU()]
+
+        def drop_relu() -> list:
+            return [nn.Dropout(dropout), nn.ReLU()]
+
+        def tail() -> list:  # tail_act: the branch ends in its ReLU, not in a linear map
+            return [] if tail_act else [lin()]
+
+        self.pair = nn.Sequential(lin(), *act(), *tail())
+        self.cn = nn.Sequential(lin(), *drop_relu(), lin(), *act(), *tail())
+        self.out = nn.Sequential(lin(), *act(), *((lin(), *act()) if two_layer_out else ()), nn.Linear(hidden, 1))
+        self.beta = nn.Parameter(torch.tensor([float(beta)]))  # learnable, as in the authors' code
+        # feature_mlp: common neighbours contribute h_k + MLP(h_k) (the authors' use_xlin), the pair h_i * h_j
+        self.features = nn.Sequential(lin(), *drop_relu(), lin(), *act()) if feature_mlp else None
 
     def structure(self, h: Tensor, adj: AdjLike, remove: OptTensor = None) -> Structure:
         """The (sparse, dense) adjacency the common neighbours are read from, without ``remove``'s pairs."""
@@ -196,13 +239,23 @@ class NCNPredictor(nn.Module):
         return (sparse, dense) if remove is None else without_edges(sparse, dense, remove)
 
     def head(self, h: Tensor, pairs: Tensor, cn_features: Tensor) -> Tensor:
-        """:math:`\\mathrm{MLP}_{out}(\\mathrm{MLP}_{pair}(h_i \\odot h_j) \\Vert \\mathrm{MLP}_{cn}(c_{ij}))`."""
-        z = torch.cat([self.pair(h[pairs[:, 0]] * h[pairs[:, 1]]), self.cn(cn_features.to(h.dtype))], dim=-1)
+        """The logits from the pair's embeddings and its (completed) common-neighbour sum ``cn_features``:
+        :math:`\\mathrm{MLP}_{out}(\\mathrm{MLP}_{pair}(h_i \\odot h_j) \\Vert \\mathrm{MLP}_{cn}(c_{ij}))`
+        (``layout="concat"``) or :math:`\\mathrm{MLP}_{out}(\\beta\\,\\mathrm{MLP}_{cn}(c_{ij}) +
+        \\mathrm{MLP}_{pair}(h_i \\odot h_j))` (``"authors"``)."""
+        pair, cn = self.pair(h[pairs[:, 0]] * h[pairs[:, 1]]), self.cn(cn_features.to(h.dtype))
+        z = torch.cat([pair, cn], dim=-1) if self.beta is None else self.beta * cn + pair
         return self.out(z).view(-1)
+
+    def cn_inputs(self, h: Tensor) -> Tensor:
+        """What a common neighbour ``k`` contributes to the sum: :math:`h_k`, or :math:`h_k + \\mathrm{MLP}(h_k)`
+        with ``feature_mlp`` (computed once per call, for every node); float32 or float64 (:func:`_sum_dtype`)."""
+        x = h if self.features is None else h + self.features(h)
+        return _as(x, _sum_dtype(h))
 
     def score(self, h: Tensor, struct: Structure, pairs: Tensor) -> Tensor:
         """NCN logits of ``pairs`` on a structure from :meth:`structure`."""
-        return self.head(h, pairs, _cn_sum(*struct, pairs, _as(h, _sum_dtype(h))))
+        return self.head(h, pairs, _cn_sum(*struct, pairs, self.cn_inputs(h)))
 
     def forward(self, h: Tensor, adj: AdjLike, pairs: Tensor, remove: OptTensor = None) -> Tensor:
         return self.score(h, self.structure(h, adj, remove), pairs)
@@ -263,8 +316,8 @@ class NCNCPredictor(NCNPredictor):
     """
 
     def __init__(self, hidden: int, dropout: float = 0.0, scale: float = 5.0, offset: float = 3.0,
-                 prior: float = 0.5, alpha: float = 1.0):
-        super().__init__(hidden, dropout)
+                 prior: float = 0.5, alpha: float = 1.0, **layout: Any):
+        super().__init__(hidden, dropout, **layout)
         for field, value, low in (("scale", scale, 0.0), ("prior", prior, 0.0)):
             if not value > low:
                 raise ValueError(f"{field} must be positive, got {value}")
@@ -289,7 +342,7 @@ class NCNCPredictor(NCNPredictor):
         return self._completed(h, self.structure(h, adj, remove), pairs)
 
     def _completed(self, h: Tensor, struct: Structure, pairs: Tensor) -> Tensor:
-        hs = _as(h, _sum_dtype(h))
+        hs = self.cn_inputs(h)
         cn = _cn_sum(*struct, pairs, hs)
         only_j, only_i = neighbour_differences(*struct, pairs)
         # k in N(j) \ N(i) is missing the link (i, k); k in N(i) \ N(j) the link (j, k)

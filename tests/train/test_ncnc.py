@@ -12,8 +12,8 @@ import torch.nn.functional as F
 import graphkit.train.ncn as ncn_module
 from graphkit import Graph
 from graphkit.train import TrainConfig
-from graphkit.train.link import LinkTask, without_pairs
-from graphkit.train.ncn import NCNCPredictor, neighbour_differences, sparse_adjacency
+from graphkit.train.link import LinkTask, alpha_ramp_factor, without_pairs
+from graphkit.train.ncn import NCNCPredictor, NCNPredictor, neighbour_differences, sparse_adjacency
 
 
 def _graph(seed=0, n=14, m=30):
@@ -31,10 +31,52 @@ def _neighbours(g):
     return nbr
 
 
-def _ncn_logit(pred, h, nbr, i, j):
-    """NCN's score of (i, j), one pair at a time, from Python sets."""
-    cn = sum((h[k] for k in sorted(nbr[i] & nbr[j])), torch.zeros_like(h[0]))
-    return pred.out(torch.cat([pred.pair(h[i] * h[j]), pred.cn(cn)])).squeeze()
+def _linears(seq):
+    return [m for m in seq if isinstance(m, torch.nn.Linear)]
+
+
+def _authors_head(pred, opts, hij, c):
+    """The authors' CNLinkPredictor head written out from the weights (eval mode: dropout is the identity):
+    lin(beta * xcnlin(c) + xijlin(hij)), LayerNorm before each normed ReLU when ``norm``, the branches' last
+    linear map dropped with ``tail_act``, a second hidden layer in lin with ``two_layer_out``."""
+    def norm(x, seq, k):  # the k-th LayerNorm of seq, if the recipe has them
+        lns = [m for m in seq if isinstance(m, torch.nn.LayerNorm)]
+        return F.layer_norm(x, x.shape[-1:], lns[k].weight, lns[k].bias, lns[k].eps) if opts.get("norm") else x
+
+    def lin(m, x):
+        return F.linear(x, m.weight, m.bias)
+
+    p, c_, o = _linears(pred.pair), _linears(pred.cn), _linears(pred.out)
+    xij = torch.relu(norm(lin(p[0], hij), pred.pair, 0))
+    xcn = torch.relu(norm(lin(c_[1], torch.relu(lin(c_[0], c))), pred.cn, 0))
+    if not opts.get("tail_act"):
+        xij, xcn = lin(p[1], xij), lin(c_[2], xcn)
+    z = torch.relu(norm(lin(o[0], pred.beta * xcn + xij), pred.out, 0))
+    if opts.get("two_layer_out"):
+        z = torch.relu(norm(lin(o[1], z), pred.out, 1))
+    return lin(o[-1], z).squeeze()
+
+
+def _features(pred, opts, h):
+    """What a common neighbour contributes: h_k, or h_k + relu(LN(L1 relu(L0 h_k))) with feature_mlp."""
+    if not opts.get("feature_mlp"):
+        return h
+    f = _linears(pred.features)
+    x = F.linear(torch.relu(F.linear(h, f[0].weight, f[0].bias)), f[1].weight, f[1].bias)
+    if opts.get("norm"):
+        ln = pred.features[4]
+        x = F.layer_norm(x, x.shape[-1:], ln.weight, ln.bias, ln.eps)
+    return h + torch.relu(x)
+
+
+def _ncn_logit(pred, h, nbr, i, j, opts=None):
+    """NCN's score of (i, j), one pair at a time, from Python sets (``opts``: the authors' layout's options)."""
+    if opts is None:
+        cn = sum((h[k] for k in sorted(nbr[i] & nbr[j])), torch.zeros_like(h[0]))
+        return pred.out(torch.cat([pred.pair(h[i] * h[j]), pred.cn(cn)])).squeeze()
+    x = _features(pred, opts, h)
+    cn = sum((x[k] for k in sorted(nbr[i] & nbr[j])), torch.zeros_like(h[0]))
+    return _authors_head(pred, opts, h[i] * h[j], cn)
 
 
 def _calibrated(pred, logit):
@@ -43,19 +85,21 @@ def _calibrated(pred, logit):
     return pred.alpha * pred.prior * p0 / (pred.prior * p0 + 1 - p0)
 
 
-def _completed_reference(pred, h, nbr, i, j):
-    """sum_k P_ijk h_k with P_ijk = 1 (shared), A^_ik (k only next to j), A^_jk (k only next to i)."""
+def _completed_reference(pred, h, nbr, i, j, opts=None):
+    """sum_k P_ijk x_k with P_ijk = 1 (shared), A^_ik (k only next to j), A^_jk (k only next to i); x_k = h_k
+    (or h_k + MLP(h_k) with the authors' feature_mlp)."""
+    x = _features(pred, opts or {}, h)
     total = torch.zeros_like(h[0])
     for k in range(h.size(0)):
         if k in nbr[i] and k in nbr[j]:
             w = torch.tensor(1.0, dtype=h.dtype)
         elif k in nbr[j]:
-            w = _calibrated(pred, _ncn_logit(pred, h, nbr, i, k))
+            w = _calibrated(pred, _ncn_logit(pred, h, nbr, i, k, opts))
         elif k in nbr[i]:
-            w = _calibrated(pred, _ncn_logit(pred, h, nbr, j, k))
+            w = _calibrated(pred, _ncn_logit(pred, h, nbr, j, k, opts))
         else:
             continue
-        total = total + w * h[k]
+        total = total + w * x[k]
     return total
 
 
@@ -84,6 +128,64 @@ def test_completed_sum_matches_plain_python(monkeypatch, dense, calibration):
         torch.testing.assert_close(pred(h, g, pairs), logits, rtol=0, atol=1e-12)
     # completion changes something here: some pair has a neighbour of one end only
     assert any(nbr[i] ^ nbr[j] for i, j in pairs.tolist())
+
+
+# the authors' layout (GraphPKU/NeuralCommonNeighbor's CNLinkPredictor) with their options, one at a time and together
+AUTHORS = [{}, dict(norm=True), dict(tail_act=True), dict(two_layer_out=True, beta=0.4), dict(feature_mlp=True),
+           dict(norm=True, tail_act=True, two_layer_out=True, feature_mlp=True, beta=2.0)]
+
+
+@pytest.mark.parametrize("opts", AUTHORS)
+@pytest.mark.parametrize("dense", [True, False])
+def test_authors_layout_matches_written_out_reference(monkeypatch, dense, opts):
+    if not dense:
+        monkeypatch.setattr(ncn_module, "_DENSE_NODES", 0)
+    torch.manual_seed(2)
+    g = _graph(6)
+    nbr = _neighbours(g)
+    # offset 0, scale 1: completion weights well inside (0, 1), so a wrong completed sum shows
+    ncnc = NCNCPredictor(6, layout="authors", scale=1.0, offset=0.0, **opts).double().eval()
+    with torch.no_grad():
+        for m in ncnc.modules():  # LayerNorm's affine parameters start at 1 / 0: make them count
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+    ncn = NCNPredictor(6, layout="authors", **opts).double().eval()
+    ncn.load_state_dict(ncnc.state_dict())  # NCNC's parameters are NCN's: a trained NCN warm-starts it
+    h = torch.randn(g.num_nodes, 6, dtype=torch.float64)
+    pairs = torch.cat([g.edge_index.t()[:6], torch.randint(0, g.num_nodes, (10, 2))])
+    with torch.no_grad():
+        want_ncn = torch.stack([_ncn_logit(ncn, h, nbr, i, j, opts) for i, j in pairs.tolist()])
+        torch.testing.assert_close(ncn(h, g, pairs), want_ncn, rtol=0, atol=1e-12)
+        completed = torch.stack([_completed_reference(ncnc, h, nbr, i, j, opts) for i, j in pairs.tolist()])
+        torch.testing.assert_close(ncnc.completed_sum(h, g, pairs), completed, rtol=0, atol=1e-12)
+        want = torch.stack([_authors_head(ncnc, opts, h[i] * h[j], c) for (i, j), c in zip(pairs.tolist(), completed)])
+        torch.testing.assert_close(ncnc(h, g, pairs), want, rtol=0, atol=1e-12)
+        assert not torch.allclose(want, want_ncn)  # completion changed the scores
+        ncnc.alpha = 0.0  # no completion: NCNC is NCN
+        torch.testing.assert_close(ncnc(h, g, pairs), want_ncn, rtol=0, atol=1e-12)
+
+
+def test_authors_layout_modules_and_learnable_beta():
+    pred = NCNPredictor(4, dropout=0.3, layout="authors", norm=True, beta=0.5)
+    kinds = lambda seq: [type(m).__name__ for m in seq]  # noqa: E731
+    assert kinds(pred.pair) == ["Linear", "LayerNorm", "Dropout", "ReLU", "Linear"]
+    assert kinds(pred.cn) == ["Linear", "Dropout", "ReLU", "Linear", "LayerNorm", "Dropout", "ReLU", "Linear"]
+    assert kinds(pred.out) == ["Linear", "LayerNorm", "Dropout", "ReLU", "Linear"]
+    assert pred.beta.requires_grad and pred.beta.item() == 0.5 and pred.features is None
+    g = _graph(7)
+    pred(torch.randn(g.num_nodes, 4), g, g.edge_index.t()[:5]).sum().backward()
+    assert pred.beta.grad is not None and pred.beta.grad.abs() > 0
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(layout="sum"), "layout must be one of \\('concat', 'authors'\\), got 'sum'"),
+    (dict(norm=True), "norm need layout='authors', got layout='concat'"),
+    (dict(tail_act=True, beta=2.0), "tail_act, beta need layout='authors'"),
+])
+def test_layout_options_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NCNCPredictor(4, **kwargs)
 
 
 def test_neighbour_differences_dense_and_sparse_agree():
@@ -254,3 +356,48 @@ def test_ncnc_learns_on_connectome(fixtures, tmp_path):
     assert out["final"]["test"]["hits@20"] >= 0.2, out["final"]
     assert rows[-1]["loss"] < 0.9 * rows[0]["loss"]
     assert not math.isnan(out["final"]["valid"]["mrr"])
+
+
+def test_link_task_learning_rates_and_alpha_ramp(tmp_path):
+    g = _graph(4)
+    key = torch.unique(g.edge_index[0] * g.num_nodes + g.edge_index[1])
+    und = torch.stack([key // g.num_nodes, key % g.num_nodes], 1)
+    train = und[und[:, 0] < und[:, 1]]
+    cfg = TrainConfig(task="link", model="ncnc", hidden=8, layers=2, lr=0.01).resolved()
+    task = LinkTask(_toy_dataset(g, train), cfg, torch.device("cpu"), predictor_options=dict(alpha=0.6),
+                    gnn_lr=0.0, predictor_lr=0.002, alpha_ramp=True)
+    opt = task.configure_optimizers(cfg)
+    gnn, pre = opt.param_groups
+    assert (gnn["lr"], pre["lr"]) == (0.0, 0.002)
+    assert {id(p) for p in pre["params"]} == {id(p) for p in task.model.predictor.parameters()}
+    assert len(gnn["params"]) + len(pre["params"]) == len(list(task.model.parameters()))
+    for epoch, factor in ((0, 0.0), (4, 0.0), (7, 0.3), (30, 1.0)):
+        task.set_epoch(epoch)
+        assert task.model.predictor.alpha == pytest.approx(0.6 * factor)
+        assert alpha_ramp_factor(epoch) == pytest.approx(factor)
+    # gnn_lr 0 freezes the node input and the GNN; the predictor moves
+    before = {k: v.clone() for k, v in task.model.state_dict().items()}
+    task.set_epoch(10)
+    opt.zero_grad()
+    task.loss(next(iter(task.batches()))).backward()
+    opt.step()
+    after = task.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in after if not k.startswith("predictor."))
+    assert not all(torch.equal(before[k], after[k]) for k in after if k.startswith("predictor."))
+    # the default: one group at cfg.lr
+    plain = LinkTask(_toy_dataset(g, train), cfg, torch.device("cpu"))
+    assert [grp["lr"] for grp in plain.configure_optimizers(cfg).param_groups] == [0.01]
+
+
+@pytest.mark.parametrize("model,kwargs,message", [
+    ("ncn", dict(alpha_ramp=True), "alpha_ramp is for NCNC, got model 'ncn'"),
+    ("gcn", dict(predictor_options=dict(norm=True)), "predictor_options are for the NCN / NCNC predictors"),
+    ("ncnc", dict(gnn_lr=-1e-3), "gnn_lr must be non-negative, got -0.001"),
+    ("ncnc", dict(predictor_lr=float("nan")), "predictor_lr must be non-negative, got nan"),
+])
+def test_link_task_options_are_checked(model, kwargs, message):
+    g = _graph(4)
+    train = g.edge_index.t()[:6]
+    cfg = TrainConfig(task="link", model=model, hidden=8, layers=2).resolved()
+    with pytest.raises(ValueError, match=message):
+        LinkTask(_toy_dataset(g, train), cfg, torch.device("cpu"), **kwargs)
