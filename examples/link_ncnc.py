@@ -4,12 +4,12 @@ pykeen's UMLS.
 Each model trains as ``graphkit train --task link --model gcn|ncn|ncnc`` trains it (``graphkit.train.link.LinkTask``
 under the Trainer, the link task's defaults: 2 GCN layers, 64 channels, Adam at 5e-3, cosine schedule, batches
 of 1,024 positives with as many uniform negatives (non-edges under target link removal), early stopping after 20
-epochs without a better validation Hits@20). ``gcn``: the OGB baseline, :math:`\\mathrm{MLP}(h_i \\odot h_j)`; ``ncn``: the same GCN with the NCN
-predictor; ``ncnc``: NCN with common-neighbour completion, trained with target link removal
-(``graphkit.train.ncn.NCNCPredictor``); ``ncn+tlr``: NCN trained with target link removal too (the link task's
-``target_link_removal`` switched on), which separates completion's effect from removal's. Scores are ogb's
-official link evaluator's on the test split, at the epoch with the best validation Hits@20: Hits@20, Hits@50 and
-MRR against the shared negative pool.
+epochs without a better validation Hits@20). ``gcn``: the OGB baseline, :math:`\\mathrm{MLP}(h_i \\odot h_j)`;
+``ncn``: the same GCN with the NCN predictor; ``ncnc``: NCN with common-neighbour completion, trained with target
+link removal (``graphkit.train.ncn.NCNCPredictor``); ``ncn+tlr``: NCN trained with target link removal too
+(the link task's ``target_link_removal`` switched on), which separates completion's effect from removal's.
+Scores are ogb's official link evaluator's on the test split, at the epoch with the best validation Hits@20:
+Hits@20, Hits@50 and MRR against the shared negative pool.
 
 Two more models are not run by default: ``ncnc+warm`` is NCNC trained for ``--warm-start`` epochs from the same
 seed's best ``ncn+tlr`` weights with the GNN frozen, as the NCNC authors train it on their dense graph (ogbl-ddi:

@@ -34,7 +34,8 @@ from graphkit.train.models import NodeInput, build_gnn
 from graphkit.train.ncn import MLPPredictor, NCNCPredictor, NCNPredictor, outside_pairs
 from graphkit.utils.negative_sampling import negative_sampling
 
-__all__ = ["LinkTask", "LinkModel", "alpha_ramp_factor", "positive_pairs", "without_pairs", "PREDICTORS", "FULL_BATCH_PAIRS",
+__all__ = ["LinkTask", "LinkModel", "alpha_ramp_factor", "positive_pairs", "without_pairs", "PREDICTORS",
+           "FULL_BATCH_PAIRS",
            "NEIGHBOURS"]
 
 _SCORE_CHUNK = 65536
