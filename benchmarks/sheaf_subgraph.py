@@ -22,6 +22,7 @@ from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
+from ogb.graphproppred.mol_encoder import AtomEncoder  # one embedding per OGB atom-feature column, summed
 
 from graphkit import Batch
 from graphkit.nn.subgraph import SubgraphBag, SubgraphGNN
@@ -76,17 +77,6 @@ def epoch_dss() -> Dict[str, float]:
     return {"what": "DSS-GNN epoch: CSL 150 graphs, node-marked bags (252k nodes, 1.0M edges), hidden 32, 4 layers, "
                     "bag construction included",
             "seconds": took, "peak_mb": _rss_mb() - before}
-
-
-class AtomEncoder(torch.nn.Module):
-    """Sum of one embedding per OGB atom-feature column."""
-
-    def __init__(self, hidden: int, columns: int = 9, vocab: int = 128) -> None:
-        super().__init__()
-        self.emb = torch.nn.ModuleList(torch.nn.Embedding(vocab, hidden) for _ in range(columns))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(e(x[:, i].long().clamp(max=e.num_embeddings - 1)) for i, e in enumerate(self.emb))
 
 
 class Molecular(torch.nn.Module):

@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from ogb.graphproppred.mol_encoder import AtomEncoder  # one embedding per OGB atom-feature column, summed
 
 from graphkit import Batch, Graph
 from graphkit.datasets.csl import csl_dataset, csl_folds
@@ -166,17 +167,6 @@ def csl(folds: int, epochs: int, num_patches: int, hidden: int, node_rw: int, la
 
 
 # ---------------------------------------------------------------------------------------------------------- B3DB
-class AtomEncoder(torch.nn.Module):
-    """Sum of one embedding per OGB atom-feature column (as benchmarks/sheaf_subgraph.py's GIN baseline)."""
-
-    def __init__(self, hidden: int, columns: int = 9, vocab: int = 128) -> None:
-        super().__init__()
-        self.emb = torch.nn.ModuleList(torch.nn.Embedding(vocab, hidden) for _ in range(columns))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(e(x[:, i].long().clamp(max=e.num_embeddings - 1)) for i, e in enumerate(self.emb))
-
-
 class MixerMolecule(torch.nn.Module):
     def __init__(self, hidden: int, num_patches: int, mixer: str, rw_steps: int) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from graphkit.batch import Batch
 from graphkit.graph import Graph
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["image_to_graph", "grid_edge_index", "grid_pos", "grid_offsets"]
 
@@ -29,8 +30,7 @@ def grid_offsets(connectivity: int, dilation: int = 1) -> Tuple[Tuple[int, int],
     """The ``(d_row, d_col)`` offsets from a target pixel to its source pixels, in edge order."""
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
-    if not isinstance(dilation, int) or isinstance(dilation, bool) or dilation < 1:
-        raise ValueError(f"dilation must be a positive int, got {dilation!r}")
+    check_positive_int("dilation", dilation)
     base = _OFFSETS_4 if connectivity == 4 else _OFFSETS_8
     return tuple((dr * dilation, dc * dilation) for dr, dc in base)
 

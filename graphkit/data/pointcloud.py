@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from graphkit.ops._checks import check_positive_int
+
 __all__ = ["knn_graph", "radius_graph", "nearest_neighbors"]
 
 _METHODS = ("auto", "brute", "kdtree")
@@ -202,11 +204,6 @@ def _to_edges(idx: Tensor, keep: Optional[Tensor], loop: bool, limit: int, flow:
     return torch.stack([source, target] if flow == "source_to_target" else [target, source])
 
 
-def _check_positive_int(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def knn_graph(
     pos: Tensor,
     k: int,
@@ -230,7 +227,7 @@ def knn_graph(
     >>> knn_graph(pos, k=1).tolist()
     [[1, 0, 1], [0, 1, 2]]
     """
-    _check_positive_int("k", k)
+    check_positive_int("k", k)
     dist, idx = nearest_neighbors(pos, k if loop else k + 1, batch, method, num_workers)
     return _to_edges(idx, None, loop, k, flow)
 
@@ -259,7 +256,7 @@ def radius_graph(
     """
     if not isinstance(r, (int, float)) or isinstance(r, bool) or not r >= 0 or r == float("inf"):
         raise ValueError(f"r must be a finite non-negative number, got {r!r}")
-    _check_positive_int("max_num_neighbors", max_num_neighbors)
+    check_positive_int("max_num_neighbors", max_num_neighbors)
     kk = max_num_neighbors if loop else max_num_neighbors + 1
     dist, idx = _nearest(pos, kk, batch, method, num_workers, float(r))
     return _to_edges(idx, dist <= r, loop, max_num_neighbors, flow)

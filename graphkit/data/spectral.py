@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 from torch import Tensor
 
+from graphkit.ops._checks import check_positive_int
 from graphkit.ops.adjacency import check_bounds
 
 __all__ = ["laplacian_eigenpairs", "heat_kernel_signature", "shape_dna"]
@@ -69,8 +70,7 @@ def laplacian_eigenpairs(edge_index: Tensor, num_nodes: int, k: int) -> Tuple[np
     >>> c, [round(float(v), 6) for v in vals]
     (1, [0.0, 2.0, 2.0])
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_positive_int("k", k)
     lap, comps = _laplacian(edge_index, num_nodes)
     m = min(comps + k, num_nodes)
     if num_nodes <= _DENSE_LIMIT or m >= num_nodes - 1:
@@ -107,8 +107,7 @@ def heat_kernel_signature(edge_index: Tensor, num_nodes: int, num_times: int = 8
     >>> h.shape, bool(h.abs().max() < 1e-6)  # every node of a ring is alike: the normalised signature is 1
     (torch.Size([6, 3]), True)
     """
-    if not isinstance(num_times, int) or num_times < 1:
-        raise ValueError(f"num_times must be a positive int, got {num_times!r}")
+    check_positive_int("num_times", num_times)
     vals, vecs, comps = eigenpairs or laplacian_eigenpairs(edge_index, num_nodes, k)
     positive = _nonzero(vals, comps, "heat_kernel_signature")
     lo, hi = 1.0 / positive[-1], 4.0 / positive[0]

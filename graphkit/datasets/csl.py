@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from graphkit.graph import Graph
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["CSL_SKIPS", "circular_skip_link", "csl_dataset", "csl_folds", "csl_split"]
 
@@ -72,8 +73,7 @@ def csl_folds(graphs: Sequence[Graph], num_folds: int = 5, seed: int = 0) -> Lis
     >>> [(tr.numel(), te.numel()) for tr, te in folds][:2]
     [(120, 30), (120, 30)]
     """
-    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < 2:
-        raise ValueError(f"num_folds must be an int >= 2, got {num_folds!r}")
+    check_positive_int("num_folds", num_folds, 2)
     labels = torch.cat([g.y.view(-1) for g in graphs])
     gen = torch.Generator().manual_seed(seed)
     fold_of = torch.empty(labels.numel(), dtype=torch.long)

@@ -26,7 +26,8 @@ from torch import Tensor
 
 from graphkit.graph import Graph
 from graphkit.loader.partition import Partition, partition_graph
-from graphkit.loader.subgraph import SeededLoader, check_positive_int, induced_subgraph
+from graphkit.loader.subgraph import SeededLoader, induced_subgraph
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["ClusterData", "ClusterLoader"]
 

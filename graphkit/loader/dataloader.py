@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence
 import torch.utils.data
 
 from graphkit.data.collate import collate
+from graphkit.ops._checks import check_positive_int
 from graphkit.transforms.base import Transform, apply_transform, check_transform
 
 __all__ = ["DataLoader"]
@@ -55,8 +56,7 @@ class DataLoader(torch.utils.data.DataLoader):
     def __init__(self, dataset: Sequence[Any], batch_size: int = 1, shuffle: bool = False,
                  follow_batch: Optional[Sequence[str]] = None, exclude_keys: Optional[Sequence[str]] = None,
                  transform: Optional[Transform] = None, **kwargs: Any) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         if follow_batch or exclude_keys:
             raise ValueError("follow_batch and exclude_keys are not supported: a Batch already has `batch` and "
                              "`ptr` for its nodes; drop unwanted fields from the graphs before loading")

@@ -33,6 +33,8 @@ from typing import Any, Callable, List, Optional, Sequence, TypeVar
 import torch
 from torch import Tensor
 
+from graphkit.ops._checks import check_positive_int
+
 __all__ = ["Exchange", "Pending", "ProcessGroupExchange", "LocalExchange"]
 
 T = TypeVar("T")
@@ -129,8 +131,7 @@ class LocalExchange(Exchange):
 
     @staticmethod
     def create(world_size: int, timeout: float = 60.0) -> List["LocalExchange"]:
-        if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-            raise ValueError(f"world_size must be a positive int, got {world_size!r}")
+        check_positive_int("world_size", world_size)
         box = _Mailbox(world_size, timeout)
         return [LocalExchange(box, r, world_size) for r in range(world_size)]
 

@@ -40,9 +40,10 @@ from torch import Tensor
 
 from graphkit.graph import EDGE, NODE, Graph
 from graphkit.loader.sampler import mix_seed
-from graphkit.loader.subgraph import SeededLoader, check_positive_int, cpu_csr, induced_subgraph
+from graphkit.loader.subgraph import SeededLoader, cpu_csr, induced_subgraph
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["GraphSAINTSampler", "GraphSAINTNodeSampler", "GraphSAINTEdgeSampler", "GraphSAINTRandomWalkSampler"]
 

@@ -30,6 +30,7 @@ from graphkit.loader.feature_store import FeatureStore
 from graphkit.loader.neighbor_loader import HeteroSubgraphSampler, SubgraphSampler, annotate, ring_slots
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
+from graphkit.ops._checks import check_positive_int
 from graphkit.ops.adjacency import check_bounds
 from graphkit.transforms.base import apply_transform, check_transform
 
@@ -71,8 +72,7 @@ class LinkNeighborLoader:
         backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         if not (isinstance(neg_sampling_ratio, (int, float)) and neg_sampling_ratio >= 0):
             raise ValueError(f"neg_sampling_ratio must be a number >= 0, got {neg_sampling_ratio!r}")
         self.edge_type = None

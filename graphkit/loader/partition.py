@@ -23,6 +23,7 @@ from torch import Tensor
 
 from graphkit.graph import Graph
 from graphkit.loader.feature_store import FeatureStore
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["Partition", "partition_graph", "PartitionedFeatureStore", "in_neighbors"]
 
@@ -109,8 +110,7 @@ def partition_graph(graph: Graph, num_parts: int, method: str = "auto", seed: in
             ``None`` the binding's default (pymetis: recursive up to 8 parts, k-way above; torch-sparse: k-way).
             Ignored by ``"range"``.
     """
-    if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts < 1:
-        raise ValueError(f"num_parts must be a positive int, got {num_parts!r}")
+    check_positive_int("num_parts", num_parts)
     if method not in ("auto", "metis", "torch_sparse", "range"):
         raise ValueError(f"method must be 'auto', 'metis', 'torch_sparse' or 'range', got {method!r}")
     if recursive is not None and not isinstance(recursive, bool):

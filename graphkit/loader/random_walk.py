@@ -27,13 +27,13 @@ from torch import Tensor
 from graphkit.loader.sampler import _check_seeds
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["WalkGraph", "random_walk"]
 
 
 def _check_walk_args(walk_length: int, p: float, q: float) -> None:
-    if isinstance(walk_length, bool) or not isinstance(walk_length, int) or walk_length < 0:
-        raise ValueError(f"walk_length must be an int >= 0, got {walk_length!r}")
+    check_positive_int("walk_length", walk_length, 0)
     for name, v in (("p", p), ("q", q)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < float(v) < float("inf")):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")

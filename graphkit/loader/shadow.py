@@ -28,9 +28,10 @@ from graphkit.batch import Batch
 from graphkit.graph import DROP, EDGE, GRAPH, NODE, Graph
 from graphkit.loader.neighbor_loader import as_index
 from graphkit.loader.sampler import _check_seeds, mix_seed
-from graphkit.loader.subgraph import SeededLoader, check_positive_int, cpu_csr
+from graphkit.loader.subgraph import SeededLoader, cpu_csr
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["ShaDowKHopSampler"]
 

@@ -24,15 +24,9 @@ from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_seeds, mix_seed
 from graphkit.ops import _kernels as K
 from graphkit.ops import use_backend
+from graphkit.ops._checks import check_positive_int
 
-__all__ = ["induced_subgraph", "SeededLoader", "check_positive_int", "cpu_csr"]
-
-
-def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum``, else a ``ValueError`` naming ``name`` and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
+__all__ = ["induced_subgraph", "SeededLoader", "cpu_csr"]
 
 
 def cpu_csr(graph: Graph):

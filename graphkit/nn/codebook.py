@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphkit.ops._checks import check_positive_int
+
 __all__ = ["KMeansCodebook"]
 
 
@@ -52,8 +54,7 @@ class KMeansCodebook(nn.Module):
     def __init__(self, num_centroids: int, dim: int, decay: float = 0.99) -> None:
         super().__init__()
         for name, v in (("num_centroids", num_centroids), ("dim", dim)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            check_positive_int(name, v)
         if not 0.0 <= float(decay) < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay!r}")
         self.num_centroids, self.dim, self.decay = num_centroids, dim, float(decay)

@@ -12,10 +12,28 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-__all__ = ["check_float", "check_index", "check_bounds", "check_range", "check_same_device", "check_size", "REDUCES"]
+__all__ = [
+    "check_float",
+    "check_index",
+    "check_bounds",
+    "check_range",
+    "check_same_device",
+    "check_size",
+    "check_positive_int",
+    "REDUCES",
+]
 
 REDUCES = ("sum", "mean", "max", "min")
 _INDEX_DTYPES = (torch.int64, torch.int32)
+
+
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an int ``>= minimum``, else a ``ValueError`` naming ``name`` and the value (``bool`` is refused:
+    ``True`` is an int to Python but never a size a user meant)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
 
 
 def check_float(name: str, t: object) -> Tensor:

@@ -35,12 +35,13 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from graphkit.graph import Graph
+from graphkit.loader.dist_feature_store import DistFeatureStore
 from graphkit.loader.feature_store import FeatureStore
 from graphkit.loader.neighbor_loader import NeighborLoader
-from graphkit.loader.dist_feature_store import DistFeatureStore
 from graphkit.loader.partition import Partition, PartitionedFeatureStore, partition_graph
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import mix_seed
+from graphkit.ops._checks import check_positive_int
 
 __all__ = [
     "init_distributed", "cleanup", "collective_guard", "launch", "strip_nproc", "free_port", "world",
@@ -113,8 +114,7 @@ def launch(nproc: int, argv: Sequence[str], module: str = "graphkit.cli", port: 
 
     Returns torchrun's exit code (non-zero when any worker failed; torchrun then stops the others).
     """
-    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
-        raise ValueError(f"nproc must be a positive int, got {nproc!r}")
+    check_positive_int("nproc", nproc)
     cmd = [
         sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
         "--master_addr=127.0.0.1", f"--master_port={port or free_port()}", "-m", module, *strip_nproc(argv),

@@ -39,6 +39,7 @@ from torch import Tensor
 
 from graphkit.graph import Graph
 from graphkit.nn.attention.encodings import random_walk_se
+from graphkit.ops._checks import check_positive_int
 from graphkit.transforms.base import BaseTransform, fields_of, new_graph
 
 __all__ = ["GraphPatches", "patch_membership"]
@@ -139,8 +140,7 @@ class GraphPatches(BaseTransform):
             raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate!r}")
         for name, value, low in (("num_patches", num_patches, 1), ("hops", hops, 0),
                                  ("patch_rw_steps", patch_rw_steps, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            check_positive_int(name, value, low)
         if method not in ("auto", "metis", "torch_sparse", "range"):
             raise ValueError(f"method must be 'auto', 'metis', 'torch_sparse' or 'range', got {method!r}")
         self.num_patches, self.hops, self.patch_rw_steps = num_patches, hops, patch_rw_steps

@@ -67,10 +67,10 @@ def test_bad_arguments() -> None:
     g = undirected_graph(20, 40)
     with pytest.raises(ValueError, match="num_parts is 50 but the graph has only 20 nodes"):
         ClusterData(g, num_parts=50)
-    with pytest.raises(ValueError, match="num_parts must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="num_parts must be a positive int, got 0"):
         ClusterData(g, num_parts=0)
     data = ClusterData(g, num_parts=4, method="range")
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         ClusterLoader(data, batch_size=0)
     with pytest.raises(ValueError, match="clusters has cluster 4 but num_parts is 4"):
         ClusterLoader(data).subgraph(torch.tensor([0, 4]))

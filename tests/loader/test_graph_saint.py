@@ -144,9 +144,9 @@ def test_graph_saint_gcn_matches_full_batch_accuracy() -> None:
 
 def test_bad_arguments() -> None:
     g = undirected_graph(20, 40)
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         GraphSAINTNodeSampler(g, batch_size=0)
-    with pytest.raises(ValueError, match="num_steps must be an int >= 1, got -1"):
+    with pytest.raises(ValueError, match="num_steps must be a positive int, got -1"):
         GraphSAINTEdgeSampler(g, batch_size=4, num_steps=-1)
     with pytest.raises(ValueError, match="walk_length must be an int >= 0, got -2"):
         GraphSAINTRandomWalkSampler(g, batch_size=4, walk_length=-2)

@@ -210,7 +210,7 @@ def test_model_masks_empty_patches_of_small_graphs() -> None:
 
 
 def test_bad_input_raises_value_error() -> None:
-    with pytest.raises(ValueError, match="num_patches must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="num_patches must be a positive int, got 0"):
         GraphPatches(0)
     with pytest.raises(ValueError, match="hops must be an int >= 0, got -1"):
         GraphPatches(4, hops=-1)

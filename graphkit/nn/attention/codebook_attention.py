@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphkit.nn.codebook import KMeansCodebook
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["CodebookAttention"]
 
@@ -61,8 +62,7 @@ class CodebookAttention(nn.Module):
                  dropout: float = 0.0, decay: float = 0.99) -> None:
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("heads", heads)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            check_positive_int(name, v)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.in_channels, self.out_channels, self.heads, self.dropout = in_channels, out_channels, heads, dropout

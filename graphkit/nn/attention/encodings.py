@@ -20,6 +20,7 @@ from torch import Tensor
 
 from graphkit.batch import Batch
 from graphkit.nn.adjacency import Adjacency
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["laplacian_pe", "random_walk_se", "random_sign_flip"]
 
@@ -61,8 +62,7 @@ def laplacian_pe(
     >>> laplacian_pe(ring, k=2).shape
     torch.Size([4, 2])
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_positive_int("k", k)
     edge_index, ranges = _blocks(adj, num_nodes, ptr)
     w = np.ones(edge_index.size(1)) if edge_weight is None else edge_weight.detach().cpu().double().numpy()
     out = torch.zeros(ranges[-1][1] if ranges else 0, k, dtype=dtype)
@@ -113,8 +113,7 @@ def random_walk_se(
     >>> random_walk_se(triangle, 3)[0].tolist()
     [0.0, 0.5, 0.25]
     """
-    if not isinstance(walk_length, int) or walk_length < 1:
-        raise ValueError(f"walk_length must be a positive int, got {walk_length!r}")
+    check_positive_int("walk_length", walk_length)
     edge_index, ranges = _blocks(adj, num_nodes, ptr)
     n_all = ranges[-1][1] if ranges else 0
     w = torch.ones(edge_index.size(1), dtype=dtype) if edge_weight is None else edge_weight.to(dtype).cpu()

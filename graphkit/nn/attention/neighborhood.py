@@ -24,6 +24,7 @@ from torch import Tensor
 from graphkit.graph import Graph
 from graphkit.nn.adjacency import Adjacency
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["NeighborhoodAttention2d", "WindowAttention", "na2d", "neighborhood_graph", "check_window"]
 
@@ -32,8 +33,7 @@ def check_window(height: int, width: int, kernel_size: int, dilation: int) -> No
     """Raise ``ValueError`` unless an odd ``kernel_size`` window with ``dilation`` fits a ``height x width`` image."""
     if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size!r}")
-    if not isinstance(dilation, int) or dilation < 1:
-        raise ValueError(f"dilation must be a positive int, got {dilation!r}")
+    check_positive_int("dilation", dilation)
     for name, size in (("height", height), ("width", width)):
         if size < kernel_size * dilation:
             raise ValueError(

@@ -14,6 +14,7 @@ from graphkit.nn.aggr import MultiAggregation, is_fusable
 from graphkit.nn.conv._utils import as_pair
 from graphkit.nn.inits import reset
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["EdgeConv", "DynamicEdgeConv"]
 
@@ -120,8 +121,7 @@ class DynamicEdgeConv(EdgeConv):
 
     def __init__(self, nn: torch.nn.Module, k: int, aggr: Any = "max", num_workers: int = 1, **kwargs: Any) -> None:
         super().__init__(nn=nn, aggr=aggr, **kwargs)
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive int, got {k!r}")
+        check_positive_int("k", k)
         self.k, self.num_workers = k, num_workers
 
     def knn(self, x: Tensor, batch: Optional[Tensor]) -> Tensor:

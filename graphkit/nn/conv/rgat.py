@@ -9,12 +9,13 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from graphkit.graph import Graph
-from graphkit.ops.adjacency import Adjacency
 from graphkit.nn.conv._relational import compose_bases, read_edge_type
 from graphkit.nn.conv._utils import as_pair
 from graphkit.nn.inits import glorot, zeros
 from graphkit.nn.linear import Linear
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.ops._checks import check_positive_int
+from graphkit.ops.adjacency import Adjacency
 from graphkit.ops.segment_matmul import relation_groups, relation_matmul, segment_matmul
 
 __all__ = ["RGATConv"]
@@ -114,8 +115,7 @@ class RGATConv(MessagePassing):
             in_channels = int(in_channels[0])
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("num_relations", num_relations), ("heads", heads), ("dim", dim)):
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            check_positive_int(name, v)
         if attention_mechanism not in MECHANISMS:
             raise ValueError(f"attention_mechanism must be one of {MECHANISMS}, got {attention_mechanism!r}")
         if attention_mode not in MODES:

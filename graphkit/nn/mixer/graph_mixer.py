@@ -9,11 +9,11 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, LayerNorm, Linear, ModuleList, Sequential
 
 from graphkit.graph import Graph
-from graphkit.loader.subgraph import check_positive_int
 from graphkit.nn.mixer.mixer_block import MixerBlock
 from graphkit.nn.mixer.patch_attention import PatchAttentionBlock
 from graphkit.nn.mixer.patch_copies import patch_copies
 from graphkit.nn.mixer.patch_encoder import PatchEncoder
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["GraphMLPMixer"]
 

@@ -9,6 +9,7 @@ from torch.nn import BatchNorm1d, Identity, LayerNorm, Linear, ModuleList, ReLU,
 from graphkit.nn.conv.gin import GINConv
 from graphkit.nn.mixer.patch_copies import PatchCopies
 from graphkit.ops import scatter
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["PatchEncoder"]
 
@@ -56,8 +57,7 @@ class PatchEncoder(torch.nn.Module):
 
     def __init__(self, channels: int, num_layers: int = 2, dropout: float = 0.0, norm: str = "batch") -> None:
         super().__init__()
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive int, got {num_layers!r}")
+        check_positive_int("num_layers", num_layers)
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {tuple(NORMS)}, got {norm!r}")
         self.norms = ModuleList(NORMS[norm](channels) for _ in range(num_layers))

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from graphkit.nn.conv.gcn import gcn_norm
 from graphkit.ops import spmm
+from graphkit.ops._checks import check_positive_int
 from graphkit.ops.adjacency import Adjacency, resolve, structure_of
 from graphkit.typing import AdjLike
 
@@ -44,8 +45,7 @@ def hop_features(adj: AdjLike, x: Tensor, num_hops: int = 2) -> Tensor:
     >>> hop_features(ei, torch.tensor([[1.0], [0.0]]), num_hops=1).round(decimals=4).tolist()
     [[1.0, 0.5], [0.0, 0.5]]
     """
-    if isinstance(num_hops, bool) or not isinstance(num_hops, int) or num_hops < 0:
-        raise ValueError(f"num_hops must be an int >= 0, got {num_hops!r}")
+    check_positive_int("num_hops", num_hops, 0)
     if x.dim() != 2:
         raise ValueError(f"x must have shape [N, F], got {list(x.shape)}")
     a = _adjacency(adj, x.size(0), x.device)
@@ -173,12 +173,10 @@ class LargeGT(nn.Module):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                         ("out_channels", out_channels), ("heads", heads), ("global_channels", global_channels)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            check_positive_int(name, v)
         if hidden_channels % heads:
             raise ValueError(f"hidden_channels must be divisible by heads, got {hidden_channels} and {heads}")
-        if isinstance(num_hops, bool) or not isinstance(num_hops, int) or num_hops < 0:
-            raise ValueError(f"num_hops must be an int >= 0, got {num_hops!r}")
+        check_positive_int("num_hops", num_hops, 0)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.in_channels, self.hidden_channels, self.out_channels = in_channels, hidden_channels, out_channels

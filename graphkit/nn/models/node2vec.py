@@ -32,8 +32,9 @@ from torch import Tensor
 
 from graphkit.loader.random_walk import WalkGraph, _check_walk_args
 from graphkit.loader.sampler import mix_seed
-from graphkit.loader.subgraph import SeededLoader, check_positive_int
+from graphkit.loader.subgraph import SeededLoader
 from graphkit.nn.models.skipgram import skipgram_loss
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["Node2Vec", "Node2VecLoader"]
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphkit.ops._checks import check_positive_int
+
 __all__ = ["MAP_KINDS", "local_concat", "householder", "cayley", "num_map_params", "LocalConcatSheafLearner",
            "EdgeWeightLearner"]
 
@@ -112,8 +114,7 @@ class LocalConcatSheafLearner(nn.Module):
 
     def __init__(self, in_channels: int, d: int, maps: str = "diagonal", orthogonal: str = "householder") -> None:
         super().__init__()
-        if not isinstance(d, int) or d < 1:
-            raise ValueError(f"d must be a positive int, got {d!r}")
+        check_positive_int("d", d)
         if orthogonal not in ORTHOGONAL_KINDS:
             raise ValueError(f"orthogonal must be one of {ORTHOGONAL_KINDS}, got {orthogonal!r}")
         self.d, self.maps, self.orthogonal = d, maps, orthogonal
