@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from graphkit.graph import Graph
+from graphkit.ops._checks import check_positive_int
 
 __all__ = [
     "interactions_to_graph",
@@ -43,8 +44,7 @@ def _ids(name: str, value: Tensor, bound: int, bound_name: str) -> Tensor:
 
 def _check_pairs(users: Tensor, items: Tensor, num_users: int, num_items: int) -> tuple:
     for name, n in (("num_users", num_users), ("num_items", num_items)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+        check_positive_int(name, n)
     users = _ids("users", users, num_users, "num_users")
     items = _ids("items", items, num_items, "num_items")
     if users.numel() != items.numel():
@@ -149,8 +149,7 @@ class NegativeSampler:
     """
 
     def __init__(self, num_items: int, pos_users: Tensor, pos_items: Tensor, dense_pairs: int = DENSE_PAIRS) -> None:
-        if not isinstance(num_items, int) or num_items < 1:
-            raise ValueError(f"num_items must be a positive int, got {num_items!r}")
+        check_positive_int("num_items", num_items)
         pos_users = _ids("pos_users", pos_users, 2**62, "the id limit")
         pos_items = _ids("pos_items", pos_items, num_items, "num_items")
         self.num_items = num_items

@@ -33,6 +33,7 @@ from graphkit.loader.feature_store import FeatureStore, RingBuffer
 from graphkit.loader.prefetch import Prefetcher
 from graphkit.loader.sampler import _check_fanouts, mix_seed, sample_neighbors, to_subgraph
 from graphkit.ops import ext_available
+from graphkit.ops._checks import check_positive_int
 from graphkit.transforms.base import apply_transform, check_transform
 
 if TYPE_CHECKING:
@@ -204,8 +205,7 @@ class NeighborLoader:
         backend: Optional[str] = None,
         device: Optional[torch.device] = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0, got {prefetch}")
         if isinstance(graph, HeteroGraph):  # typed: input_nodes = (type, ids), per-relation fan-outs

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from graphkit.ops._checks import REDUCES
+from graphkit.ops._checks import REDUCES, check_positive_int
 from graphkit.ops.adjacency import Adjacency
 from graphkit.ops.segment_matmul import relation_spmm
 from graphkit.nn.aggr import MultiAggregation
@@ -80,8 +80,7 @@ class RGCNConv(MessagePassing):
         super().__init__(**kwargs)
         if isinstance(self.aggr_module, MultiAggregation):
             raise ValueError(f"aggr must be a single aggregation for RGCNConv, got {kwargs['aggr']!r}")
-        if not isinstance(num_relations, int) or num_relations < 1:
-            raise ValueError(f"num_relations must be a positive int, got {num_relations!r}")
+        check_positive_int("num_relations", num_relations)
         if num_bases is not None and num_blocks is not None:
             raise ValueError(f"set num_bases or num_blocks, not both (got {num_bases} and {num_blocks})")
         self.in_channels, self.out_channels = in_channels, out_channels

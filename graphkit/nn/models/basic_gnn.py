@@ -23,6 +23,7 @@ from graphkit.nn.trim import LayerSize, hop_counts, layer_sizes, target_block, t
 from graphkit.ops.adjacency import Adjacency
 from graphkit.nn.normalization import BatchNorm, DiffGroupNorm, GraphNorm, InstanceNorm, LayerNorm, PairNorm
 from graphkit.nn.normalization.resolver import activation_resolver, normalization_resolver, takes_batch
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["BasicGNN", "MultiHeadGNN", "MLP"]
 
@@ -281,8 +282,7 @@ class BasicGNN(torch.nn.Module):
         why = self.inference_blocker()
         if why is not None:
             raise ValueError(f"inference() cannot chunk this model: {why}; call forward() on the whole graph")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         n = x.size(0)
         full = Adjacency.from_adj(adj, size=(n, n))
         xs: List[Tensor] = []
