@@ -150,6 +150,7 @@ class NegativeSampler:
 
     def __init__(self, num_items: int, pos_users: Tensor, pos_items: Tensor, dense_pairs: int = DENSE_PAIRS) -> None:
         check_positive_int("num_items", num_items)
+        check_positive_int("dense_pairs", dense_pairs, 0)
         pos_users = _ids("pos_users", pos_users, 2**62, "the id limit")
         pos_items = _ids("pos_items", pos_items, num_items, "num_items")
         self.num_items = num_items
@@ -174,7 +175,8 @@ class NegativeSampler:
 
     def __call__(self, users: Tensor, num_negatives: int = 1, generator: Optional[torch.Generator] = None,
                  max_rounds: int = 100) -> Tensor:
-        users = torch.as_tensor(users).long().reshape(-1)
+        users = _ids("users", users, 2**62, "the id limit")
+        check_positive_int("num_negatives", num_negatives)
         num_items = self.num_items
         known = users < self.count.numel()
         full = torch.zeros_like(known)

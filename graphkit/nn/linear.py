@@ -12,10 +12,32 @@ from torch.nn.parameter import UninitializedParameter, is_lazy
 
 from graphkit.nn.inits import glorot, zeros
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "direct_weights"]
 
 _WEIGHT_INITS = (None, "glorot", "uniform", "kaiming_uniform")
 _BIAS_INITS = (None, "zeros")
+
+
+def direct_weights(*modules: torch.nn.Module) -> bool:
+    """Whether a layer may use these linear modules' ``weight`` directly (in a fused or in-place product) instead of
+    calling them: only when calling them would do nothing more than ``F.linear``.
+
+    A hook (the module's own or a global one: ``torch.nn.utils.prune`` recomputes ``weight`` in a pre-hook; a
+    forward hook may keep the output that an in-place product would then overwrite) or a subclass with its own
+    ``forward`` needs the call itself.
+
+    >>> lin = Linear(2, 2)
+    >>> direct_weights(lin)
+    True
+    >>> _ = lin.register_forward_hook(lambda module, inputs, output: None)
+    >>> direct_weights(lin)
+    False
+    """
+    if torch.nn.modules.module._global_forward_hooks or torch.nn.modules.module._global_forward_pre_hooks:
+        return False
+    return all(
+        type(m) in (Linear, torch.nn.Linear) and not m._forward_hooks and not m._forward_pre_hooks for m in modules
+    )
 
 
 class Linear(torch.nn.Module):

@@ -420,7 +420,8 @@ class Adjacency:
         the weights of GCN-style layers (``gcn_norm``'s, memoised on the structure) are the same tensor every
         call. So a constant ``w`` (no gradient, one weight per edge, not inside ``torch.compile``) is permuted
         once and kept: one slot per direction, keyed on the tensor (its base's identity, version counter, offset,
-        shape and strides), replaced when another ``w`` comes, dropped with the rest of the memo.
+        shape and strides, and a checksum of its values, for writes the version counter misses), replaced when
+        another ``w`` comes, dropped with the rest of the memo.
 
         >>> adj = Adjacency(torch.tensor([[0, 1, 2], [2, 0, 1]]), 3, 3)
         >>> w = torch.tensor([[1.0], [2.0], [3.0]])
@@ -435,8 +436,14 @@ class Adjacency:
             return None, w
         if w.requires_grad or w.dim() != 2 or w.size(1) != 1 or is_compiling() or _version(w) is None:
             return perm, w
+        # the version counter misses writes through .data or numpy: the checksum of w's bits catches those too
+        # (one pass over E values, against the E random reads it saves per product)
+        bits = {4: torch.int32, 8: torch.int64}.get(w.element_size())
+        total = _checksum(w.view(bits)) if bits is not None else None
+        if total is None:  # half precision or a non-CPU tensor: no checksum, so no cache
+            return perm, w
         root = w if w._base is None else w._base
-        key = (_version(w), w.storage_offset(), tuple(w.shape), w.stride(), w.dtype, w.device)
+        key = (_version(w), w.storage_offset(), tuple(w.shape), w.stride(), w.dtype, w.device, total)
         slot = ("kernel_weights", transpose)
         hit = self._memo.values.get(slot)
         if hit is not None and hit[0]() is root and hit[1] == key:

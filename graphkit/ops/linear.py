@@ -48,8 +48,8 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, act: Option
     The difference is where the results live. A full-batch GNN layer's ``[N, F]`` products (and their gradients)
     are tens of MB; torch takes each fresh from ``mmap`` and faults it in 4 KiB pages on first touch, every step.
     On the CPU extension this op puts them on huge pages reused from the previous step (the allocator of the
-    ``spmm`` outputs), and applies the bias and the ReLU in place. Elsewhere (other devices, ``x`` with more
-    than two dimensions, inside ``torch.compile``) it is ``F.linear`` and ``torch.relu``.
+    ``spmm`` outputs), and applies the bias and the ReLU in place. Elsewhere (any device but the CPU, ``x``
+    with more than two dimensions, inside ``torch.compile``, under autocast) it is ``F.linear`` and ``torch.relu``.
 
     Args:
         x: ``[N, F_in]``. weight: ``[F_out, F_in]``. bias: ``[F_out]`` or ``None``. act: ``None`` or ``"relu"``.
@@ -63,7 +63,8 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, act: Option
     """
     if act not in (None, "relu"):
         raise ValueError(f"act must be None or 'relu', got {act!r}")
-    if x.dim() != 2 or x.is_cuda or is_compiling() or not x.is_floating_point():
+    if (x.dim() != 2 or x.device.type != "cpu" or is_compiling() or not x.is_floating_point()
+            or torch.is_autocast_enabled(x.device.type)):  # autocast picks the product's dtype: F.linear obeys it
         out = F.linear(x, weight, bias)
         return out if act is None else torch.relu(out)
     if weight.dim() != 2 or weight.size(1) != x.size(1):

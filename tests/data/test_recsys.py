@@ -132,3 +132,16 @@ def test_metrics_match_brute_force() -> None:
     assert ndcg_at_k(perfect, torch.tensor([0, 0, 1]), torch.tensor([3, 7, 0]), 3) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="users has id 6"):
         recall_at_k(topk, torch.tensor([6]), torch.tensor([0]), 5)
+
+
+@pytest.mark.parametrize("dense_pairs", [None, 0])
+def test_negative_sampler_bad_input_names_the_argument(dense_pairs) -> None:
+    users, items = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 2])
+    kw = {} if dense_pairs is None else {"dense_pairs": dense_pairs}
+    sampler = NegativeSampler(4, users, items, **kw)
+    with pytest.raises(ValueError, match="users has negative id -1"):
+        sampler(torch.tensor([0, -1]), 2)
+    with pytest.raises(ValueError, match="num_negatives must be a positive int, got 0"):
+        sampler(torch.tensor([0]), 0)
+    with pytest.raises(ValueError, match="dense_pairs must be an int >= 0, got -1"):
+        NegativeSampler(4, users, items, dense_pairs=-1)

@@ -105,6 +105,10 @@ def test_constant_weights_are_permuted_once_and_stay_right(backend):
         assert eid is None and g.adj.kernel_weights(w.view(-1, 1))[1] is kept  # one copy, found through a new view
         w.mul_(2.0)  # an in-place edit bumps the version counter: the copy is rebuilt
         torch.testing.assert_close(ops.spmm(g, x, w), _plain_spmm(ei, x, w, 30))
+        w.data.mul_(3.0)  # writes the version counter misses: through .data and through numpy
+        torch.testing.assert_close(ops.spmm(g, x, w), _plain_spmm(ei, x, w, 30))
+        w.numpy()[:5] = 7.0
+        torch.testing.assert_close(ops.spmm(g, x, w), _plain_spmm(ei, x, w, 30))
         base = torch.rand(400, dtype=torch.float64)  # two slices of one base are two different weights
         for part in (base[:200], base[200:]):
             torch.testing.assert_close(ops.spmm(g, x, part), _plain_spmm(ei, x, part, 30))
@@ -122,3 +126,12 @@ def test_kernel_weights_without_permutation_or_weights():
     assert g.adj.kernel_weights(w) == (None, w)
     assert g.adj.kernel_weights(None) == (None, None)
     assert g.adj.kernel_weights(None, transpose=True) == (None, None)
+
+
+def test_linear_under_autocast_is_f_linear():
+    """Autocast chooses the product's dtype; ``linear`` defers to ``F.linear`` there instead of ignoring it."""
+    x, w, b = torch.randn(6, 4), torch.randn(3, 4), torch.randn(3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, ref = linear(x, w, b, act="relu"), torch.relu(F.linear(x, w, b))
+    assert out.dtype == ref.dtype == torch.bfloat16
+    torch.testing.assert_close(out, ref)

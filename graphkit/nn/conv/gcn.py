@@ -10,12 +10,12 @@ from torch.nn.parameter import is_lazy
 
 from graphkit.nn.aggr import SumAggregation
 from graphkit.nn.inits import zeros
+from graphkit.nn.linear import Linear, direct_weights
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.trim import prefix_parent
 from graphkit.ops.adjacency import Adjacency, is_compiling
 from graphkit.ops.linear import linear
 from graphkit.typing import AdjLike
-from graphkit.nn.linear import Linear
 
 __all__ = ["GCNConv", "gcn_norm", "Normalized", "aggregate_first"]
 
@@ -157,6 +157,10 @@ class GCNConv(MessagePassing):
 
     def _linear(self, x: Tensor, bias: Optional[Tensor] = None, act: Optional[str] = None) -> Tensor:
         # ops.linear: self.lin's map with the bias and ReLU in place, its N x F results on reused huge pages
+        if not direct_weights(self.lin):  # hooks, pruning or a subclass: the module itself must run
+            out = self.lin(x)
+            out = out if bias is None else out + bias
+            return out if act is None else torch.relu(out)
         if is_lazy(self.lin.weight):
             self.lin(x[:0])  # a lazy layer's first call sizes and initialises its weight
         return linear(x, self.lin.weight, bias, act)

@@ -10,7 +10,7 @@ from torch.nn.parameter import is_lazy
 
 from graphkit.nn.aggr import MultiAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
-from graphkit.nn.linear import Linear
+from graphkit.nn.linear import Linear, direct_weights
 from graphkit.nn.message_passing import MessagePassing
 
 __all__ = ["SAGEConv"]
@@ -74,8 +74,10 @@ class SAGEConv(MessagePassing):
         if self.project:
             x_src = F.relu(self.lin(x_src))
         out = self.lin_l(self.propagate(adj, x=(x_src, x_dst), size=size))
+        # in place only where no hook can hold lin_l's output or needs lin_r called
+        in_place = direct_weights(self.lin_l, self.lin_r) if self.root_weight else direct_weights(self.lin_l)
         if self.root_weight and x_dst is not None:
-            if x_dst.dim() == 2 and not is_lazy(self.lin_r.weight):
+            if in_place and x_dst.dim() == 2 and not is_lazy(self.lin_r.weight):
                 # the root term accumulates into lin_l's fresh output (one GEMM with beta=1): no lin_r output
                 # and no sum allocated, each [|V_t|, F_out] (10 MB at a sampled batch's 10k layer-1 targets)
                 out = out.addmm_(x_dst, self.lin_r.weight.t())
@@ -83,7 +85,9 @@ class SAGEConv(MessagePassing):
                 out = out + self.lin_r(x_dst)
         if self.normalize:
             out = F.normalize(out, p=2.0, dim=-1)
-        return out if act is None else out.relu_()
+        if act is None:
+            return out
+        return out.relu_() if in_place or self.normalize else out.relu()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"

@@ -58,7 +58,7 @@ def item_item_constraints(users: Tensor, items: Tensor, num_users: int, num_item
     >>> nbr.view(-1).tolist(), [round(v, 4) for v in w.view(-1).tolist()]
     ([1, 0, 1], [0.7071, 0.7071, 0.7071])
     """
-    if not isinstance(k, int) or k < 1 or k >= num_items:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k >= num_items:
         raise ValueError(f"k must be an int in [1, {num_items}), got {k!r}")
     users, items = _check(users, items, num_users, num_items)
     a = torch.zeros(num_users, num_items, dtype=torch.float64)

@@ -33,6 +33,7 @@ from graphkit.graph import DROP, GRAPH, NODE, Graph
 from graphkit.nn.subgraph.policies import (
     MARKED, POLICIES, segment_arange, all_pairs, candidate_roots, ego_pairs, sample_roots,
 )
+from graphkit.ops._checks import check_positive_int
 
 __all__ = ["SubgraphBag", "SubgraphBatch"]
 
@@ -99,8 +100,7 @@ class SubgraphBag:
     def __init__(self, policy: str = "node_deleted", k: int = 1, fraction: float = 1.0, seed: int = 0) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if not isinstance(k, int) or k < 0:
-            raise ValueError(f"k must be a non-negative int, got {k!r}")
+        check_positive_int("k", k, 0)
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.policy, self.k, self.fraction = policy, k, fraction

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.utils.prune
 
 from graphkit import nn as gnn
 from graphkit.testing import assert_matches_pyg, require_peer
@@ -59,3 +60,42 @@ def test_sage_act_relu_is_relu_of_the_output_with_gradients(undirected_graph) ->
     torch.testing.assert_close((fx, fw), (gx, gw), atol=1e-12, rtol=0)
     with pytest.raises(ValueError, match="act must be None or 'relu', got 'tanh'"):
         conv(x, g, act="tanh")
+
+
+def test_sage_root_term_in_place_against_the_formula(undirected_graph) -> None:
+    """The in-place root term, written out by hand: relu(W_l mean_j x_j + b + W_r x_i), values and gradients."""
+    g = undirected_graph(20, 50, 6)
+    conv = gnn.SAGEConv(6, 4).double()
+    x = g.x.double().requires_grad_()
+    src, dst = g.edge_index
+    mean = torch.zeros(20, 6, dtype=torch.float64).index_add_(0, dst, x[src])
+    mean = mean / torch.bincount(dst, minlength=20).clamp(min=1).unsqueeze(1).double()
+    expected = torch.relu(mean @ conv.lin_l.weight.t() + conv.lin_l.bias + x @ conv.lin_r.weight.t())
+    out = conv(x, g, act="relu")
+    torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
+    params = (x, conv.lin_l.weight, conv.lin_r.weight)
+    torch.testing.assert_close(torch.autograd.grad(out.sum(), params), torch.autograd.grad(expected.sum(), params),
+                               atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("layer", ["sage", "gcn"])
+def test_hooks_and_pruning_on_the_linear_maps_still_run(undirected_graph, layer: str) -> None:
+    """The fused products read the weights directly, except where a hook (or pruning's pre-hook) needs the
+    module called: then the hook fires and the output it kept is not overwritten in place."""
+    g = undirected_graph(20, 50, 6)
+    conv = (gnn.SAGEConv(6, 4) if layer == "sage" else gnn.GCNConv(6, 4)).to(g.x.dtype)
+    lin = conv.lin_l if layer == "sage" else conv.lin
+    seen = []
+    handle = lin.register_forward_hook(lambda module, inputs, output: seen.append(output.detach().clone()))
+    kept = []
+    handle2 = lin.register_forward_hook(lambda module, inputs, output: kept.append(output))
+    conv(g.x, g, act="relu")
+    assert len(seen) == 1 and torch.equal(kept[0], seen[0])  # fired, and its output was not edited in place
+    handle.remove(), handle2.remove()
+    torch.nn.utils.prune.l1_unstructured(lin, "weight", amount=0.5)
+    opt = torch.optim.SGD(conv.parameters(), lr=0.1)
+    for _ in range(2):  # pruning recomputes the weight in a pre-hook each call
+        opt.zero_grad()
+        conv(g.x, g).sum().backward()
+        opt.step()
+    assert int((lin.weight == 0).sum()) == lin.weight.numel() // 2
