@@ -20,6 +20,7 @@ kind of pair scored with its own edge in place.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Dict, Iterator, Optional, Sequence
 
 import torch
@@ -96,6 +97,12 @@ class LinkModel(nn.Module):
         predictor = PREDICTORS.get(cfg.model.lower())
         if predictor_options and predictor is None:
             raise ValueError(f"predictor_options are for the NCN / NCNC predictors, got model {cfg.model!r}")
+        if predictor_options:
+            known = _options_of(predictor) - {"hidden", "dropout"}
+            unknown = sorted(set(predictor_options) - known)
+            if unknown:
+                raise ValueError(f"predictor_options has unknown option {unknown[0]!r} for {predictor.__name__} "
+                                 f"(it takes {', '.join(sorted(known))})")
         self.input = NodeInput(x, num_nodes, cfg.hidden)
         self.gnn = build_gnn("gcn" if predictor else cfg.model, self.input.out_channels, cfg.hidden, cfg.layers,
                              cfg.hidden, cfg.dropout, structure)
@@ -104,6 +111,19 @@ class LinkModel(nn.Module):
     def embed(self, x: Any, adj: Any, num_nodes: int, n_id: Any = None) -> Tensor:
         """``n_id``: the global ids of a sampled sub-graph's nodes (featureless graphs look their rows up)."""
         return self.gnn(self.input(x, num_nodes, n_id), adj)
+
+
+def _options_of(cls: type) -> set:
+    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` that ``__init__`` hands to its base."""
+    names: set = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass) or klass is nn.Module:
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
 
 
 class LinkTask(Task):

@@ -392,6 +392,7 @@ def test_link_task_learning_rates_and_alpha_ramp(tmp_path):
 @pytest.mark.parametrize("model,kwargs,message", [
     ("ncn", dict(alpha_ramp=True), "alpha_ramp is for NCNC, got model 'ncn'"),
     ("gcn", dict(predictor_options=dict(norm=True)), "predictor_options are for the NCN / NCNC predictors"),
+    ("ncnc", dict(predictor_options=dict(alpah=0.5)), "predictor_options has unknown option 'alpah' for NCNCPredictor"),
     ("ncnc", dict(gnn_lr=-1e-3), "gnn_lr must be non-negative, got -0.001"),
     ("ncnc", dict(predictor_lr=float("nan")), "predictor_lr must be non-negative, got nan"),
 ])
