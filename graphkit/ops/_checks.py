@@ -20,6 +20,7 @@ __all__ = [
     "check_same_device",
     "check_size",
     "check_positive_int",
+    "check_act",
     "REDUCES",
 ]
 
@@ -34,6 +35,12 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
         wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return value
+
+
+def check_act(act: object) -> None:
+    """The activations a fused epilogue or in-place layer output can apply: ``None`` or ``"relu"``."""
+    if act not in (None, "relu"):
+        raise ValueError(f"act must be None or 'relu', got {act!r}")
 
 
 def check_float(name: str, t: object) -> Tensor:

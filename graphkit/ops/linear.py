@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
+from graphkit.ops._checks import check_act
 from graphkit.ops.adjacency import is_compiling
 
 __all__ = ["linear"]
@@ -61,8 +62,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, act: Option
     >>> linear(x, w, torch.tensor([0.5, 0.0]), act="relu")
     tensor([[0., 2.]])
     """
-    if act not in (None, "relu"):
-        raise ValueError(f"act must be None or 'relu', got {act!r}")
+    check_act(act)
     if (x.dim() != 2 or x.device.type != "cpu" or is_compiling() or not x.is_floating_point()
             or torch.is_autocast_enabled(x.device.type)):  # autocast picks the product's dtype: F.linear obeys it
         out = F.linear(x, weight, bias)

@@ -12,7 +12,7 @@ from graphkit.ops.adjacency import Adjacency, resolve
 
 if TYPE_CHECKING:
     from graphkit.typing import AdjLike
-from graphkit.ops._checks import check_float, check_reduce, check_same_device
+from graphkit.ops._checks import check_act, check_float, check_reduce, check_same_device
 
 __all__ = ["spmm"]
 
@@ -102,8 +102,7 @@ class _SpMMEpilogue(torch.autograd.Function):
 def _epilogue_args(adj: Adjacency, x: Tensor, diag: Optional[Tensor], bias: Optional[Tensor],
                    act: Optional[str]) -> None:
     """ValueError (naming the argument and its value) unless the epilogue fits ``x`` and the structure."""
-    if act not in (None, "relu"):
-        raise ValueError(f"act must be None or 'relu', got {act!r}")
+    check_act(act)
     if diag is not None:
         check_float("diag", diag)
         check_same_device("x", x, "diag", diag)

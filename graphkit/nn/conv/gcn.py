@@ -13,6 +13,7 @@ from graphkit.nn.inits import zeros
 from graphkit.nn.linear import Linear, direct_weights
 from graphkit.nn.message_passing import MessagePassing
 from graphkit.nn.trim import prefix_parent
+from graphkit.ops._checks import check_act
 from graphkit.ops.adjacency import Adjacency, is_compiling
 from graphkit.ops.linear import linear
 from graphkit.typing import AdjLike
@@ -147,8 +148,7 @@ class GCNConv(MessagePassing):
                 act: Optional[str] = None) -> Tensor:
         """``act="relu"`` applies a ReLU to the output, inside the ``spmm`` epilogue where the layer aggregates
         after its linear map (models pass it instead of a separate activation: one pass less each way)."""
-        if act not in (None, "relu"):
-            raise ValueError(f"act must be None or 'relu', got {act!r}")
+        check_act(act)
         adj_, w, loop = self.normalized(adj, x, edge_weight)
         if aggregate_first(x, self.lin, self.out_channels):
             return self._linear(propagate_with_loops(self, adj_, x, w, loop), self.bias, act)

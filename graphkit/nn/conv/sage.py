@@ -12,6 +12,7 @@ from graphkit.nn.aggr import MultiAggregation
 from graphkit.nn.conv._utils import as_pair, pair_channels
 from graphkit.nn.linear import Linear, direct_weights
 from graphkit.nn.message_passing import MessagePassing
+from graphkit.ops._checks import check_act
 
 __all__ = ["SAGEConv"]
 
@@ -68,8 +69,7 @@ class SAGEConv(MessagePassing):
                 act: Optional[str] = None) -> Tensor:
         """``act="relu"`` applies a ReLU to the output in place (models pass it instead of a separate activation:
         one output-sized tensor less)."""
-        if act not in (None, "relu"):
-            raise ValueError(f"act must be None or 'relu', got {act!r}")
+        check_act(act)
         x_src, x_dst = as_pair(x)
         if self.project:
             x_src = F.relu(self.lin(x_src))
