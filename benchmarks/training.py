@@ -55,6 +55,9 @@ WORKLOADS: Dict[str, Tuple[int, int, int, str]] = {
     "minibatch-powerlaw": (500_000, 5_000_000, 128, "powerlaw"),
 }
 FRAMEWORKS = ("graphkit", "graphkit-untrimmed", "pyg", "dgl")
+# Opt-in variants (`--frameworks ...,graphkit-prefetch0`): the same graphkit step with the loader sampling in the
+# caller's thread. On 2 cores a producer thread competes with the two GEMM threads, so which wins is measured.
+VARIANTS = ("graphkit-prefetch0",)
 
 
 # ---------------------------------------------------------------------------------------------- the data
@@ -249,8 +252,9 @@ def worker_minibatch(framework: str, n: int, e: int, f: int, kind: str, warmup: 
         g = Graph(edge_index=ei, x=x, y=y, num_nodes=n)
         model = GraphSAGE(f, hidden, 2, out_channels=CLASSES)
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
-        trim = framework == "graphkit"
-        loader = NeighborLoader(g, fanouts, batch_size=bs, shuffle=True, seed=0, prefetch=1)
+        trim = framework != "graphkit-untrimmed"
+        loader = NeighborLoader(g, fanouts, batch_size=bs, shuffle=True, seed=0,
+                                prefetch=0 if framework == "graphkit-prefetch0" else 1)
 
         def train(b: Any) -> None:
             _adam_step(model, opt, model(b.x, b, trim=trim)[: b.batch_size], b.y[: b.batch_size])
@@ -399,7 +403,8 @@ def table(results: Dict[str, Dict[str, Optional[Dict[str, Any]]]]) -> str:
             ratio = f"{best / med:.2f}x" if best is not None and fw.startswith("graphkit") else ""
             name = {"pyg": "PyG 2.8.1" + (" (trim_to_layer)" if r.get("trimmed") else ""),
                     "dgl": "DGL 1.1.3", "graphkit": "graphkit",
-                    "graphkit-untrimmed": "graphkit, trim=False"}[fw]
+                    "graphkit-untrimmed": "graphkit, trim=False",
+                    "graphkit-prefetch0": "graphkit, prefetch=0"}[fw]
             mm = r.get("matmul")
             mm_cell = f"{mm['ms']:.1f} ({mm['gflop']:.2f})" if mm else ""
             ceiling = (f"{best * 1e3 / mm['ms']:.2f}x" if mm and mm["ms"] > 0 and best is not None
@@ -436,7 +441,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--quick", action="store_true", help="scale 0.01, 3 steps, nothing written")
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=FRAMEWORKS + VARIANTS, help=argparse.SUPPRESS)
     ap.add_argument("--workload", choices=list(WORKLOADS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -448,7 +453,11 @@ def main() -> None:
     workloads = [w for w in WORKLOADS if args.only is None or w.startswith(args.only)]
     results: Dict[str, Dict[str, Optional[Dict[str, Any]]]] = {}
     for w in workloads:
-        frameworks = [fw for fw in args.frameworks.split(",") if not (fw == "graphkit-untrimmed" and w == "full")]
+        frameworks = [fw for fw in args.frameworks.split(",")
+                      if not (fw in ("graphkit-untrimmed", "graphkit-prefetch0") and w == "full")]
+        unknown = set(frameworks) - set(FRAMEWORKS + VARIANTS)
+        if unknown:
+            raise SystemExit(f"--frameworks: unknown {sorted(unknown)}; choose from {FRAMEWORKS + VARIANTS}")
         rounds: Dict[str, List[Dict[str, Any]]] = {fw: [] for fw in frameworks}
         # Interleaved rounds (each runs every framework once): load drift on a shared machine hits all alike.
         for r in range(args.rounds):
