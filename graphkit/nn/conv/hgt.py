@@ -2,7 +2,7 @@ r"""HGTConv (Hu et al., "Heterogeneous Graph Transformer")."""
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -36,11 +36,12 @@ class HGTConv(torch.nn.Module):
     edges of every type at once. Parameters as PyG's ``HGTConv`` (``kqv_lin``, ``out_lin``, ``k_rel``,
     ``v_rel`` ``[H R, D, D]``, ``skip``, ``p_rel``), so its ``state_dict`` loads unchanged.
 
-    How it runs: the keys and values of all node types sit in one ``[N, 3F]`` tensor; one gather lays out the source
-    rows of every (key/value, head, edge type) and one :func:`graphkit.ops.segment_matmul` applies all relation
-    transforms (the prior :math:`\mu / \sqrt{D}` folded into the key weights); attention is one ``sddmm``, one
-    ``edge_softmax`` and one weighted ``spmm`` over ``[E, H]`` for all edge types together (no ``[E, H, D]``
-    message tensor). The combined graph (ids offset by type, edges grouped by target) is built once per set of
+    How it runs: the keys and values of all node types sit in one ``[N, 3F]`` tensor; each edge type's relation
+    transform reads its source type's rows of it in place (a type's nodes are one block of rows) and writes them,
+    head by head, straight into the ``[sum_e N_src(e), H, D]`` key and value rows that attention reads (the prior
+    :math:`\mu / \sqrt{D}` folded into the key weights): no gathered copy of the source rows and no re-layout of
+    the results, which at ogbn-mag's size are 5 GB each. Attention is one ``sddmm``, one ``edge_softmax`` and one
+    weighted ``spmm`` over ``[E, H]`` for all edge types together (no ``[E, H, D]`` message tensor). The combined graph (ids offset by type, edges grouped by target) is built once per set of
     ``edge_index`` tensors and memoised with them, as every structure in graphkit is.
 
     Args:
@@ -87,36 +88,36 @@ class HGTConv(torch.nn.Module):
         for p in list(self.skip.values()) + list(self.p_rel.values()):
             torch.nn.init.ones_(p)
 
-    def _relation_rows(self, kqv: Tensor, st: "_Structure", edge_types: List[EdgeType]) -> Tuple[Tensor, Tensor]:
-        """``(k_rel, v_rel)``, rows ``[sum_e N_src(e), H, D]``: each edge type's source keys and values through its
-        per-head weights, in one segment matmul over rows gathered head-major in one indexing op (segments: key or
-        value, head, edge type). The key weights carry the prior :math:`\\mu_\\phi^h / \\sqrt{D}` (a product the
-        size of the weights instead of one over ``[E, H]``)."""
+    def _relation_rows(self, kv: Tensor, cols: Tuple[int, int], st: "_Structure", edge_types: List[EdgeType]
+                       ) -> Tuple[Tensor, Tensor]:
+        """``(k_rel, v_rel)``, rows ``[sum_e N_src(e), H, D]``: each edge type's source keys and values (column
+        blocks ``cols`` of ``kv``, ``F`` wide each) through its per-head weights (:class:`_RelationTransform`). The
+        key weights carry the prior :math:`\mu_\phi^h / \sqrt{D}` (a product the size of the weights instead of
+        one over ``[E, H]``)."""
         h, d = self.heads, self.out_channels // self.heads
-        k_w, v_w = self.k_rel.weight, self.v_rel.weight  # [H |E_meta|, D, D], head-major
-        if len(edge_types) < len(self.edge_types):  # the (head, edge type) pairs present, in that order
-            which = torch.tensor([i * len(self.edge_types) + self.edge_index_of[e] for i in range(h)
-                                  for e in edge_types], device=k_w.device)
-            k_w, v_w = k_w.index_select(0, which), v_w.index_select(0, which)
-        prior = torch.stack([self.p_rel["__".join(e)].view(h) for e in edge_types], 1).reshape(-1, 1, 1)
-        weight = torch.cat([k_w * (prior / math.sqrt(d)), v_w])
-        # Keys and values head-major [2 H, N, D] (one copy of N rows), then one gather of the source rows.
-        kv = kqv.view(kqv.size(0), 3, h, d)[:, 0::2].permute(1, 2, 0, 3).reshape(2 * h, -1, d)
-        rows = kv.index_select(1, st.src_node).view(-1, d)  # [2 H sum_e N_src(e), D], grouped as the segments
-        k_rel, v_rel = segment_matmul(rows, st.segment_ptr(h), weight).view(2, h, -1, d).unbind(0)
-        return k_rel.transpose(0, 1), v_rel.transpose(0, 1)
+        which = torch.tensor([self.edge_index_of[e] for e in edge_types], device=kv.device)
+        # [H |E_meta|, D, D] head-major -> [|E|, H, D, D] for the edge types present, in their order
+        k_w = self.k_rel.weight.view(h, -1, d, d).index_select(1, which).transpose(0, 1)
+        v_w = self.v_rel.weight.view(h, -1, d, d).index_select(1, which).transpose(0, 1)
+        prior = torch.stack([self.p_rel["__".join(e)].view(h) for e in edge_types]).view(-1, h, 1, 1)
+        return _RelationTransform.apply(kv, k_w * (prior / math.sqrt(d)), v_w, st.src_ranges, cols)
 
     @staticmethod
-    def _typed_linear(lin: HeteroDictLinear, x_all: Tensor, sizes: Dict[str, int], row_type: Tensor) -> Tensor:
+    def _typed_linear(lin: HeteroDictLinear, x_all: Tensor, sizes: Dict[str, int], row_type: Tensor,
+                      outputs: Optional[Tensor] = None) -> Tensor:
         """``HeteroDictLinear`` on the rows of all types at once (grouped by type, in ``sizes``' order; ``row_type``
         is each row's type index): one segment matmul and one bias gather instead of one ``addmm`` (and its
-        backward) per type."""
+        backward) per type. ``outputs``: only these output columns (rows of the weights)."""
         lins = [lin.lins[t] for t in sizes]
         counts = torch.tensor(list(sizes.values()), device=x_all.device)
         ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-        out = segment_matmul(x_all, ptr, torch.stack([m.weight for m in lins]).transpose(1, 2))
+        weight = torch.stack([m.weight for m in lins])  # [T, F_out, F_in]
+        weight = weight if outputs is None else weight.index_select(1, outputs)
+        out = segment_matmul(x_all, ptr, weight.transpose(1, 2))
         if lins[0].bias is not None:
-            out = out + torch.stack([m.bias for m in lins]).index_select(0, row_type)
+            bias = torch.stack([m.bias for m in lins])
+            bias = bias if outputs is None else bias.index_select(1, outputs)
+            out += bias.index_select(0, row_type)  # in place: nothing saved the product (one [N, F_out] less)
         return out
 
     def _structure(self, sizes: Dict[str, int], edge_index_dict: Mapping[EdgeType, Tensor],
@@ -147,19 +148,26 @@ class HGTConv(torch.nn.Module):
         if x_all is not None:
             row_type = torch.repeat_interleave(torch.arange(len(sizes), device=x_all.device),
                                                torch.tensor(list(sizes.values()), device=x_all.device))
-            kqv_all = self._typed_linear(self.kqv_lin, x_all, sizes, row_type)
+            # Queries [N, F] and keys|values [N, 2F] as two products (PyG's kqv weight rows are k, q, v): the
+            # attention reads q as it is and the relation transform kv, with no [N, 3F] tensor or copy of q kept.
+            cols = torch.arange(3 * f, device=x_all.device)
+            q = self._typed_linear(self.kqv_lin, x_all, sizes, row_type, cols[f:2 * f])
+            kv, kv_cols = self._typed_linear(self.kqv_lin, x_all, sizes, row_type,
+                                             torch.cat([cols[:f], cols[2 * f:]])), (0, 1)
         else:
             kqv = self.kqv_lin(x_dict)
-            kqv_all = torch.cat([kqv[t] for t in sizes])  # [N, 3F], node types in x_dict's order
+            kv, kv_cols = torch.cat([kqv[t] for t in sizes]), (0, 2)  # [N, 3F], node types in x_dict's order
+            q = kv[:, f:2 * f]
         edge_types = sorted(edge_index_dict, key=self.edge_index_of.__getitem__)  # metadata order
         st = _Structure(sizes, [], []) if not edge_types else self._structure(sizes, edge_index_dict, edge_types)
         if edge_types:
-            k_rel, v_rel = self._relation_rows(kqv_all, st, edge_types)
-            q = kqv_all[:, f:2 * f].reshape(-1, h, d)
-            scores = sddmm(st.adj, q, k_rel)  # the prior and 1/sqrt(D) are in k_rel
-            out_all = spmm(st.adj, v_rel, edge_softmax(st.adj, scores)).view(-1, f)
+            k_rel, v_rel = self._relation_rows(kv, kv_cols, st, edge_types)
+            del kv  # the relation transform keeps what its backward needs
+            # the prior and 1/sqrt(D) are in k_rel
+            out_all = spmm(st.adj, v_rel, edge_softmax(st.adj, sddmm(st.adj, q.reshape(-1, h, d), k_rel))).view(-1, f)
+            del q, k_rel, v_rel
         else:
-            out_all = kqv_all.new_zeros(st.num_dst, f)
+            out_all = q.new_zeros(st.num_dst, f)
         out_all = torch.nn.functional.gelu(out_all)
         if x_all is not None and x_all.size(-1) == f:  # every type has the skip connection: all rows at once
             beta = torch.stack([self.skip[t] for t in sizes]).sigmoid()  # [T, 1]
@@ -180,34 +188,27 @@ class HGTConv(torch.nn.Module):
 
 class _Structure:
     """The edges of all edge types as one ``Adjacency`` from the (edge type, source) rows of ``k_rel``/``v_rel``
-    (edge type ``e`` owns rows ``src_offset[e] ..``) to the targets (type ``t`` owns ``dst_offset[t] ..``),
+    (edge type ``e`` owns the next ``n`` rows of ``src_ranges``' ``(start, n)``) to the targets (type ``t`` owns ``dst_offset[t] ..``),
     its edges grouped by target so that the kernels read per-edge scores in place (no edge permutation);
-    ``src_node`` is the node (global id, types in order) behind each of those rows."""
+    ``src_ranges`` gives each edge type's source nodes as ``(first global id, count)``: its rows are those nodes in
+    order."""
 
     def __init__(self, sizes: Dict[str, int], edge_indices: List[Tensor], edge_types: List[EdgeType]) -> None:
         self.dst_offset, o = {}, 0
         for t, n in sizes.items():
             self.dst_offset[t], o = o, o + n
         self.num_dst = o
-        dev = edge_indices[0].device if edge_indices else None
-        self.sizes = torch.tensor([sizes[e[0]] for e in edge_types], dtype=torch.long, device=dev)
-        self._ptr: Dict[int, Tensor] = {}
+        self.src_ranges = [(self.dst_offset[e[0]], sizes[e[0]]) for e in edge_types]
         if not edge_types:
             return
-        src_offset = torch.cat([self.sizes.new_zeros(1), self.sizes.cumsum(0)[:-1]]).tolist()
-        self.src_node = torch.cat([torch.arange(sizes[e[0]], device=dev) + self.dst_offset[e[0]] for e in edge_types])
+        src_offset, o = [], 0
+        for _, n in self.src_ranges:
+            src_offset, o = src_offset + [o], o + n
         src = torch.cat([ei[0] + off for ei, off in zip(edge_indices, src_offset)])
         dst = torch.cat([ei[1] + self.dst_offset[e[2]] for ei, e in zip(edge_indices, edge_types)])
         order = torch.sort(dst, stable=True).indices
-        self.adj = Adjacency(torch.stack([src[order], dst[order]]), self.src_node.numel(), self.num_dst)
+        self.adj = Adjacency(torch.stack([src[order], dst[order]]), o, self.num_dst)
         self.adj.csr()
-
-    def segment_ptr(self, heads: int) -> Tensor:
-        """Offsets of the ``2 H |E|`` segments (key/value, head, edge type) of the gathered source rows."""
-        if heads not in self._ptr:
-            sizes = self.sizes.repeat(2 * heads)
-            self._ptr[heads] = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)])
-        return self._ptr[heads]
 
 
 class _RelationWeights(torch.nn.Module):
@@ -220,3 +221,55 @@ class _RelationWeights(torch.nn.Module):
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.weight.size(1))
         torch.nn.init.uniform_(self.weight, -bound, bound)
+
+
+class _RelationTransform(torch.autograd.Function):
+    """Per edge type ``e`` with source nodes ``start .. start + n - 1`` (global ids, ``ranges[e] = (start, n)``) and
+    head ``h``: rows ``o_e .. o_e + n - 1`` of ``k_rel[:, h]`` are ``k_s[h] @ k_w[e, h]`` for those nodes' keys
+    ``k_s`` (column block ``cols[0]`` of ``kv``, ``F`` wide), and of ``v_rel[:, h]`` likewise with the values
+    (block ``cols[1]``); ``o_e`` is the sum of the earlier edge types' ``n``.
+
+    Each product is one ``bmm`` over the heads that reads the strided rows of ``kv`` in place and is copied into the
+    strided head slots of its output block, so neither the gathered inputs nor head-major outputs exist as whole
+    tensors (at most one edge type's ``[H, n, D]`` at a time). Backward: the same products with the transposed
+    weights, accumulated into ``kv``'s key and value blocks, and one ``bmm`` per edge type for the weights."""
+
+    @staticmethod
+    def forward(ctx: Any, kv: Tensor, k_w: Tensor, v_w: Tensor,  # type: ignore[override]
+                ranges: List[Tuple[int, int]], cols: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        h, d = k_w.size(1), k_w.size(2)
+        x = kv.view(kv.size(0), -1, h, d)
+        rows = sum(n for _, n in ranges)
+        k_rel, v_rel = kv.new_empty(rows, h, d), kv.new_empty(rows, h, d)
+        o = 0
+        for i, (start, n) in enumerate(ranges):
+            for col, out, w in ((cols[0], k_rel, k_w), (cols[1], v_rel, v_w)):
+                src = x[start:start + n, col].transpose(0, 1)  # [H, n, D], rows of kv in place
+                out[o:o + n].transpose(0, 1).copy_(torch.bmm(src, w[i]))
+            o += n
+        ctx.ranges, ctx.cols = ranges, cols
+        ctx.save_for_backward(kv, k_w, v_w)
+        return k_rel, v_rel
+
+    @staticmethod
+    def backward(ctx: Any, g_k: Tensor, g_v: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        kv, k_w, v_w = ctx.saved_tensors
+        h, d = k_w.size(1), k_w.size(2)
+        x = kv.view(kv.size(0), -1, h, d)
+        need_x, need_kw, need_vw = ctx.needs_input_grad[:3]
+        g_x = torch.zeros_like(kv) if need_x else None
+        gx = g_x.view(kv.size(0), -1, h, d) if g_x is not None else None
+        g_kw = torch.zeros_like(k_w) if need_kw else None
+        g_vw = torch.zeros_like(v_w) if need_vw else None
+        o = 0
+        for i, (start, n) in enumerate(ctx.ranges):
+            for col, grad, w, g_w in ((ctx.cols[0], g_k, k_w, g_kw), (ctx.cols[1], g_v, v_w, g_vw)):
+                if grad is None:
+                    continue
+                g = grad[o:o + n].transpose(0, 1)  # [H, n, D]
+                if gx is not None:  # several edge types may share a source type: accumulate
+                    gx[start:start + n, col].transpose(0, 1).add_(torch.bmm(g, w[i].transpose(1, 2)))
+                if g_w is not None:
+                    g_w[i] = torch.bmm(x[start:start + n, col].permute(1, 2, 0), g)
+            o += n
+        return g_x, g_kw, g_vw, None, None
