@@ -27,7 +27,8 @@ measured in worker processes, never in this one. Each implementation first runs 
 memory); the implementations that fit are then timed together, interleaved, in one more worker. Every worker runs
 under an address-space limit of ``--mem-cap-gib`` (``RLIMIT_AS``), so an implementation that needs more fails its
 allocation inside its own process and its row says "out of memory at the N GiB cap" instead of the machine running
-out. When the implementations that fit alone do not fit together, each is timed alone (its row says so).
+out. When the implementations that fit alone do not fit together, the one with the largest process peak is left out
+of the interleaved timing (until the rest fit) and given its one step measured alone (its row says so).
 """
 from __future__ import annotations
 
@@ -359,7 +360,8 @@ def run_worker(mode: str, names: List[str], args: argparse.Namespace) -> WorkerR
 
 def operator_rows(task: str, names: Tuple[str, ...], args: argparse.Namespace) -> List[str]:
     """Rows of one task: every implementation alone in a capped worker (peak memory), then the ones that fit timed
-    together in interleaved rounds in one more capped worker (each alone if together they do not fit)."""
+    together in interleaved rounds in one more capped worker (the largest left out, with its step timed alone, until
+    the rest fit together)."""
     alone: Dict[str, WorkerResult] = {}
     for name in names:
         alone[name] = res = run_worker("--peak-worker", [name], args)
@@ -369,14 +371,17 @@ def operator_rows(task: str, names: Tuple[str, ...], args: argparse.Namespace) -
     fits = [n for n in names if alone[n].failure is None and n not in alone[n].notes]
     times: Dict[str, float] = {}
     how: Dict[str, str] = {}
-    if fits:
-        together = run_worker("--time-worker", fits, args)
+    group = sorted(fits, key=lambda n: alone[n].peak[1])  # by process peak: the largest leaves first
+    while group:
+        together = run_worker("--time-worker", group, args)
         if together.failure is None:
-            times = together.times
-        else:  # each was measured alone already: one step after its warm-up
-            print(f"  {task}: timing together failed ({together.failure}); using each one's step alone", flush=True)
-            times = {n: alone[n].peak[2] for n in fits}
-            how = {n: " (alone, 1 step)" for n in fits}
+            times.update(together.times)
+            break
+        # Without the largest: the others still interleaved, it with its one step alone (measured already)
+        print(f"  {task}: timing {group} together failed ({together.failure}); {group[-1]} uses its step alone",
+              flush=True)
+        last = group.pop()
+        times[last], how[last] = alone[last].peak[2], " (alone, 1 step)"
     ours = next(n for n in names if n.startswith("graphkit"))
     t0, m0 = times.get(ours), alone[ours].peak[0]
     rows = []
