@@ -321,6 +321,15 @@ class WorkerResult:
         self.oom = False
 
 
+def available_gib() -> float:
+    """``MemAvailable`` of the machine, in GiB (``inf`` where ``/proc/meminfo`` does not exist)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            return next(int(ln.split()[1]) for ln in fh if ln.startswith("MemAvailable:")) / 2**20
+    except (OSError, StopIteration):
+        return float("inf")
+
+
 def run_worker(mode: str, names: List[str], args: argparse.Namespace) -> WorkerResult:
     """Run ``names`` in a fresh worker process (``mode``: ``--peak-worker`` or ``--time-worker``) under the
     ``--mem-cap-gib`` address-space limit and ``--worker-timeout``; parse what it printed."""
@@ -328,8 +337,18 @@ def run_worker(mode: str, names: List[str], args: argparse.Namespace) -> WorkerR
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536") if mode == "--peak-worker" else None
     cmd = [sys.executable, os.path.abspath(__file__), mode, ";".join(names), "--scale", str(args.scale),
            "--threads", str(args.threads), "--heads", str(args.heads), "--rounds", str(args.rounds),
-           "--fast-rgcn-max-gib", str(args.fast_rgcn_max_gib), "--mem-cap-gib", str(args.mem_cap_gib)]
+           "--fast-rgcn-max-gib", str(args.fast_rgcn_max_gib), "--mem-cap-gib", str(args.mem_cap_gib),
+           "--memory-wait", str(args.memory_wait)]
     res = WorkerResult()
+    # The cap bounds this worker, not the other jobs on the machine: start it only when the cap is free for it.
+    deadline, avail = time.monotonic() + args.memory_wait, available_gib()
+    while avail < args.mem_cap_gib + 1 and time.monotonic() < deadline:
+        time.sleep(10)
+        avail = available_gib()
+    if avail < args.mem_cap_gib + 1:
+        res.failure = (f"not run: the machine had {avail:.1f} GiB available, under the {args.mem_cap_gib:g} GiB cap "
+                       f"+ 1 GiB, for {args.memory_wait:g} s")
+        return res
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.worker_timeout)
     except subprocess.TimeoutExpired:
@@ -458,6 +477,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                     help="address-space limit (RLIMIT_AS) of every worker process; an implementation that needs "
                          "more is reported as out of memory")
     ap.add_argument("--worker-timeout", type=float, default=1800.0, help="seconds one worker process may take")
+    ap.add_argument("--memory-wait", type=float, default=600.0,
+                    help="seconds to wait for the machine to have the cap + 1 GiB available before a worker starts")
     ap.add_argument("--only", choices=["sampling", "operators"], default=None,
                     help="run only the typed sampling rows, or only the R-GCN and HGT rows, and print them "
                          "(RESULTS.md is left alone)")
