@@ -188,10 +188,10 @@ class HGTConv(torch.nn.Module):
 
 class _Structure:
     """The edges of all edge types as one ``Adjacency`` from the (edge type, source) rows of ``k_rel``/``v_rel``
-    (edge type ``e`` owns the next ``n`` rows of ``src_ranges``' ``(start, n)``) to the targets (type ``t`` owns ``dst_offset[t] ..``),
-    its edges grouped by target so that the kernels read per-edge scores in place (no edge permutation);
-    ``src_ranges`` gives each edge type's source nodes as ``(first global id, count)``: its rows are those nodes in
-    order."""
+    (edge type ``e`` owns the next ``n`` rows, its ``src_ranges`` entry being ``(start, n)``) to the targets
+    (type ``t`` owns ``dst_offset[t] ..``), its edges grouped by target so that the kernels read per-edge scores in
+    place (no edge permutation). ``src_ranges`` gives each edge type's source nodes as ``(first global id, count)``:
+    its rows are those nodes in order."""
 
     def __init__(self, sizes: Dict[str, int], edge_indices: List[Tensor], edge_types: List[EdgeType]) -> None:
         self.dst_offset, o = {}, 0
