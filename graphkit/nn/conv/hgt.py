@@ -36,13 +36,15 @@ class HGTConv(torch.nn.Module):
     edges of every type at once. Parameters as PyG's ``HGTConv`` (``kqv_lin``, ``out_lin``, ``k_rel``,
     ``v_rel`` ``[H R, D, D]``, ``skip``, ``p_rel``), so its ``state_dict`` loads unchanged.
 
-    How it runs: the keys and values of all node types sit in one ``[N, 3F]`` tensor; each edge type's relation
-    transform reads its source type's rows of it in place (a type's nodes are one block of rows) and writes them,
-    head by head, straight into the ``[sum_e N_src(e), H, D]`` key and value rows that attention reads (the prior
-    :math:`\mu / \sqrt{D}` folded into the key weights): no gathered copy of the source rows and no re-layout of
-    the results, which at ogbn-mag's size are 5 GB each. Attention is one ``sddmm``, one ``edge_softmax`` and one
-    weighted ``spmm`` over ``[E, H]`` for all edge types together (no ``[E, H, D]`` message tensor). The combined graph (ids offset by type, edges grouped by target) is built once per set of
-    ``edge_index`` tensors and memoised with them, as every structure in graphkit is.
+    How it runs: the keys and values of all node types sit in one ``[N, 2F]`` tensor and the queries in one
+    ``[N, F]`` (two typed products); each edge type's relation transform reads its source type's rows of the keys
+    and values in place (a type's nodes are one block of rows) and writes them, head by head, straight into the
+    ``[sum_e N_src(e), H, D]`` key and value rows that attention reads (the prior :math:`\mu / \sqrt{D}` folded
+    into the key weights): no gathered copy of the source rows and no re-layout of the results, which at
+    ogbn-mag's size are 5 GB each. Attention is one ``sddmm``, one ``edge_softmax`` and one weighted ``spmm`` over
+    ``[E, H]`` for all edge types together (no ``[E, H, D]`` message tensor). The combined graph (ids offset by
+    type, edges grouped by target) is built once per set of ``edge_index`` tensors and memoised with them, as
+    every structure in graphkit is.
 
     Args:
         in_channels: input width, or ``{node type: width}``. out_channels: :math:`F`, divisible by ``heads``.
