@@ -16,12 +16,20 @@ Every model trains on the same mini-batches: one ``graphkit.loader.NeighborLoade
 * ``mlp``: the features alone (the batches' seed rows).
 
 Plain loop: Adam, ``--epochs`` epochs, validation accuracy after each; the test accuracy reported is that of the
-best validation epoch. Test accuracy is measured on ``--test-nodes`` random test nodes (the same for every model
-and seed; evaluation uses the sampled neighbourhoods too, with a fixed sampling seed). "epoch s" is training
-only (sampling, gathering, forward, backward, step), no evaluation.
+best validation epoch. Test accuracy is measured on ``--test-nodes`` random test nodes, validation on
+``--valid-nodes`` (the same nodes for every model and seed; evaluation uses the sampled neighbourhoods too, with a
+fixed sampling seed). "epoch s" is training only (sampling, gathering, forward, backward, step), no evaluation.
+The models of one seed take their epochs in turn (LargeGT's epoch 1, SAGE's epoch 1, ..., then epoch 2), so that a
+change in the machine's load falls on all of them alike.
+
+At ogbn-products' size an epoch of GPS over all 196k training nodes takes hours on a CPU: ``--train-batches K``
+bounds an epoch to the first ``K`` batches of its shuffled order (the same ``K`` batches for every model: one
+loader seed per run, and each batch is a function of the epoch's seed and its index only).
 
     python examples/largegt_products.py                          # scale 0.01, one seed, every model
     python examples/largegt_products.py --scale 0.02 --seeds 5 --json runs/largegt.json
+    python examples/largegt_products.py --scale 1 --data /tmp/products-data --train-batches 40 --epochs 5 \
+        --valid-nodes 2000                                       # ogbn-products' size, bounded epochs
 
 Data: synthetic, written by ``datasets/make_products.py`` through ``ogb``'s ``DatasetSaver`` (ogb is a graphkit
 dependency; nothing is downloaded).
@@ -29,7 +37,9 @@ dependency; nothing is downloaded).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,7 +57,7 @@ from graphkit.loader import FeatureStore, NeighborLoader
 from graphkit.nn import GPSConv, LargeGT, SAGEConv
 from graphkit.nn.models import GraphSAGE
 from graphkit.nn.models.large_gt import hop_features
-from graphkit.utils import to_undirected
+from graphkit.train.base import structure
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = dict(nodes=2_449_029, edges=61_859_140)
@@ -111,39 +121,71 @@ def accuracy(forward: Callable[[Graph], Tensor], loader: NeighborLoader, y: Tens
     return right / total
 
 
-def run(name: str, graph: Graph, store: FeatureStore, y: Tensor, split: Dict[str, Tensor], classes: int,
-        seed: int, args: argparse.Namespace) -> Dict[str, object]:
-    torch.manual_seed(seed)
-    model, forward = build(name, store.width // 3, classes, args)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    fan = list(args.fanouts)
+class Run:
+    """One model of one seed: its optimiser, its loaders and its log, trained one epoch at a time."""
 
-    def loader(nodes: Tensor, shuffle: bool, loader_seed: int) -> NeighborLoader:
-        return NeighborLoader(graph, fan, input_nodes=nodes, batch_size=args.batch_size, shuffle=shuffle,
-                              features=store, seed=loader_seed, prefetch=1)
+    def __init__(self, name: str, graph: Graph, store: FeatureStore, y: Tensor, split: Dict[str, Tensor],
+                 classes: int, seed: int, args: argparse.Namespace) -> None:
+        torch.manual_seed(seed)
+        self.name, self.seed, self.y, self.args = name, seed, y, args
+        self.model, self.forward = build(name, store.width // 3, classes, args)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=args.lr)
+        # dropout draws from torch's global generator: each run keeps its own stream, so its numbers do not
+        # depend on the other models whose epochs come between its own
+        self.rng = torch.get_rng_state()
+        fan = list(args.fanouts)
 
-    train = loader(split["train"], True, seed)  # the same batches, in the same order, for every model
-    valid, test = loader(split["valid"], False, 1_000), loader(split["test"], False, 2_000)
-    log: List[Dict[str, float]] = []
-    for epoch in range(args.epochs):
-        model.train()
+        def loader(nodes: Tensor, shuffle: bool, loader_seed: int) -> NeighborLoader:
+            return NeighborLoader(graph, fan, input_nodes=nodes, batch_size=args.batch_size, shuffle=shuffle,
+                                  features=store, seed=loader_seed, prefetch=1)
+
+        self.train = loader(split["train"], True, seed)  # the same batches, in the same order, for every model
+        self.valid, self.test = loader(split["valid"], False, 1_000), loader(split["test"], False, 2_000)
+        self.batches = len(self.train) if args.train_batches <= 0 else min(args.train_batches, len(self.train))
+        self.log: List[Dict[str, float]] = []
+
+    def epoch(self) -> None:
+        torch.set_rng_state(self.rng)
+        self.model.train()
         t0 = time.perf_counter()
-        total = 0.0
-        for b in train:
-            opt.zero_grad()
-            loss = F.cross_entropy(forward(b), y[b.n_id[: b.batch_size]])
+        total, seen = 0.0, 0
+        batches = iter(self.train)
+        for b in itertools.islice(batches, self.batches):
+            self.opt.zero_grad()
+            loss = F.cross_entropy(self.forward(b), self.y[b.n_id[: b.batch_size]])
             loss.backward()
-            opt.step()
+            self.opt.step()
             total += float(loss.detach()) * b.batch_size
+            seen += b.batch_size
+        close = getattr(batches, "close", None)  # the prefetch thread may be sampling the batch after the last
+        if close is not None:
+            close()
         seconds = time.perf_counter() - t0
-        model.eval()
-        log.append({"epoch": epoch + 1, "loss": total / split["train"].numel(), "seconds": seconds,
-                    "valid": accuracy(forward, valid, y), "test": accuracy(forward, test, y)})
-        print(f"  {name} seed {seed} epoch {epoch + 1}: loss {log[-1]['loss']:.3f}, valid {log[-1]['valid']:.3f}, "
-              f"test {log[-1]['test']:.3f}, {seconds:.1f} s", flush=True)
-    best = max(log, key=lambda r: r["valid"])  # ties keep the earlier epoch
-    return {"model": name, "seed": seed, "best_epoch": best["epoch"], "valid": best["valid"], "test": best["test"],
-            "epoch_s": statistics.median(r["seconds"] for r in log), "log": log}
+        self.model.eval()
+        self.log.append({"epoch": len(self.log) + 1, "loss": total / seen, "seconds": seconds,
+                         "valid": accuracy(self.forward, self.valid, self.y),
+                         "test": accuracy(self.forward, self.test, self.y)})
+        self.rng = torch.get_rng_state()
+        r = self.log[-1]
+        print(f"  {self.name} seed {self.seed} epoch {r['epoch']}: loss {r['loss']:.3f}, valid {r['valid']:.3f}, "
+              f"test {r['test']:.3f}, {seconds:.1f} s ({self.batches} batches)", flush=True)
+
+    def result(self) -> Dict[str, object]:
+        best = max(self.log, key=lambda r: r["valid"])  # ties keep the earlier epoch
+        return {"model": self.name, "seed": self.seed, "best_epoch": best["epoch"], "valid": best["valid"],
+                "test": best["test"], "epoch_s": statistics.median(r["seconds"] for r in self.log),
+                "batches": self.batches, "log": self.log}
+
+
+def subset(nodes: Tensor, k: int, seed: int) -> Tensor:
+    """``k`` of ``nodes`` drawn at random with ``seed``, in that random order (all of them when ``k <= 0``)."""
+    if k <= 0:
+        return nodes
+    return nodes[torch.randperm(nodes.numel(), generator=torch.Generator().manual_seed(seed))[:k]]
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
 def mean_std(values: List[float]) -> str:
@@ -168,6 +210,10 @@ def main() -> None:
     ap.add_argument("--centroids", type=int, default=256)
     ap.add_argument("--decay", type=float, default=0.9)
     ap.add_argument("--test-nodes", type=int, default=5000, help="test accuracy on this many random test nodes")
+    ap.add_argument("--valid-nodes", type=int, default=0,
+                    help="validation accuracy on this many random validation nodes (0: all)")
+    ap.add_argument("--train-batches", type=int, default=0,
+                    help="train on the first K batches of each epoch's shuffled order (0: all)")
     ap.add_argument("--json", default="", help="write every run's numbers here")
     args = ap.parse_args()
     args.fanouts = tuple(int(k) for k in args.fanouts.split(","))
@@ -175,20 +221,34 @@ def main() -> None:
     for m in models:
         if m not in MODELS:
             raise SystemExit(f"--models: {m!r} is not one of {', '.join(MODELS)}")
-    ds = products(args.scale, Path(args.data))
-    g = ds.graph
     t0 = time.perf_counter()
-    graph = Graph(edge_index=to_undirected(g.edge_index, num_nodes=g.num_nodes), num_nodes=g.num_nodes)
-    store = FeatureStore(hop_features(graph, g.x.float(), 2))
-    prep = time.perf_counter() - t0
-    y = g.y.view(-1)
-    split = dict(ds.split)
-    test = split["test"]
-    split["test"] = test[torch.randperm(test.numel(), generator=torch.Generator().manual_seed(0))[: args.test_nodes]]
-    print(f"{g.num_nodes:,} nodes, {graph.num_edges:,} directed edges, {g.x.size(1)} features, {ds.num_classes} "
+    ds = products(args.scale, Path(args.data))
+    g, classes, split = ds.graph, ds.num_classes, dict(ds.split)
+    del ds  # with g below: the raw edge list (1 GB at ogbn-products' size) goes once it is symmetrised
+    t1 = time.perf_counter()
+    # symmetrised, deduplicated, grouped by target with its CSR built in place (no sort, no second [E] copy)
+    graph = structure(g, undirected=True, device=torch.device("cpu"))
+    x, y, num_nodes = g.x.float(), g.y.view(-1), g.num_nodes
+    del g
+    t2 = time.perf_counter()
+    store = FeatureStore(hop_features(graph, x, 2))  # sparse products on the CSR: no [E, F] messages
+    del x
+    t3 = time.perf_counter()
+    split["test"] = subset(split["test"], args.test_nodes, 0)
+    split["valid"] = subset(split["valid"], args.valid_nodes, 1)
+    print(f"{num_nodes:,} nodes, {graph.num_edges:,} directed edges, {store.width // 3} features, {classes} "
           f"classes; train {split['train'].numel():,} / valid {split['valid'].numel():,} / test "
-          f"{split['test'].numel():,} nodes; hop_features + FeatureStore in {prep:.1f} s", flush=True)
-    runs = [run(m, graph, store, y, split, ds.num_classes, seed, args) for seed in range(args.seeds) for m in models]
+          f"{split['test'].numel():,} nodes; load {t1 - t0:.1f} s, symmetrise {t2 - t1:.1f} s, hop_features + "
+          f"FeatureStore {t3 - t2:.1f} s; peak RSS {peak_rss_gb():.2f} GB", flush=True)
+    prep = {"load_s": t1 - t0, "structure_s": t2 - t1, "hop_features_s": t3 - t2}
+    runs = []
+    for seed in range(args.seeds):
+        trainers = [Run(m, graph, store, y, split, classes, seed, args) for m in models]
+        for _ in range(args.epochs):
+            for t in trainers:  # epochs interleaved: a change of load falls on every model alike
+                t.epoch()
+        runs += [t.result() for t in trainers]
+    print(f"peak RSS {peak_rss_gb():.2f} GB", flush=True)
     print(f"\n| model | test acc | valid acc | epoch s (median) |\n|---|---|---|---|")
     for m in models:
         rs = [r for r in runs if r["model"] == m]
@@ -197,7 +257,7 @@ def main() -> None:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"args": {k: v for k, v in vars(args).items()}, "prep_s": prep,
-                                               "runs": runs}, indent=1) + "\n")
+                                               "peak_rss_gb": peak_rss_gb(), "runs": runs}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
