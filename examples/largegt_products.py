@@ -200,6 +200,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "runs" / "products-data"))
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--fanouts", default="6,3", help="sampled neighbours per hop (2 hops), for every model")
@@ -242,7 +243,7 @@ def main() -> None:
           f"FeatureStore {t3 - t2:.1f} s; peak RSS {peak_rss_gb():.2f} GB", flush=True)
     prep = {"load_s": t1 - t0, "structure_s": t2 - t1, "hop_features_s": t3 - t2}
     runs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         trainers = [Run(m, graph, store, y, split, classes, seed, args) for m in models]
         for _ in range(args.epochs):
             for t in trainers:  # epochs interleaved: a change of load falls on every model alike
