@@ -93,6 +93,15 @@ def check_same_device(ref_name: str, ref: Tensor, name: str, t: Optional[Tensor]
         raise ValueError(f"{name} is on {t.device} but {ref_name} is on {ref.device}")
 
 
+def check_first_order(op: str) -> None:
+    """Called at the top of a hand-written backward whose kernels have no derivative of their own. Under
+    ``backward(create_graph=True)`` (grad mode is on inside backward exactly then) the engine would treat those
+    kernels as constants and a second derivative would come out as silent zeros; refuse it instead."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(f"cannot differentiate twice through {op}: its backward is a first-order kernel "
+                           "(backward/autograd.grad with create_graph=True is not supported through it)")
+
+
 def check_reduce(reduce: str) -> str:
     if reduce not in REDUCES:
         raise ValueError(f"reduce must be one of {REDUCES}, got {reduce!r}")

@@ -9,7 +9,8 @@ from torch import Tensor
 
 from graphkit.ops import _kernels as K
 from graphkit.ops.adjacency import build_csr
-from graphkit.ops._checks import check_bounds, check_float, check_index, check_reduce, check_same_device, check_size
+from graphkit.ops._checks import (check_bounds, check_first_order, check_float, check_index, check_reduce,
+                                   check_same_device, check_size)
 from graphkit.ops._torch_kernels import rows_of
 
 __all__ = ["scatter", "segment"]
@@ -32,6 +33,8 @@ class _GroupReduce(torch.autograd.Function):
         rowptr, col, group, src, arg = ctx.saved_tensors
         grad = grad.contiguous()
         if ctx.reduce in ("max", "min"):
+            # sum/mean below are torch ops, so their gradient can be differentiated again; this kernel cannot
+            check_first_order(f"graphkit.ops.scatter/segment with reduce={ctx.reduce!r}")
             return None, None, None, K.arg_backward(col, None, None, src, arg, grad, True, False)[0], None
         if ctx.reduce == "mean":
             # in float32 at least: a float16 degree above 65504 is inf (and would zero the gradient)

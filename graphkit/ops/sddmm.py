@@ -11,7 +11,7 @@ from graphkit.ops.adjacency import Adjacency, resolve
 
 if TYPE_CHECKING:
     from graphkit.typing import AdjLike
-from graphkit.ops._checks import check_float, check_same_device
+from graphkit.ops._checks import check_first_order, check_float, check_same_device
 
 __all__ = ["sddmm"]
 
@@ -28,6 +28,7 @@ class _SDDMM(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        check_first_order("graphkit.ops.sddmm")
         a, b = ctx.saved_tensors
         adj, op = ctx.adj, ctx.op
         grad = grad.contiguous()

@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 
 from graphkit.ops import _kernels as K
-from graphkit.ops._checks import check_bounds, check_float, check_index, check_range, check_reduce, check_same_device
+from graphkit.ops._checks import (check_bounds, check_first_order, check_float, check_index, check_range, check_reduce,
+                                   check_same_device)
 from graphkit.ops.adjacency import Adjacency, is_compiling, resolve
 from graphkit.ops.spmm import spmm
 
@@ -39,6 +40,7 @@ class _SegmentMatmul(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        check_first_order("graphkit.ops.segment_matmul")
         x, ptr, weight = ctx.saved_tensors
         grad = grad.contiguous()
         gx = gw = None

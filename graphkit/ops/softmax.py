@@ -11,7 +11,7 @@ from graphkit.ops.adjacency import Adjacency, resolve
 
 if TYPE_CHECKING:
     from graphkit.typing import AdjLike
-from graphkit.ops._checks import check_float
+from graphkit.ops._checks import check_float, check_first_order
 
 __all__ = ["edge_softmax"]
 
@@ -26,6 +26,7 @@ class _EdgeSoftmax(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        check_first_order("graphkit.ops.edge_softmax")
         (y,) = ctx.saved_tensors
         adj = ctx.adj
         return None, K.softmax_bwd(adj.csr()[0], adj.csr_eid(), y, grad.contiguous())

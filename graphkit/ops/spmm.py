@@ -12,7 +12,7 @@ from graphkit.ops.adjacency import Adjacency, resolve
 
 if TYPE_CHECKING:
     from graphkit.typing import AdjLike
-from graphkit.ops._checks import check_act, check_float, check_reduce, check_same_device
+from graphkit.ops._checks import check_act, check_first_order, check_float, check_reduce, check_same_device
 
 __all__ = ["spmm"]
 
@@ -30,6 +30,7 @@ class _SpMM(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        check_first_order("graphkit.ops.spmm")
         x, w, arg = ctx.saved_tensors
         adj, reduce = ctx.adj, ctx.reduce
         need_x, need_w = ctx.needs_input_grad[1], ctx.needs_input_grad[2] and w is not None
@@ -68,6 +69,7 @@ class _SpMMEpilogue(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Any, ...]:  # type: ignore[override]
+        check_first_order("graphkit.ops.spmm (with an epilogue)")
         x, w, diag, out = ctx.saved_tensors
         adj, reduce = ctx.adj, ctx.reduce
         need_x, need_w, _, need_d, need_b, _ = ctx.needs_input_grad[1:]

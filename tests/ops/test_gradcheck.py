@@ -62,3 +62,27 @@ def test_edge_softmax(backend):
     s = _r(ei.size(1), 2)
     assert gradcheck(lambda s: ops.edge_softmax(ei, s, num_nodes=7), (s,))
     assert gradcheck(lambda s: ops.edge_softmax(Graph(edge_index=ei, num_nodes=7), s[:, 0]), (s,))
+
+
+@pytest.mark.parametrize("op", ["spmm", "spmm_epilogue", "sddmm", "edge_softmax", "scatter_max", "segment_matmul"])
+def test_double_backward_is_refused(backend, op):
+    """The ops' backward passes are hand-written first-order kernels: differentiating them again must raise, not
+    return zeros (a kernel without an autograd formula is silently treated as a constant by the engine)."""
+    ei = _graph()
+    x, w = _r(7, 3), _r(ei.size(1))
+    run = {"spmm": lambda: ops.spmm(ei, x, w, "sum"),
+           "spmm_epilogue": lambda: ops.spmm(ei, x, w, "sum", diag=torch.ones(7, dtype=x.dtype), act="relu"),
+           "sddmm": lambda: ops.sddmm(ei, x, x),
+           "edge_softmax": lambda: ops.edge_softmax(ei, w),
+           "scatter_max": lambda: ops.scatter(x, torch.tensor([0, 0, 1, 2, 2, 2, 4]), 5, "max"),
+           "segment_matmul": lambda: ops.segment_matmul(x, torch.tensor([0, 3, 7]), _r(2, 3, 2))}[op]
+    with pytest.raises(RuntimeError, match="differentiate twice"):  # max/min refuse create_graph itself
+        (g,) = torch.autograd.grad((run() ** 2).sum(), w if op == "edge_softmax" else x, create_graph=True)
+        g.sum().backward()
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_scatter_double_backward(backend, reduce):
+    """scatter's sum/mean gradient is a gather, so it can be differentiated again (gradient penalties need it)."""
+    group = torch.tensor([0, 0, 1, 2, 2, 2, 4])
+    assert torch.autograd.gradgradcheck(lambda x: ops.scatter(x, group, 5, reduce) ** 2, (_r(7, 3),))

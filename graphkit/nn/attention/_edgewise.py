@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphkit.ops._checks import check_first_order
+
 __all__ = ["gatv2_scores", "edge_node_dot", "edge_weighted_sum", "CHUNK_ELEMENTS", "chunk_size"]
 
 #: Target size (in elements) of one chunk's ``[chunk, H, F]`` temporary: 4 Mi elements = 16 MiB in float32.
@@ -56,6 +58,7 @@ class _GATv2Scores(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore[override]
+        check_first_order("GATv2Conv's fused attention scores")
         x_l, x_r, att, edge_attr, w_edge, src, dst = ctx.saved_tensors
         slope, chunk = ctx.slope, ctx.chunk
         need_l, need_r, need_att, need_ea, need_w = ctx.needs_input_grad[:5]
@@ -126,6 +129,7 @@ class _EdgeNodeDot(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore[override]
+        check_first_order("the fused edge-wise attention (query . key per edge)")
         u, v, index = ctx.saved_tensors
         g_u = edge_weighted_sum(grad, v, index, u.size(0), ctx.chunk) if ctx.needs_input_grad[0] else None
         g_v = _weighted_row_sum(u, grad, index, ctx.chunk) if ctx.needs_input_grad[1] else None
@@ -146,6 +150,7 @@ class _EdgeWeightedSum(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore[override]
+        check_first_order("the fused edge-wise attention (weighted sum per edge)")
         w, v, index = ctx.saved_tensors
         g_w = edge_node_dot(grad, v, index, ctx.chunk) if ctx.needs_input_grad[0] else None
         g_v = _weighted_row_sum(grad, w, index, ctx.chunk) if ctx.needs_input_grad[1] else None

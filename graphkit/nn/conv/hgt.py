@@ -92,7 +92,7 @@ class HGTConv(torch.nn.Module):
 
     def _relation_rows(self, kv: Tensor, cols: Tuple[int, int], st: "_Structure", edge_types: List[EdgeType]
                        ) -> Tuple[Tensor, Tensor]:
-        """``(k_rel, v_rel)``, rows ``[sum_e N_src(e), H, D]``: each edge type's source keys and values (column
+        r"""``(k_rel, v_rel)``, rows ``[sum_e N_src(e), H, D]``: each edge type's source keys and values (column
         blocks ``cols`` of ``kv``, ``F`` wide each) through its per-head weights (:class:`_RelationTransform`). The
         key weights carry the prior :math:`\mu_\phi^h / \sqrt{D}` (a product the size of the weights instead of
         one over ``[E, H]``)."""

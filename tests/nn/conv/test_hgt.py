@@ -68,3 +68,27 @@ def test_structure_memo_follows_edits() -> None:
     assert torch.equal(conv(x, edited)[EDGES[0][2]], fresh(x, {e: v.clone() for e, v in edited.items()})[EDGES[0][2]])
     for k, v in conv(x, ei).items():  # the original tensors still give the first result
         torch.testing.assert_close(v, first[k], atol=0, rtol=0)
+
+
+def test_gradcheck_shared_and_empty_source_types() -> None:
+    """The relation transform's own backward (several edge types read 'paper''s rows; 'field' has no nodes, so its
+    relations are empty) against finite differences in float64. The attention kernels' backward passes are first
+    order, so a second derivative is refused rather than returned as zeros."""
+    x, ei = typed_graph(f=4)
+    x["field"] = x["field"][:0]
+    ei[EDGES[3]] = ei[EDGES[3]][:, :0]
+    ei[EDGES[4]] = ei[EDGES[4]][:, :0]
+    conv = HGTConv(4, 4, METADATA, heads=2).double()
+    with torch.no_grad():  # non-trivial priors, so the key weights' scaling is exercised
+        for p in conv.p_rel.values():
+            p.uniform_(0.5, 1.5)
+    inputs = tuple(x[t].clone().requires_grad_() for t in ("author", "paper")) + (conv.k_rel.weight, conv.v_rel.weight)
+
+    def run(a: torch.Tensor, p: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
+        out = conv({"author": a, "paper": p, "field": x["field"]}, ei)
+        return torch.cat([out["author"], out["paper"]])
+
+    assert run(*inputs).shape == (7 + 9, 4)
+    assert torch.autograd.gradcheck(run, inputs)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        torch.autograd.gradgradcheck(run, inputs)
