@@ -397,7 +397,12 @@ def operator_rows(task: str, names: Tuple[str, ...], args: argparse.Namespace) -
         if together.failure is None:
             times.update(together.times)
             break
-        # Without the largest: the others still interleaved, it with its one step alone (measured already)
+        if not together.oom:  # a timeout, a crash or no memory to start: not a reason to time one alone
+            print(f"  {task}: timing {group} together failed ({together.failure})", flush=True)
+            for name in group:
+                alone[name].failure = f"timing failed: {together.failure}"
+            break
+        # Out of memory together: the largest leaves (its one step alone, measured already), the rest stay interleaved
         print(f"  {task}: timing {group} together failed ({together.failure}); {group[-1]} uses its step alone",
               flush=True)
         last = group.pop()

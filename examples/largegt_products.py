@@ -157,10 +157,10 @@ class Run:
             self.opt.step()
             total += float(loss.detach()) * b.batch_size
             seen += b.batch_size
-        close = getattr(batches, "close", None)  # the prefetch thread may be sampling the batch after the last
-        if close is not None:
-            close()
         seconds = time.perf_counter() - t0
+        close = getattr(batches, "close", None)  # the prefetch thread may be sampling the batch after the last:
+        if close is not None:  # wait for it (outside the timed span), or it would run into the next model's epoch
+            close(join=True)
         self.model.eval()
         self.log.append({"epoch": len(self.log) + 1, "loss": total / seen, "seconds": seconds,
                          "valid": accuracy(self.forward, self.valid, self.y),
@@ -184,7 +184,7 @@ def subset(nodes: Tensor, k: int, seed: int) -> Tensor:
     return nodes[torch.randperm(nodes.numel(), generator=torch.Generator().manual_seed(seed))[:k]]
 
 
-def peak_rss_gb() -> float:
+def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
@@ -240,7 +240,7 @@ def main() -> None:
     print(f"{num_nodes:,} nodes, {graph.num_edges:,} directed edges, {store.width // 3} features, {classes} "
           f"classes; train {split['train'].numel():,} / valid {split['valid'].numel():,} / test "
           f"{split['test'].numel():,} nodes; load {t1 - t0:.1f} s, symmetrise {t2 - t1:.1f} s, hop_features + "
-          f"FeatureStore {t3 - t2:.1f} s; peak RSS {peak_rss_gb():.2f} GB", flush=True)
+          f"FeatureStore {t3 - t2:.1f} s; peak RSS {peak_rss_gib():.2f} GiB", flush=True)
     prep = {"load_s": t1 - t0, "structure_s": t2 - t1, "hop_features_s": t3 - t2}
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -249,7 +249,7 @@ def main() -> None:
             for t in trainers:  # epochs interleaved: a change of load falls on every model alike
                 t.epoch()
         runs += [t.result() for t in trainers]
-    print(f"peak RSS {peak_rss_gb():.2f} GB", flush=True)
+    print(f"peak RSS {peak_rss_gib():.2f} GiB", flush=True)
     print(f"\n| model | test acc | valid acc | epoch s (median) |\n|---|---|---|---|")
     for m in models:
         rs = [r for r in runs if r["model"] == m]
@@ -258,7 +258,7 @@ def main() -> None:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"args": {k: v for k, v in vars(args).items()}, "prep_s": prep,
-                                               "peak_rss_gb": peak_rss_gb(), "runs": runs}, indent=1) + "\n")
+                                               "peak_rss_gib": peak_rss_gib(), "runs": runs}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
